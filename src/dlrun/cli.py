@@ -1,0 +1,89 @@
+"""The `dlrun` command: a Hydra app.
+
+No torch at module level: `dlrun --help` and config-choice errors answer fast;
+torch is imported only once a run really starts (in dlrun.run).
+"""
+
+import sys
+from pathlib import Path
+
+from dlrun.config_tree import GROUPS, conf_dir, group_options, register_generated_options
+from dlrun.errors import DlrunError, unknown_choice
+
+
+def main() -> None:
+    """Console-script entry point: check the group choices, then hand argv to Hydra."""
+    try:
+        check_group_choices(sys.argv[1:])
+    except DlrunError as err:
+        fail(err)
+    register_generated_options()
+    hydra_app()
+
+
+def fail(err: Exception, code: int = 2) -> None:
+    print(f"dlrun: error: {err}", file=sys.stderr)
+    sys.exit(code)
+
+
+def check_group_choices(argv: list[str]) -> None:
+    """Name an unknown `group=option` with close matches before Hydra's long listing.
+
+    Hydra would reject it too, but lists every option in no order; here the
+    close matches come first. Sources this check cannot see (a `pkg://` search
+    path) switch it off for that call, and Hydra's own check still applies.
+    """
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    if args.help or args.hydra_help or args.shell_completion:
+        return
+    try:
+        overrides = OverridesParser.create().parse_overrides(args.overrides)
+    except HydraException:
+        return  # a malformed override: Hydra reports it with its own precise message
+    extra_dirs = [Path(args.config_dir)] if args.config_dir else []
+    for override in overrides:
+        if override.key_or_group == "hydra.searchpath":
+            paths = override.value() if isinstance(override.value(), list) else [override.value()]
+            if any(str(p).startswith("pkg://") for p in paths):
+                return
+            extra_dirs += [Path(str(p).removeprefix("file://")) for p in paths]
+    for override in overrides:
+        group = override.key_or_group
+        if group not in GROUPS or override.is_delete() or override.package:
+            continue
+        valid = group_options(group, extra_dirs)
+        for value in choice_values(override):
+            if value not in valid:
+                raise unknown_choice(group, value, valid)
+
+
+def choice_values(override) -> list[str]:
+    """The option names an override picks: `model=a`, `-m model=a,b`, `logger=[a,b]`."""
+    if override.is_sweep_override():
+        try:
+            return list(override.sweep_string_iterator())
+        except Exception:
+            return []  # a range or interval sweep: not option names
+    value = override.value()
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [] if value is None else [str(value)]
+
+
+def hydra_app() -> None:
+    import hydra
+
+    @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+    def _train(cfg):
+        from dlrun.run import run
+
+        try:
+            return run(cfg)
+        except DlrunError as err:
+            fail(err)
+
+    _train()

@@ -1,0 +1,41 @@
+"""Where dlrun's config tree is and which options each config group offers.
+
+Imports no torch, so `dlrun --help` and config errors answer fast.
+"""
+
+from pathlib import Path
+
+from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
+
+GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "logger")
+
+
+def conf_dir() -> Path:
+    """The `conf/` tree: inside the installed package (wheel) or at the repository root."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent.parent / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise RuntimeError(f"dlrun's config tree is missing: looked in {here / 'conf'} and {here.parent.parent / 'conf'}")
+
+
+def register_generated_options() -> None:
+    """Make every torchvision classifier a `model=` option without a YAML file each."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for name in TORCHVISION_CLASSIFIERS:
+        store.store(group="model", name=name, node={"name": name, "source": "torchvision"})
+
+
+def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:
+    """Every option name of `group`: YAML files in conf/ and in extra config dirs, plus generated ones."""
+    options = set()
+    for root in (conf_dir(), *extra_dirs):
+        folder = Path(root) / group
+        if folder.is_dir():
+            options.update(p.stem for p in folder.glob("*.yaml"))
+            options.update(p.stem for p in folder.glob("*.yml"))
+    if group == "model":
+        options.update(TORCHVISION_CLASSIFIERS)
+    return options

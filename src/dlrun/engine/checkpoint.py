@@ -1,0 +1,43 @@
+"""Checkpoints: plain data (tensors and Python values), written atomically.
+
+Every file goes to a temporary name in the same folder, is flushed to disk, and
+then renamed over the target, so a crash or kill mid-write leaves the previous
+file intact. Reading always uses `weights_only=True`.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+FORMAT = "dlrun-checkpoint-1"
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call `write(file)` on a temporary file beside `path`, fsync, then rename onto `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(state: dict, path: Path) -> None:
+    atomic_write(path, lambda f: torch.save(state, f))
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def write_json(data: dict, path: Path) -> None:
+    atomic_write(path, lambda f: f.write((json.dumps(data, indent=2, default=str) + "\n").encode()))

@@ -1,0 +1,151 @@
+"""Where metrics go: metrics.csv always, plus W&B (and, later, others) behind one interface.
+
+Each logger has four calls: `log_step` (training loss every few steps),
+`log_epoch` (one row per epoch), `log_summary` (best and test metrics at the
+end) and `finish`.
+"""
+
+import csv
+import logging
+import netrc
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dlrun.errors import DlrunError
+
+log = logging.getLogger("dlrun")
+
+
+class CSVLogger:
+    """metrics.csv: one row per epoch, flushed as it is written."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.columns: list[str] | None = None
+
+    def log_step(self, metrics: dict, step: int) -> None:
+        pass
+
+    def log_epoch(self, row: dict, step: int) -> None:
+        new = self.columns is None
+        if new:
+            self.columns = list(row)
+        with open(self.path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def log_summary(self, summary: dict) -> None:
+        pass
+
+    def finish(self, ok: bool) -> None:
+        pass
+
+
+def wandb_has_api_key() -> bool:
+    """An API key is configured: WANDB_API_KEY, or a `wandb login` entry in ~/.netrc (or $NETRC)."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    try:
+        entry = netrc.netrc(os.environ.get("NETRC") or None).authenticators(host)
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+    return bool(entry and entry[2])
+
+
+def wandb_mode(mode: str) -> str:
+    """`auto`: WANDB_MODE when the user set it, else online with an API key, else offline."""
+    valid = ("auto", "online", "offline", "disabled")
+    if mode not in valid:
+        raise DlrunError(f"logger.wandb.mode={mode!r} is not valid: use one of {', '.join(valid)}.")
+    if mode != "auto":
+        return mode
+    if os.environ.get("WANDB_MODE") in ("online", "offline", "disabled"):
+        return os.environ["WANDB_MODE"]
+    return "online" if wandb_has_api_key() else "offline"
+
+
+class WandbLogger:
+    """One W&B run per dlrun run; multirun jobs share a group named after the sweep."""
+
+    def __init__(self, cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say):
+        import wandb
+
+        self.wandb = wandb
+        mode = wandb_mode(cfg.mode)
+        init = dict(
+            project=cfg.project, entity=cfg.entity, name=name, group=group, job_type="train",
+            tags=list(cfg.tags or []), notes=cfg.notes, config=config, dir=str(run_dir),
+            reinit="finish_previous",
+        )
+        settings = wandb.Settings(init_timeout=float(cfg.init_timeout), console="off", silent=True)
+        (Path(run_dir) / "wandb").mkdir(parents=True, exist_ok=True)
+        try:
+            self.run = wandb.init(mode=mode, settings=settings, **init)
+        except Exception as err:  # unreachable service, bad key ...: never block training on it
+            if mode != "online":
+                raise
+            say(f"[yellow]W&B is not reachable ({type(err).__name__}: {str(err).splitlines()[0][:200]}); logging offline instead.[/]")
+            mode = "offline"
+            self.run = wandb.init(mode=mode, settings=settings, **init)
+        if mode == "offline":
+            offline_dir = Path(self.run.dir).parent
+            say(f"W&B offline run: {offline_dir}  (upload later with: wandb sync {offline_dir})")
+        elif mode == "online":
+            say(f"W&B run: {self.run.url}")
+
+    def log_step(self, metrics: dict, step: int) -> None:
+        self.run.log(metrics, step=step)
+
+    def log_epoch(self, row: dict, step: int) -> None:
+        self.run.log(row, step=step)
+
+    def log_summary(self, summary: dict) -> None:
+        for key, value in summary.items():
+            self.run.summary[key] = value
+
+    def finish(self, ok: bool) -> None:
+        self.run.finish(exit_code=0 if ok else 1)
+
+
+class Loggers:
+    """Fans every call out to each logger; `finish` is called once, also on failure."""
+
+    def __init__(self, loggers: list):
+        self.loggers = loggers
+
+    def log_step(self, metrics: dict, step: int) -> None:
+        for logger in self.loggers:
+            logger.log_step(metrics, step)
+
+    def log_epoch(self, row: dict, step: int) -> None:
+        for logger in self.loggers:
+            logger.log_epoch(row, step)
+
+    def log_summary(self, summary: dict) -> None:
+        for logger in self.loggers:
+            logger.log_summary(summary)
+
+    def finish(self, ok: bool) -> None:
+        for logger in self.loggers:
+            try:
+                logger.finish(ok)
+            except Exception as err:  # a tracker failing at the end must not hide the run's own result
+                log.warning("could not close %s: %s", type(logger).__name__, err)
+
+
+def build_loggers(cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say) -> Loggers:
+    """metrics.csv always; W&B when `logger=wandb`."""
+    known = {"wandb"}
+    unknown = set(cfg or {}) - known
+    if unknown:
+        raise DlrunError(f"Unknown logger {', '.join(sorted(unknown))}: valid loggers are {', '.join(sorted(known))}.")
+    loggers: list = [CSVLogger(Path(run_dir) / "metrics.csv")]
+    if cfg and "wandb" in cfg:
+        loggers.append(WandbLogger(cfg.wandb, run_dir=run_dir, config=config, name=name, group=group, say=say))
+    return Loggers(loggers)

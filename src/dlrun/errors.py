@@ -1,0 +1,33 @@
+"""The one error class for things a user typed or configured wrongly.
+
+The CLI prints these as a short message (no traceback) and exits with code 2.
+"""
+
+import difflib
+import textwrap
+from collections.abc import Iterable
+
+
+class DlrunError(ValueError):
+    """A user-facing error: the message says what was wrong and what is valid."""
+
+
+def did_you_mean(name: str, valid: Iterable[str], n: int = 3) -> str:
+    """' Did you mean: a, b?' for the close matches of `name`, or '' when none is close."""
+    close = difflib.get_close_matches(str(name), list(valid), n=n, cutoff=0.6)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+def unknown_choice(kind: str, name: str, valid: Iterable[str], hint: str = "") -> DlrunError:
+    """`Unknown model 'resnet19'. Did you mean: resnet18, resnet101?` plus the valid set."""
+    valid = sorted(valid)
+    listing = textwrap.fill(", ".join(valid), width=100, initial_indent="  ", subsequent_indent="  ")
+    msg = f"Unknown {kind} '{name}'.{did_you_mean(name, valid)}\nValid options:\n{listing}"
+    return DlrunError(msg + (f"\n{hint}" if hint else ""))
+
+
+def root_cause(err: BaseException) -> str:
+    """The innermost message of an exception chain (what Hydra's instantiate wrapped)."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return str(err)

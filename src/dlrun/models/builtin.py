@@ -1,0 +1,49 @@
+"""dlrun's own small models, sized from the DataInfo."""
+
+import math
+
+from torch import nn
+
+from dlrun.datasets.info import DataInfo
+from dlrun.errors import DlrunError
+
+
+def _check_dropout(p) -> float:
+    if not 0 <= p < 1:
+        raise DlrunError(f"model.dropout={p} is not a probability: use 0 <= p < 1.")
+    return p
+
+
+def mlp(cfg, info: DataInfo) -> nn.Module:
+    """Flatten, then Linear-ReLU-Dropout per hidden width, then a linear head."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = math.prod(info.input_shape)
+    for hidden in cfg.hidden:
+        layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(_check_dropout(cfg.dropout))]
+        width = hidden
+    layers.append(nn.Linear(width, info.num_outputs))
+    return nn.Sequential(*layers)
+
+
+def cnn(cfg, info: DataInfo) -> nn.Module:
+    """Conv blocks (conv, batch norm, ReLU, 2x2 max pool while the map is >= 2 px),
+    global average pooling, dropout, linear head."""
+    if not info.is_image:
+        raise DlrunError(
+            f"model=cnn needs image input (channels, height, width); this dataset gives {info.input_shape}. "
+            "Use model=mlp for tabular data."
+        )
+    if cfg.kernel_size < 1 or cfg.kernel_size % 2 == 0:
+        raise DlrunError(f"model.kernel_size={cfg.kernel_size} must be an odd number >= 1 (e.g. 3).")
+    channels, size = info.input_shape[0], min(info.input_shape[1:])
+    layers: list[nn.Module] = []
+    for out in cfg.channels:
+        layers += [nn.Conv2d(channels, out, cfg.kernel_size, padding=cfg.kernel_size // 2),
+                   nn.BatchNorm2d(out), nn.ReLU()]
+        if size >= 2:
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+        channels = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(_check_dropout(cfg.dropout)),
+               nn.Linear(channels, info.num_outputs)]
+    return nn.Sequential(*layers)

@@ -1,0 +1,43 @@
+"""What summary.json records about where and how a run ran."""
+
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+import torchvision
+
+import dlrun
+
+
+def versions() -> dict:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "cuda": torch.version.cuda,
+        "dlrun": dlrun.__version__,
+    }
+
+
+def git_state(cwd: Path) -> dict | None:
+    """Commit and dirtiness of the user's working directory when it is a git repository."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0:
+            return None
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=cwd, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def environment() -> dict:
+    return {
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "hostname": socket.gethostname(),
+        "versions": versions(),
+        "git": git_state(Path.cwd()),
+    }

@@ -1,0 +1,51 @@
+"""Checks on the composed config, gathered and reported together before anything is built."""
+
+import re
+
+from omegaconf import DictConfig
+
+from dlrun.errors import DlrunError
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+PROGRESS_MODES = ("auto", "bar", "lines", "none")
+MONITOR_MODES = ("auto", "min", "max")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def problems(cfg: DictConfig) -> list[str]:
+    found = []
+    lr = cfg.get("lr")
+    if not _is_number(lr) or not lr > 0:
+        found.append(f"lr={lr!r} is not a positive number: use e.g. lr=1e-3.")
+    for key, example in (("batch_size", 64), ("epochs", 10)):
+        value = cfg.get(key)
+        if not _is_int(value) or value < 1:
+            found.append(f"{key}={value!r} must be a whole number >= 1, e.g. {key}={example}.")
+    seed = cfg.get("seed")
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        found.append(f"seed={seed!r} must be a whole number from 0 to 2**32-1, e.g. seed=0.")
+    trainer = cfg.trainer
+    if not DEVICE_PATTERN.match(str(trainer.device)):
+        found.append(f"trainer.device={trainer.device!r} is not a device: use auto, cpu, cuda, cuda:N or mps.")
+    if not _is_int(trainer.log_every_n_steps) or trainer.log_every_n_steps < 1:
+        found.append(f"trainer.log_every_n_steps={trainer.log_every_n_steps!r} must be a whole number >= 1.")
+    if trainer.progress not in PROGRESS_MODES:
+        found.append(f"trainer.progress={trainer.progress!r} is not valid: use one of {', '.join(PROGRESS_MODES)}.")
+    if trainer.mode not in MONITOR_MODES:
+        found.append(f"trainer.mode={trainer.mode!r} is not valid: use one of {', '.join(MONITOR_MODES)}.")
+    return found
+
+
+def validate(cfg: DictConfig) -> None:
+    found = problems(cfg)
+    if len(found) == 1:
+        raise DlrunError(found[0])
+    if found:
+        raise DlrunError("the config has these problems:\n" + "\n".join(f"  - {p}" for p in found))
