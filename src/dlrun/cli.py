@@ -79,11 +79,31 @@ def hydra_app() -> None:
 
     @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
     def _train(cfg):
-        from dlrun.run import run
+        from dlrun.validate import validate
 
         try:
+            validate(cfg)  # before torch is imported: a typo answers in a second
+            from dlrun.run import run
+
             return run(cfg)
         except DlrunError as err:
+            discard_if_nothing_trained(hydra_output_dir())
             fail(err)
+        except KeyboardInterrupt:
+            fail(f"interrupted; what was written so far is in {hydra_output_dir()}", code=130)
 
     _train()
+
+
+def hydra_output_dir() -> Path:
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def discard_if_nothing_trained(run_dir: Path) -> None:
+    """A run rejected before its first epoch leaves no directory that looks like a run."""
+    import shutil
+
+    if run_dir.is_dir() and not (run_dir / "metrics.csv").exists() and not (run_dir / "checkpoints").exists():
+        shutil.rmtree(run_dir, ignore_errors=True)

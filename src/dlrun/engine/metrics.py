@@ -21,7 +21,7 @@ def make_metrics(task: str, num_outputs: int) -> MetricCollection:
 
 
 def metric_names(task: str, split: str = "val") -> list[str]:
-    names = ["loss", "acc"] if task == CLASSIFICATION else ["loss", "mse", "mae", "r2"]
+    names = ["loss", "acc"] if task == CLASSIFICATION else ["loss", "mae", "mse", "r2"]
     return [f"{split}/{n}" for n in names]
 
 

@@ -1,23 +1,29 @@
 """Models: `build(cfg.model, info)` gives an nn.Module sized to the data.
 
 A new built-in model is one function in builtin.py plus one YAML in conf/model/.
+This package's import is light (no torch) because the CLI reads `catalog` from
+it to check `model=` choices; the builders are imported when a model is built.
 """
 
-from torch import nn
+from __future__ import annotations
 
-from dlrun.datasets.info import DataInfo
+from typing import TYPE_CHECKING
+
 from dlrun.errors import unknown_choice
-from dlrun.models import builtin, torchvision_models
 from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS
 
-BUILDERS = {"cnn": builtin.cnn, "mlp": builtin.mlp}
-assert set(BUILDERS) == set(BUILTIN_MODELS), "catalog.BUILTIN_MODELS must list every builder"
+if TYPE_CHECKING:
+    from torch import nn
+
+    from dlrun.datasets.info import DataInfo
 
 
 def build(cfg, info: DataInfo) -> nn.Module:
+    from dlrun.models import builtin, torchvision_models
+
     name = cfg.name
-    if name in BUILDERS:
-        return BUILDERS[name](cfg, info)
+    if name in BUILTIN_MODELS:
+        return getattr(builtin, name)(cfg, info)
     if name in TORCHVISION_CLASSIFIERS:
         return torchvision_models.build(name, info)
     raise unknown_choice("model", name, (*BUILTIN_MODELS, *TORCHVISION_CLASSIFIERS))

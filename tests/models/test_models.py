@@ -1,0 +1,89 @@
+"""A forward (and backward) pass for every built-in model and a sample of torchvision
+architectures on the small inputs dlrun's datasets produce."""
+
+import pytest
+import torch
+import torchvision
+from omegaconf import OmegaConf
+
+from dlrun import models
+from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataInfo
+from dlrun.errors import DlrunError
+from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS
+
+DIGITS = DataInfo(CLASSIFICATION, 10, (1, 8, 8))
+RGB = DataInfo(CLASSIFICATION, 5, (3, 32, 32))
+TABULAR = DataInfo(REGRESSION, 1, (13,))
+
+# One of each family; the heavy ones are exercised at their smallest variant.
+SAMPLE = ["resnet50", "vgg11", "densenet121", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny",
+          "vit_b_16", "swin_t", "regnet_x_400mf", "alexnet", "inception_v3", "googlenet", "squeezenet1_1",
+          "shufflenet_v2_x0_5", "mnasnet0_5"]
+
+
+def test_catalog_matches_installed_torchvision():
+    installed = set(torchvision.models.list_models(module=torchvision.models))
+    assert installed == set(TORCHVISION_CLASSIFIERS), (
+        "update dlrun/models/catalog.py: "
+        f"missing {sorted(installed - set(TORCHVISION_CLASSIFIERS))}, gone {sorted(set(TORCHVISION_CLASSIFIERS) - installed)}"
+    )
+
+
+def _cfg(name, **extra):
+    import yaml
+
+    from dlrun.config_tree import conf_dir
+
+    path = conf_dir() / "model" / f"{name}.yaml"
+    base = yaml.safe_load(path.read_text()) if path.exists() else {"name": name}
+    return OmegaConf.create({**base, **extra})
+
+
+def _forward_backward(model, info, batch=4):
+    x = torch.randn(batch, *info.input_shape)
+    out = model(x)
+    assert out.shape == (batch, info.num_outputs)
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("name", BUILTIN_MODELS)
+def test_builtin_models_forward(name):
+    _forward_backward(models.build(_cfg(name), DIGITS), DIGITS)
+    _forward_backward(models.build(_cfg(name), RGB), RGB)
+
+
+def test_mlp_takes_tabular_input_and_cnn_refuses_it():
+    _forward_backward(models.build(_cfg("mlp"), TABULAR), TABULAR)
+    with pytest.raises(DlrunError, match="model=cnn needs image input"):
+        models.build(_cfg("cnn"), TABULAR)
+
+
+@pytest.mark.parametrize("name", SAMPLE)
+def test_torchvision_model_on_8x8_grayscale(name):
+    torch.manual_seed(0)
+    model = models.build(_cfg(name), DIGITS)
+    model.train()
+    _forward_backward(model, DIGITS)
+
+
+def test_torchvision_head_sized_to_classes_and_input_adapted():
+    model = models.build(_cfg("resnet18"), RGB)
+    assert model.net.fc.out_features == 5
+    assert model.adapter.mix is None and model.adapter.size is None  # 32x32 RGB runs as it is
+    model = models.build(_cfg("vgg11"), DIGITS)
+    assert model.adapter.size == (32, 32)  # below VGG's minimum: upsampled
+    four_channels = DataInfo(CLASSIFICATION, 3, (4, 16, 16))
+    model = models.build(_cfg("resnet18"), four_channels)
+    assert isinstance(model.adapter.mix, torch.nn.Conv2d)
+    _forward_backward(model, four_channels)
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(DlrunError, match=r"Unknown model 'resnet19'\. Did you mean: resnet18"):
+        models.build(_cfg("resnet19"), DIGITS)
+
+
+def test_dropout_out_of_range_is_a_clear_error():
+    with pytest.raises(DlrunError, match="model.dropout=1.5"):
+        models.build(_cfg("mlp", dropout=1.5), DIGITS)

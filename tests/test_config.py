@@ -1,0 +1,52 @@
+"""Every option of every config group composes, and the top-level knobs reach the groups."""
+
+import pytest
+
+from dlrun.config_tree import GROUPS, group_options
+from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
+
+OPTIONS = [(group, option) for group in GROUPS for option in sorted(group_options(group))]
+
+
+def test_every_group_has_options():
+    for group in GROUPS:
+        assert group_options(group), group
+    assert {"digits", "synthetic"} <= group_options("dataset")
+    assert {"mlp", "cnn", "resnet50", "vgg16", "mobilenet_v3_small", "vit_b_16"} <= group_options("model")
+    assert {"cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits"} == group_options("loss")
+    assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"} == group_options("optimizer")
+    assert {"none", "step", "cosine"} == group_options("scheduler")
+    assert {"default", "cpu", "gpu"} == group_options("trainer")
+    assert {"wandb", "none"} == group_options("logger")
+
+
+@pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_option_composes(make_cfg, group, option):
+    cfg = make_cfg(f"{group}={option}")
+    if group == "model":
+        assert cfg.model.name == option
+    if group == "optimizer":
+        assert cfg.optimizer.lr == cfg.lr and cfg.optimizer._partial_
+    if group == "loss":
+        assert cfg.loss._target_.startswith("torch.nn.")
+
+
+def test_defaults(make_cfg):
+    cfg = make_cfg()
+    assert (cfg.dataset.name, cfg.model.name, cfg.optimizer._target_) == ("digits", "cnn", "torch.optim.Adam")
+    assert cfg.loss._target_ == "torch.nn.CrossEntropyLoss" and cfg.scheduler._target_ is None
+    assert cfg.trainer.device == "auto" and "wandb" in cfg.logger
+    assert cfg.seed == 0 and cfg.lr == 1e-3
+
+
+def test_top_level_knobs_reach_the_groups(make_cfg):
+    cfg = make_cfg("optimizer=sgd", "lr=0.05", "epochs=7", "seed=3", "scheduler=cosine")
+    assert cfg.optimizer.lr == 0.05
+    assert cfg.scheduler.T_max == 7
+    assert cfg.dataset.split_seed == 3
+
+
+def test_torchvision_models_are_options(make_cfg):
+    for name in ("resnet50", "vit_b_16", "efficientnet_b0"):
+        assert make_cfg(f"model={name}").model == {"name": name, "source": "torchvision"}
+    assert len(TORCHVISION_CLASSIFIERS) >= 80
