@@ -1,0 +1,46 @@
+"""The real `dlrun` command, as a user types it, writing real run directories."""
+
+import json
+
+import pytest
+
+from wandb_records import run_records
+
+RUN_FILES = [".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml", "config.yaml", "metrics.csv",
+             "summary.json", "checkpoints/last.pt", "checkpoints/best.pt"]
+
+
+def assert_complete_run(run_dir):
+    for name in RUN_FILES:
+        assert (run_dir / name).is_file(), f"{run_dir} lacks {name}"
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+@pytest.mark.slow
+def test_resnet50_with_adam(dlrun_cli, tmp_path):
+    result = dlrun_cli("model=resnet50", "optimizer=adam", "lr=1e-3", "epochs=1", "logger=none")
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
+    summary = assert_complete_run(run_dir)
+    assert summary["parameters"]["total"] > 20_000_000
+    assert summary["overrides"] == ["model=resnet50", "optimizer=adam", "lr=1e-3", "epochs=1", "logger=none"]
+    assert "results" in result.stdout and f"run directory: {run_dir}" in result.stdout.replace("\n", "")
+    assert "epoch 1 " in result.stdout  # line-by-line output: stdout is not a terminal
+
+
+@pytest.mark.slow
+def test_multirun_grid_writes_a_job_per_combination_each_its_own_wandb_run(dlrun_cli, tmp_path):
+    result = dlrun_cli("-m", "optimizer=adam,sgd", "lr=1e-3,1e-2", "epochs=2")
+    assert result.returncode == 0, result.stderr
+    (sweep,) = (tmp_path / "outputs" / "multirun").iterdir()
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [j.name for j in jobs] == ["0", "1", "2", "3"]
+    combos, run_ids = set(), set()
+    for job in jobs:
+        summary = assert_complete_run(job)
+        combos.add(tuple(summary["overrides"]))
+        (offline,) = (job / "wandb").glob("offline-run-*")
+        records = run_records(offline)
+        assert records["run"].run_group == sweep.name, "jobs of one sweep share a W&B group"
+        run_ids.add(records["run"].run_id)
+    assert len(combos) == 4 and len(run_ids) == 4
