@@ -16,6 +16,7 @@ from dlrun.engine import (
     select_device, write_json,
 )
 from dlrun.engine.checkpoint import atomic_write
+from dlrun.errors import DlrunError
 from dlrun.losses import build_loss
 from dlrun.optim import build_optimizer, build_scheduler
 from dlrun.run_record import environment
@@ -41,9 +42,9 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     # ---- build ---------------------------------------------------------------
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
-    loaders, info = datasets.build(cfg.dataset, seed=cfg.seed, batch_size=cfg.batch_size,
-                                   pin_memory=device.type == "cuda")
-    model = models.build(cfg.model, info)
+    loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
+        cfg.dataset, seed=cfg.seed, batch_size=cfg.batch_size, pin_memory=device.type == "cuda"))
+    model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     criterion = build_loss(cfg.loss, info)
     optimizer = build_optimizer(cfg.optimizer, model)
     scheduler = build_scheduler(cfg.scheduler, optimizer)
@@ -95,6 +96,17 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     console.results(summary)
     console.say(f"run directory: {run_dir}")
     return result.best_value
+
+
+def build_or_explain(group: str, name: str, build):
+    """Turn a wrongly typed option (a string where a list belongs ...) into a one-line error."""
+    try:
+        return build()
+    except DlrunError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as err:
+        raise DlrunError(f"{group}={name} could not be built from its config ({type(err).__name__}: {err}). "
+                         f"Check the {group}.* values: `dlrun --cfg job` prints them.") from err
 
 
 def hydra_job() -> dict:

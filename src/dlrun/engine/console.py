@@ -4,6 +4,7 @@ On a terminal a live bar shows loss and samples/s; elsewhere (CI logs, pipes)
 the same information comes as plain lines, one per logging interval and epoch.
 """
 
+import time
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -46,12 +47,17 @@ class RunConsole:
 
     @contextmanager
     def epoch(self, epoch: int, epochs: int, batches: int):
-        """Yields `update(done, loss=None, rate=None)`; call it per batch, with loss at log steps."""
+        """Yields `update(done, loss, samples_per_s, logged)`, called once per batch.
+
+        `loss` is the batch's loss tensor, still on the device: reading it is a host
+        sync, so lines are printed only at logging steps and the bar reads it at most
+        twice a second.
+        """
         label = f"epoch {epoch}/{epochs}"
         if self.progress != "bar":
-            def update(done, loss=None, rate=None):
-                if loss is not None and self.progress == "lines":
-                    self.say(f"{label}  step {done}/{batches}  loss {loss:.4f}  {rate:,.0f} samples/s")
+            def update(done, loss, rate, logged):
+                if logged and self.progress == "lines":
+                    self.say(f"{label}  step {done}/{batches}  loss {loss.item():.4f}  {rate:,.0f} samples/s")
             yield update
             return
         columns = (
@@ -59,12 +65,17 @@ class RunConsole:
             TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} samples/s"),
             TimeElapsedColumn(), TimeRemainingColumn(),
         )
+        shown = [0.0]  # when the loss was last read
         with Progress(*columns, console=self.console, transient=True) as bar:
             task = bar.add_task(label, total=batches, loss="-", rate="-")
 
-            def update(done, loss=None, rate=None):
-                fields = {} if loss is None else {"loss": f"{loss:.4f}", "rate": f"{rate:,.0f}"}
-                bar.update(task, completed=done, **fields)
+            def update(done, loss, rate, logged):
+                now = time.monotonic()
+                if now - shown[0] >= 0.5 or done == batches:
+                    shown[0] = now
+                    bar.update(task, completed=done, loss=f"{loss.item():.4f}", rate=f"{rate:,.0f}")
+                else:
+                    bar.update(task, completed=done)
 
             yield update
 

@@ -95,6 +95,8 @@ class WandbLogger:
             self.run = wandb.init(mode=mode, settings=settings, **init)
         if mode == "offline":
             offline_dir = Path(self.run.dir).parent
+            if offline_dir.is_relative_to(Path.cwd()):
+                offline_dir = offline_dir.relative_to(Path.cwd())
             say(f"W&B offline run: {offline_dir}  (upload later with: wandb sync {offline_dir})")
         elif mode == "online":
             say(f"W&B run: {self.run.url}")

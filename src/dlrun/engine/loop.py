@@ -5,8 +5,9 @@
         model.eval();  under torch.no_grad(): validation metrics
         scheduler step, metrics row, last.pt (+ best.pt when the monitored metric improved)
 
-The only host-device synchronisations are `.item()` at logging intervals and
-once per epoch, so a GPU is never stalled per step.
+The only host-device synchronisations are `.item()` at logging intervals, once
+per epoch, and the progress bar's read of the loss at most twice a second, so a
+GPU is never stalled per step.
 """
 
 import time
@@ -58,12 +59,10 @@ def fit(model: nn.Module, criterion: nn.Module, optimizer, scheduler, loaders: d
                 step += 1
                 seen += len(targets)
                 train_loss.update(loss, len(targets))  # summed on the device, no sync
-                if step % log_every_n_steps == 0:
-                    current = loss.item()  # host sync, only at the logging interval
-                    loggers.log_step({"train/loss_step": current, "epoch": epoch}, step)
-                    progress(batch, loss=current, rate=seen / (time.perf_counter() - started))
-                else:
-                    progress(batch)
+                log_now = step % log_every_n_steps == 0
+                if log_now:
+                    loggers.log_step({"train/loss_step": loss.item(), "epoch": epoch}, step)  # host sync
+                progress(batch, loss, seen / (time.perf_counter() - started), log_now)
 
         # ---- validate ------------------------------------------------------
         val = evaluate(model, loaders["val"], criterion, metrics, device, task, split="val")
