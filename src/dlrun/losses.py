@@ -23,12 +23,20 @@ class Criterion(nn.Module):
         self.num_classes = info.num_classes
         self.takes_indices = isinstance(loss, CLASS_INDEX_LOSSES)
         self.log_probs = isinstance(loss, nn.NLLLoss)  # NLL expects log-probabilities
+        # Regression: compare in units of the training targets' std, so the loss (and
+        # its gradients) has the same scale for house prices as for z-scores.
+        self.scaled = info.target_mean is not None
+        if self.scaled:
+            self.register_buffer("mean", torch.tensor(info.target_mean))
+            self.register_buffer("std", torch.tensor(info.target_std))
 
     def forward(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.log_probs:
             outputs = F.log_softmax(outputs, dim=1)
         if self.num_classes is not None and not self.takes_indices:
             targets = F.one_hot(targets, self.num_classes).to(outputs.dtype)  # (B,) -> (B, classes)
+        if self.scaled:
+            outputs, targets = (outputs - self.mean) / self.std, (targets - self.mean) / self.std
         return self.loss(outputs, targets)
 
 

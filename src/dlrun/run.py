@@ -43,7 +43,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
     loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
-        cfg.dataset, seed=cfg.seed, batch_size=cfg.batch_size, pin_memory=device.type == "cuda"))
+        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, cuda=device.type == "cuda"))
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     criterion = build_loss(cfg.loss, info)
     optimizer = build_optimizer(cfg.optimizer, model)

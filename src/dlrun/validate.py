@@ -2,9 +2,10 @@
 
 import re
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from dlrun.errors import DlrunError
+from dlrun.loader_options import loader_options
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
@@ -20,7 +21,7 @@ def _is_number(value) -> bool:
 
 
 def problems(cfg: DictConfig) -> list[str]:
-    found = []
+    found = [f"{key} is required: set it on the command line, e.g. {key}=..." for key in sorted(OmegaConf.missing_keys(cfg))]
     lr = cfg.get("lr")
     if not _is_number(lr) or not lr > 0:
         found.append(f"lr={lr!r} is not a positive number: use e.g. lr=1e-3.")
@@ -40,6 +41,11 @@ def problems(cfg: DictConfig) -> list[str]:
         found.append(f"trainer.progress={trainer.progress!r} is not valid: use one of {', '.join(PROGRESS_MODES)}.")
     if trainer.mode not in MONITOR_MODES:
         found.append(f"trainer.mode={trainer.mode!r} is not valid: use one of {', '.join(MONITOR_MODES)}.")
+    if "loader" in cfg:
+        try:
+            loader_options(cfg.loader, in_memory=True, cuda=False)
+        except DlrunError as err:
+            found.append(str(err))
     return found
 
 

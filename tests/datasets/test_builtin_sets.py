@@ -9,13 +9,13 @@ from dlrun.errors import DlrunError
 
 def build(make_cfg, *overrides, seed=0, batch_size=64):
     cfg = make_cfg(f"seed={seed}", *overrides)
-    return datasets.build(cfg.dataset, seed=cfg.seed, batch_size=batch_size)
+    return datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=batch_size)
 
 
 def test_digits_splits(make_cfg):
     loaders, info = build(make_cfg)
     sizes = {k: len(v.dataset) for k, v in loaders.items()}
-    assert sum(sizes.values()) == 1797 and sizes["val"] == sizes["test"] == 270
+    assert sum(sizes.values()) == 1797 and sizes["test"] == 270 and sizes["val"] == 230  # 15 % of the rest
     assert info.task == "classification" and info.num_outputs == 10 and info.input_shape == (1, 8, 8)
     assert info.class_names == tuple("0123456789")
     x_train = loaders["train"].dataset.tensors[0]
@@ -63,7 +63,7 @@ def test_synthetic(make_cfg, task):
 
 @pytest.mark.parametrize("overrides,message", [
     (["dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not a fraction"),
-    (["dataset.val_fraction=0.5", "dataset.test_fraction=0.5"], "leaves no training data"),
+    (["dataset.test_fraction=0"], "dataset.test_fraction=0 is not a fraction"),
     (["dataset=synthetic", "dataset.task=ranking"], "dataset.task='ranking' is not valid"),
     (["dataset=synthetic", "dataset.n_classes=1"], "dataset.n_classes=1 is too few"),
 ])

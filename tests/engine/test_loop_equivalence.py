@@ -11,7 +11,7 @@ from dlrun.seeding import seed_everything
 
 def hand_written_training(cfg, epochs: int):
     seed_everything(cfg.seed)
-    loaders, info = datasets.build(cfg.dataset, seed=cfg.seed, batch_size=cfg.batch_size)
+    loaders, info = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size)
     train_set = loaders["train"].dataset
     model = models.build(cfg.model, info)
     loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True,
@@ -50,6 +50,6 @@ def test_engine_weights_equal_hand_written_loop(train):
         assert torch.equal(engine_weights[name], tensor), f"{name} differs from the hand-written loop"
     # and training did move the weights: the comparison is not between two untouched inits
     seed_everything(7)
-    _, info = datasets.build(cfg.dataset, seed=7, batch_size=64)
+    _, info = datasets.build(cfg.dataset, cfg.loader, seed=7, batch_size=64)
     untouched = models.build(cfg.model, info).state_dict()
     assert not torch.equal(untouched["0.weight"], reference["0.weight"])

@@ -60,7 +60,7 @@ def test_test_metrics_come_from_the_best_checkpoint(train, make_cfg):
     run_dir = train("epochs=3")
     summary = json.loads((run_dir / "summary.json").read_text())
     cfg = make_cfg("epochs=3")
-    loaders, info = datasets.build(cfg.dataset, seed=cfg.seed, batch_size=cfg.batch_size)
+    loaders, info = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size)
     model = models.build(cfg.model, info)
     model.load_state_dict(load_checkpoint(run_dir / "checkpoints" / "best.pt")["model"])
     test = evaluate(model, loaders["test"], build_loss(cfg.loss, info), make_metrics(info.task, 10),

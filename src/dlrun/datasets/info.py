@@ -2,8 +2,11 @@
 
 from dataclasses import dataclass
 
+from torch.utils.data import Dataset
+
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
 
 
 @dataclass(frozen=True)
@@ -12,6 +15,11 @@ class DataInfo:
     num_outputs: int                        # classes (classification) or target values (regression)
     input_shape: tuple[int, ...]            # one sample without the batch dim: (C, H, W) or (F,)
     class_names: tuple[str, ...] | None = None
+    # Regression: the training targets' mean and std per output. Losses are computed on
+    # targets scaled by these, and models end in the inverse scaling, so predictions and
+    # metrics are in the data's own units whatever its scale.
+    target_mean: tuple[float, ...] | None = None
+    target_std: tuple[float, ...] | None = None
 
     @property
     def is_image(self) -> bool:
@@ -20,3 +28,14 @@ class DataInfo:
     @property
     def num_classes(self) -> int | None:
         return self.num_outputs if self.task == CLASSIFICATION else None
+
+
+@dataclass
+class DataBundle:
+    """The three splits of a dataset and what the loaders need to know about them."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    info: DataInfo
+    in_memory: bool  # samples are tensors in RAM: worker processes would only add overhead

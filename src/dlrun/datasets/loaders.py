@@ -1,4 +1,4 @@
-"""DataLoaders whose data order is a pure function of the seed."""
+"""DataLoaders from the `loader:` config, with a data order that is a pure function of the seed."""
 
 import random
 
@@ -7,24 +7,26 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 
+
 def seed_worker(worker_id: int) -> None:
-    """Give each worker's NumPy and `random` the seed torch already derived for it."""
+    """Give each worker's NumPy and `random` the seed torch already derived for it
+    (torch's own per-worker seed comes from the loader's generator)."""
     worker_seed = torch.initial_seed() % 2**32
     np.random.seed(worker_seed)
     random.seed(worker_seed)
 
 
-def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, num_workers: int,
-                pin_memory: bool) -> DataLoader:
+def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, options: dict) -> DataLoader:
     """One loader. Each has its own generator, so creating an iterator never draws from
     the global torch RNG (model init and dropout stay independent of evaluation)."""
     generator = torch.Generator().manual_seed(seed if train else seed + 1)
     # A final training batch of one sample breaks BatchNorm ("Expected more than 1 value
     # per channel"); dropping only that batch loses at most one sample per epoch.
-    drop_last = train and len(dataset) % batch_size == 1
+    drop_last = train and (options["drop_last"] or len(dataset) % batch_size == 1)
+    workers = options["num_workers"]
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=train, drop_last=drop_last,
-        num_workers=num_workers, pin_memory=pin_memory, generator=generator,
-        worker_init_fn=seed_worker if num_workers > 0 else None,
-        persistent_workers=num_workers > 0,
+        dataset, batch_size=batch_size, shuffle=train and options["shuffle"], drop_last=drop_last,
+        num_workers=workers, pin_memory=options["pin_memory"], generator=generator,
+        worker_init_fn=seed_worker if workers > 0 else None,
+        persistent_workers=options["persistent_workers"], prefetch_factor=options["prefetch_factor"],
     )

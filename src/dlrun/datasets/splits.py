@@ -1,33 +1,50 @@
-"""Seeded train/val/test splits and train-only standardisation for in-memory arrays."""
+"""Seeded, stratified train/val/test splits, and train-only standardisation."""
+
+import logging
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from dlrun.errors import DlrunError
 
-
-def check_fractions(val_fraction: float, test_fraction: float) -> None:
-    for name, value in (("dataset.val_fraction", val_fraction), ("dataset.test_fraction", test_fraction)):
-        if not isinstance(value, (int, float)) or not 0 < value < 1:
-            raise DlrunError(f"{name}={value!r} is not a fraction: use a number between 0 and 1 (exclusive), e.g. 0.15.")
-    if val_fraction + test_fraction >= 1:
-        raise DlrunError(
-            f"dataset.val_fraction + dataset.test_fraction = {val_fraction + test_fraction:g} leaves no training data: "
-            "their sum must be below 1."
-        )
+log = logging.getLogger("dlrun")
 
 
-def three_way_split(x, y, *, val_fraction, test_fraction, seed, stratify):
-    """Split arrays into train/val/test; fractions are of the whole; stratified for classification."""
-    check_fractions(val_fraction, test_fraction)
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        x, y, test_size=test_fraction, random_state=seed, stratify=y if stratify else None
-    )
-    val_of_rest = val_fraction / (1 - test_fraction)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=val_of_rest, random_state=seed, stratify=y_rest if stratify else None
-    )
-    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
+def check_fraction(key: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise DlrunError(f"{key}={value!r} is not a fraction: use a number between 0 and 1 (exclusive), e.g. 0.15.")
+    return float(value)
+
+
+def hold_out(indices: np.ndarray, labels: np.ndarray | None, fraction: float, seed: int):
+    """(kept, held out) index arrays; stratified by `labels` when given and possible."""
+    try:
+        return train_test_split(indices, test_size=fraction, random_state=seed, stratify=labels)
+    except ValueError as err:
+        if labels is None:
+            raise DlrunError(f"Cannot hold out {fraction:g} of {len(indices)} samples: {err}") from err
+        log.warning("split not stratified (%s)", err)
+        return hold_out(indices, None, fraction, seed)
+
+
+def split_indices(n: int, labels, *, val_fraction, test_fraction, seed: int, has_val: bool = False,
+                  has_test: bool = False):
+    """Index arrays (train, val, test) over n samples. Without an official test split,
+    `test_fraction` of all samples is held out first; then, without a validation split,
+    `val_fraction` of what is left. A split the dataset has already comes back empty."""
+    labels = None if labels is None else np.asarray(labels)
+    indices = np.arange(n)
+    empty = np.array([], dtype=int)
+    test = val = empty
+    if not has_test:
+        test_fraction = check_fraction("dataset.test_fraction", test_fraction)
+        indices, test = hold_out(indices, labels, test_fraction, seed)
+    if not has_val:
+        val_fraction = check_fraction("dataset.val_fraction", val_fraction)
+        indices, val = hold_out(indices, None if labels is None else labels[indices], val_fraction, seed)
+    if len(indices) == 0 or (not has_val and len(val) == 0) or (not has_test and len(test) == 0):
+        raise DlrunError(f"{n} samples are too few to split into train, validation and test sets.")
+    return np.sort(indices), np.sort(val), np.sort(test)
 
 
 def standardise(train: np.ndarray, *others: np.ndarray, per_feature: bool):

@@ -35,6 +35,7 @@ def fit(model: nn.Module, criterion: nn.Module, optimizer, scheduler, loaders: d
         console, log_every_n_steps: int, config: dict) -> FitResult:
     checkpoints = Path(run_dir) / "checkpoints"
     model.to(device)
+    criterion.to(device)  # regression losses hold the target scale as buffers
     metrics = make_metrics(task, num_outputs).to(device)
     step = 0
     best_metrics: dict = {}

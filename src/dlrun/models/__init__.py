@@ -23,10 +23,14 @@ def build(cfg, info: DataInfo) -> nn.Module:
 
     name = cfg.name
     if name in BUILTIN_MODELS:
-        return getattr(builtin, name)(cfg, info)
-    if name in TORCHVISION_CLASSIFIERS:
-        return torchvision_models.build(name, info)
-    raise unknown_choice("model", name, (*BUILTIN_MODELS, *TORCHVISION_CLASSIFIERS))
+        net = getattr(builtin, name)(cfg, info)
+    elif name in TORCHVISION_CLASSIFIERS:
+        net = torchvision_models.build(name, info)
+    else:
+        raise unknown_choice("model", name, (*BUILTIN_MODELS, *TORCHVISION_CLASSIFIERS))
+    if info.target_mean is not None:
+        return builtin.InTargetUnits(net, info.target_mean, info.target_std)
+    return net
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 import math
 
+import torch
 from torch import nn
 
 from dlrun.datasets.info import DataInfo
@@ -47,3 +48,18 @@ def cnn(cfg, info: DataInfo) -> nn.Module:
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(_check_dropout(cfg.dropout)),
                nn.Linear(channels, info.num_outputs)]
     return nn.Sequential(*layers)
+
+
+class InTargetUnits(nn.Module):
+    """Regression: the net predicts z-scores of the targets; this maps them back to the
+    data's own units with the training targets' mean and std (fixed buffers), so
+    predictions and metrics read in those units."""
+
+    def __init__(self, net: nn.Module, mean, std):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) * self.std + self.mean

@@ -1,0 +1,91 @@
+"""`dataset=csv`: a CSV file with a target column, read with pandas."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataBundle
+from dlrun.datasets.tabular import array_bundle
+from dlrun.errors import DlrunError, did_you_mean
+
+log = logging.getLogger("dlrun")
+
+MAX_CLASSES_FOR_INTEGERS = 20  # integer targets with more distinct values are treated as regression
+
+
+def csv(cfg) -> DataBundle:
+    import pandas as pd
+
+    path = Path(str(cfg.path)).expanduser()
+    if not path.is_file():
+        raise DlrunError(f"dataset.path={cfg.path!r}: no such file (looked in {path.resolve()}).")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DlrunError(f"dataset.path={cfg.path!r} could not be read as CSV: {err}") from err
+    columns = [str(c) for c in frame.columns]
+    if cfg.target not in frame.columns:
+        raise DlrunError(f"dataset.target={cfg.target!r} is not a column of {path.name}.{did_you_mean(cfg.target, columns)}"
+                         f"\nColumns: {', '.join(columns)}")
+    features = _features(frame, cfg, path.name)
+    x = frame[features]
+    missing = x.columns[x.isna().any()].tolist() + ([cfg.target] if frame[cfg.target].isna().any() else [])
+    if missing:
+        raise DlrunError(f"{path.name} has empty values in column(s) {', '.join(map(str, missing))}: "
+                         "fill or drop those rows first.")
+    task = _task(frame[cfg.target], cfg.task)
+    y = frame[cfg.target]
+    if task == CLASSIFICATION:
+        class_names, y = np.unique(y.astype(str) if y.dtype == object else y.to_numpy(), return_inverse=True)
+        if len(class_names) < 2:
+            raise DlrunError(f"dataset.target={cfg.target!r} has a single value: nothing to classify.")
+        return array_bundle(x.to_numpy(np.float32), y, cfg, task=task, class_names=[str(c) for c in class_names])
+    if not np.issubdtype(y.dtype, np.number):
+        raise DlrunError(f"dataset.task=regression but column {cfg.target!r} is not numeric.")
+    return array_bundle(x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION)
+
+
+def _features(frame, cfg, file_name: str) -> list:
+    import pandas as pd
+
+    others = [c for c in frame.columns if c != cfg.target]
+    numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    if cfg.features is None:
+        skipped = [str(c) for c in others if c not in numeric]
+        if skipped:
+            log.warning("csv: ignoring non-numeric column(s) %s; choose columns with dataset.features=[...]",
+                        ", ".join(skipped))
+        if not numeric:
+            raise DlrunError(f"{file_name} has no numeric feature columns besides the target {cfg.target!r}.")
+        return numeric
+    features = list(cfg.features)
+    unknown = [f for f in features if f not in frame.columns]
+    if unknown:
+        raise DlrunError(f"dataset.features names column(s) not in {file_name}: {', '.join(map(str, unknown))}."
+                         f"{did_you_mean(unknown[0], [str(c) for c in frame.columns])}")
+    non_numeric = [f for f in features if f not in numeric]
+    if non_numeric:
+        raise DlrunError(f"dataset.features: column(s) {', '.join(map(str, non_numeric))} of {file_name} are not numeric. "
+                         f"dlrun learns from numeric columns; encode them first or leave them out. "
+                         f"Numeric columns: {', '.join(map(str, numeric)) or 'none'}.")
+    if cfg.target in features:
+        raise DlrunError(f"dataset.features lists the target {cfg.target!r}: a model must not see what it predicts.")
+    return features
+
+
+def _task(target, requested: str) -> str:
+    """Strings, booleans and integers with few values are labels; other numbers are values."""
+    import pandas as pd
+
+    if requested in (CLASSIFICATION, REGRESSION):
+        return requested
+    if requested != "auto":
+        raise DlrunError(f"dataset.task={requested!r} is not valid: use auto, classification or regression.")
+    if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
+        task = CLASSIFICATION
+    else:
+        integral = np.all(np.mod(target.to_numpy(np.float64), 1) == 0)
+        task = CLASSIFICATION if integral and target.nunique() <= MAX_CLASSES_FOR_INTEGERS else REGRESSION
+    log.info("csv: target %r looks like %s (override with dataset.task=...)", target.name, task)
+    return task

@@ -1,0 +1,118 @@
+"""Image data: torchvision's data sets and image folders, with train/eval transforms.
+
+The base datasets yield PIL images; `image_bundle` splits them with the seed and
+puts the training or evaluation pipeline in front of each split.
+"""
+
+import logging
+from pathlib import Path
+
+from torch.utils.data import Dataset
+from torchvision import datasets as tvd
+
+from dlrun.datasets.info import CLASSIFICATION, DataBundle, DataInfo
+from dlrun.datasets.splits import split_indices
+from dlrun.datasets.transforms import Transformed, build_transforms, normalisation
+from dlrun.errors import DlrunError
+
+log = logging.getLogger("dlrun")
+
+# name -> torchvision class; all have an official test split
+TORCHVISION_SETS = {
+    "mnist": tvd.MNIST,
+    "fashion_mnist": tvd.FashionMNIST,
+    "kmnist": tvd.KMNIST,
+    "cifar10": tvd.CIFAR10,
+    "cifar100": tvd.CIFAR100,
+    "svhn": tvd.SVHN,
+}
+
+
+def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dataset | None = None,
+                 test_base: Dataset | None = None) -> DataBundle:
+    """Split `train_base` for whatever split is missing, estimate normalisation on the
+    training part, and wrap each split in its pipeline."""
+    train_idx, val_idx, test_idx = split_indices(
+        len(train_base), labels, val_fraction=cfg.get("val_fraction"), test_fraction=cfg.get("test_fraction"),
+        seed=cfg.split_seed, has_val=val_base is not None, has_test=test_base is not None)
+    plain = build_transforms(cfg.transforms, train=False, stats=None)
+    stats = normalisation(cfg.transforms, Transformed(train_base, train_idx, plain), cfg.split_seed)
+    train_pipeline = build_transforms(cfg.transforms, train=True, stats=stats)
+    eval_pipeline = build_transforms(cfg.transforms, train=False, stats=stats)
+    train = Transformed(train_base, train_idx, train_pipeline)
+    val = Transformed(val_base, None, eval_pipeline) if val_base is not None else Transformed(train_base, val_idx, eval_pipeline)
+    test = Transformed(test_base, None, eval_pipeline) if test_base is not None else Transformed(train_base, test_idx, eval_pipeline)
+    input_shape = tuple(val[0][0].shape)  # (C, H, W) after the evaluation pipeline
+    info = DataInfo(CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names))
+    return DataBundle(train, val, test, info=info, in_memory=False)
+
+
+# ---- torchvision's data sets -------------------------------------------------------
+
+def torchvision_set(name: str, cfg) -> DataBundle:
+    cls = TORCHVISION_SETS[name]
+    root = Path(str(cfg.root)).expanduser()
+    train_base = _open(cls, name, root, cfg.download, train=True)
+    test_base = _open(cls, name, root, cfg.download, train=False)
+    labels = train_base.labels if name == "svhn" else train_base.targets
+    classes = getattr(train_base, "classes", None) or [str(d) for d in range(10)]
+    return image_bundle(cfg, train_base, labels, classes, test_base=test_base)
+
+
+def _open(cls, name: str, root: Path, download: bool, *, train: bool):
+    split = {"split": "train" if train else "test"} if name == "svhn" else {"train": train}
+    try:
+        return cls(root=str(root), download=download, **split)
+    except (RuntimeError, OSError, ValueError) as err:  # files missing or corrupt; download failed
+        folder, files, url = expected_files(cls, name, root)
+        how = (f"Download {url} and place the files there, or run once with network access and "
+               f"dataset.download=true." if not download else
+               f"The download failed ({err}). Without network access, download {url} elsewhere "
+               f"and place the files there.")
+        raise DlrunError(f"dataset={name}: files not found or incomplete in {folder}.\n"
+                         f"Expected: {', '.join(files)}\n{how}\n"
+                         f"Change the folder with dataset.root=... or the DLRUN_DATA_DIR environment variable.") from err
+
+
+def expected_files(cls, name: str, root: Path) -> tuple[Path, list[str], str]:
+    """(folder, file names, download address) of a torchvision data set's on-disk layout."""
+    if name == "svhn":
+        return root, [entry[1] for entry in cls.split_list.values() if entry[1] != "extra_32x32.mat"], \
+            " and ".join(entry[0] for key, entry in cls.split_list.items() if key != "extra")
+    if hasattr(cls, "resources"):  # the MNIST family: raw IDX files
+        files = [Path(url).name.removesuffix(".gz") for url, _ in cls.resources]
+        return root / cls.__name__ / "raw", files, f"{cls.mirrors[0]}<file>.gz (then gunzip)"
+    files = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+    return root / cls.base_folder, files, f"{cls.url} (unpack it into {root})"
+
+
+# ---- a folder of images ------------------------------------------------------------
+
+def image_folder(cfg) -> DataBundle:
+    root = Path(str(cfg.root)).expanduser()
+    if not root.is_dir():
+        raise DlrunError(f"dataset.root={cfg.root!r}: no such folder (looked in {root.resolve()}).")
+    parts = {split: root / split for split in ("train", "val", "test") if (root / split).is_dir()}
+    if parts and "train" not in parts:
+        raise DlrunError(f"{root} has {', '.join(p + '/' for p in parts)} but no train/ folder: "
+                         "add train/, or put the class folders directly in the root.")
+    train_base = _folder(parts.get("train", root))
+    classes = train_base.classes
+    others = {split: _folder(path) for split, path in parts.items() if split != "train"}
+    for split, folder in others.items():
+        if folder.classes != classes:
+            raise DlrunError(f"{root / split} has classes {folder.classes}, but {root / 'train'} has {classes}: "
+                             "every split needs the same class folders.")
+    if len(classes) < 2:
+        raise DlrunError(f"{root} has one class folder ({classes[0]}): classification needs at least two.")
+    log.info("image_folder: %d classes, %d training images", len(classes), len(train_base))
+    return image_bundle(cfg, train_base, train_base.targets, classes,
+                        val_base=others.get("val"), test_base=others.get("test"))
+
+
+def _folder(path: Path) -> tvd.ImageFolder:
+    try:
+        return tvd.ImageFolder(str(path))
+    except FileNotFoundError as err:
+        raise DlrunError(f"{path} holds no images in class folders ({err}). Expected {path}/<class>/<image>.png "
+                         f"(extensions: {', '.join(sorted(e.lstrip('.') for e in tvd.folder.IMG_EXTENSIONS))}).") from err
