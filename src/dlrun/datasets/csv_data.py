@@ -64,13 +64,13 @@ def _features(frame, cfg, file_name: str) -> list:
     if unknown:
         raise DlrunError(f"dataset.features names column(s) not in {file_name}: {', '.join(map(str, unknown))}."
                          f"{did_you_mean(unknown[0], [str(c) for c in frame.columns])}")
+    if cfg.target in features:
+        raise DlrunError(f"dataset.features lists the target {cfg.target!r}: a model must not see what it predicts.")
     non_numeric = [f for f in features if f not in numeric]
     if non_numeric:
         raise DlrunError(f"dataset.features: column(s) {', '.join(map(str, non_numeric))} of {file_name} are not numeric. "
                          f"dlrun learns from numeric columns; encode them first or leave them out. "
                          f"Numeric columns: {', '.join(map(str, numeric)) or 'none'}.")
-    if cfg.target in features:
-        raise DlrunError(f"dataset.features lists the target {cfg.target!r}: a model must not see what it predicts.")
     return features
 
 

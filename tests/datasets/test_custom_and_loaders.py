@@ -1,0 +1,205 @@
+"""The user's own Dataset class, user-added dataset YAML, and DataLoader options."""
+
+import json
+import textwrap
+
+import pytest
+import torch
+
+from dlrun.errors import DlrunError
+
+from . import fixtures
+
+MY_DATA = '''
+import torch
+from torch.utils.data import Dataset
+
+
+class Blobs(Dataset):
+    """Two Gaussian blobs; `shift` moves them apart."""
+
+    def __init__(self, n=200, shift=2.0, seed=0, train=True):
+        g = torch.Generator().manual_seed(seed if train else seed + 100)
+        self.targets = (torch.arange(n) % 2).tolist()
+        self.x = torch.randn(n, 5, generator=g) + shift * torch.tensor(self.targets)[:, None]
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        return self.x[i], self.targets[i]
+
+
+class Line(Dataset):
+    """y = 3 x0 - 2 x1 + 100 (regression), float targets, no targets attribute."""
+
+    def __init__(self, n=300):
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(n, 2, generator=g)
+        self.y = 3 * self.x[:, 0] - 2 * self.x[:, 1] + 100
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i].numpy(), float(self.y[i])
+
+
+class Pictures(Dataset):
+    """PIL images, as torchvision-style datasets return them."""
+
+    def __init__(self, n=40):
+        from PIL import Image
+        import numpy as np
+        rng = np.random.default_rng(0)
+        self.targets = [i % 2 for i in range(n)]
+        self.images = [Image.fromarray((rng.random((12, 12, 3)) * 60 + 150 * t).astype("uint8")) for t in self.targets]
+        self.classes = ["dark", "bright"]
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        return self.images[i], self.targets[i]
+'''
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch):
+    (tmp_path / "my_data.py").write_text(MY_DATA)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    import sys
+
+    sys.modules.pop("my_data", None)
+
+
+def summary(run_dir):
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def test_custom_classification_with_kwargs_and_test_kwargs(train, user_dir):
+    run_dir = train("dataset=custom", "dataset.class_path=my_data.Blobs", "+dataset.kwargs.n=300",
+                    "+dataset.kwargs.shift=3.0", "dataset.test_kwargs={train: false}", "model=mlp", "epochs=3",
+                    "loader.num_workers=0")
+    result = summary(run_dir)
+    assert result["data"]["task"] == "classification" and result["data"]["input_shape"] == [5]
+    assert result["test"]["test/acc"] > 0.9
+
+
+def test_custom_regression_keeps_target_units(train, user_dir):
+    run_dir = train("dataset=custom", "dataset.class_path=my_data.Line", "loss=mse", "model=mlp", "epochs=20",
+                    "lr=3e-3", "loader.num_workers=0")
+    result = summary(run_dir)
+    assert result["data"]["task"] == "regression"
+    assert result["test"]["test/r2"] > 0.9, result["test"]
+
+
+def test_custom_image_dataset_gets_the_image_pipeline(train, user_dir):
+    run_dir = train("dataset=custom", "dataset.class_path=my_data.Pictures", "model=cnn", "epochs=2",
+                    "batch_size=8", "loader.num_workers=0", "dataset.transforms.resize=16")
+    result = summary(run_dir)
+    assert result["data"]["input_shape"] == [3, 16, 16] and result["data"]["class_names"] == ["dark", "bright"]
+
+
+@pytest.mark.parametrize("path,message", [
+    ("Blobs", "is not an import path"),
+    ("nowhere.Blobs", "module 'nowhere' not found"),
+    ("my_data.Blob", "module my_data has no 'Blob'. Did you mean: Blobs"),
+])
+def test_custom_class_path_errors(make_cfg, user_dir, path, message):
+    from dlrun import datasets
+
+    with pytest.raises(DlrunError, match=message):
+        datasets.build_bundle(make_cfg("dataset=custom", f"dataset.class_path={path}").dataset)
+
+
+def test_custom_bad_kwargs(make_cfg, user_dir):
+    from dlrun import datasets
+
+    cfg = make_cfg("dataset=custom", "dataset.class_path=my_data.Blobs", "+dataset.kwargs.colour=red")
+    with pytest.raises(DlrunError, match="unexpected keyword argument 'colour'.*dataset.kwargs"):
+        datasets.build_bundle(cfg.dataset)
+
+
+def test_user_dataset_yaml_through_config_dir(dlrun_cli, user_dir):
+    conf = user_dir / "conf" / "dataset"
+    conf.mkdir(parents=True)
+    (conf / "blobs.yaml").write_text(textwrap.dedent("""
+        defaults:
+          - custom
+          - _self_
+        class_path: my_data.Blobs
+        kwargs: {n: 120}
+    """))
+    result = dlrun_cli("--config-dir", str(user_dir / "conf"), "dataset=blobs", "model=mlp", "epochs=1",
+                       "logger=none", cwd=user_dir)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (user_dir / "outputs" / "runs").iterdir()
+    assert summary(run_dir)["data"]["input_shape"] == [5]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_same_seed_same_batches_with_workers(make_cfg, tmp_path, workers):
+    """With random crops and flips, two builds with one seed give identical batches."""
+    from dlrun import datasets
+    from dlrun.seeding import seed_everything
+
+    root = fixtures.image_tree(tmp_path / "pets", per_class=16)
+
+    def batches(seed):
+        seed_everything(seed)  # as run() does; with 0 workers the augmentation draws from torch's global RNG
+        cfg = make_cfg(f"seed={seed}", "dataset=image_folder", f"dataset.root={root}", "dataset.transforms.resize=16",
+                       "dataset/transforms=augment", "dataset.transforms.random_crop=12",
+                       "dataset.transforms.resize=16", f"loader.num_workers={workers}")
+        loaders, _ = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=4)
+        return [(x.clone(), y.clone()) for x, y in loaders["train"]]
+
+    first, second, other = batches(1), batches(1), batches(2)
+    assert len(first) == len(second) > 1
+    for (x1, y1), (x2, y2) in zip(first, second):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(first, other))
+
+
+def test_loader_options_reach_the_dataloader(make_cfg):
+    from dlrun import datasets
+
+    cfg = make_cfg("loader.num_workers=2", "loader.prefetch_factor=4", "loader.drop_last=true",
+                   "loader.shuffle=false", "loader.pin_memory=true")
+    loaders, _ = datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=100)
+    train = loaders["train"]
+    assert (train.num_workers, train.prefetch_factor, train.drop_last, train.pin_memory) == (2, 4, True, True)
+    assert train.persistent_workers is True
+    assert isinstance(train.sampler, torch.utils.data.SequentialSampler)
+    assert loaders["val"].drop_last is False
+
+
+def test_auto_workers_depend_on_the_data(make_cfg, tmp_path):
+    from dlrun.loader_options import loader_options
+
+    cfg = make_cfg()
+    assert loader_options(cfg.loader, in_memory=True, cuda=False)["num_workers"] == 0
+    assert loader_options(cfg.loader, in_memory=False, cuda=False)["num_workers"] >= 1
+    assert loader_options(cfg.loader, in_memory=True, cuda=True)["pin_memory"] is True
+
+
+@pytest.mark.parametrize("override,message", [
+    ("loader.num_workers=-1", "loader.num_workers=-1 is not valid"),
+    ("loader.prefetch_factor=2", "prefetch_factor needs worker processes"),
+    ("loader.pin_memory=maybe", "loader.pin_memory='maybe' is not valid"),
+])
+def test_loader_option_errors(dlrun_cli, override, message):
+    result = dlrun_cli(override, "logger=none")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_file_errors_from_the_cli_have_no_traceback(dlrun_cli, tmp_path):
+    result = dlrun_cli("dataset=csv", "dataset.path=missing.csv", "dataset.target=price", "logger=none")
+    assert result.returncode == 2 and "no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+    required = dlrun_cli("dataset=csv", "logger=none")
+    assert required.returncode == 2
+    assert "dataset.path is required" in required.stderr and "dataset.target is required" in required.stderr
