@@ -7,18 +7,34 @@ torch is imported only once a run really starts (in dlrun.run).
 import sys
 from pathlib import Path
 
+from dlrun.commands import SUBCOMMANDS
 from dlrun.config_tree import GROUPS, conf_dir, group_options, register_generated_options
 from dlrun.errors import DlrunError, unknown_choice
 
 
 def main() -> None:
-    """Console-script entry point: check the group choices, then hand argv to Hydra."""
+    """Console-script entry point: a subcommand, or check the group choices and hand argv to Hydra."""
+    if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
+        sys.exit(run_subcommand(sys.argv[1], sys.argv[2:]))
     try:
         check_group_choices(sys.argv[1:])
     except DlrunError as err:
         fail(err)
     register_generated_options()
     hydra_app()
+
+
+def run_subcommand(name: str, argv: list[str]) -> int:
+    import argparse
+    import importlib
+
+    module = importlib.import_module(SUBCOMMANDS[name])
+    parser = argparse.ArgumentParser(prog=f"dlrun {name}", description=module.HELP)
+    module.add_arguments(parser)
+    try:
+        return module.main(parser.parse_args(argv))
+    except DlrunError as err:
+        fail(err)
 
 
 def fail(err: Exception, code: int = 2) -> None:

@@ -1,0 +1,41 @@
+"""What each `dataset=` option is, for `dlrun datasets` (importable without torch)."""
+
+from dataclasses import dataclass
+
+# task column: class. = classification, regr. = regression
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    task: str
+    samples: str      # train + test, as published
+    input: str        # one sample's shape
+    files: str        # "no": a package ships or generates it; "download": fetched once; else the key naming them
+    about: str
+
+
+DATASETS = {
+    "digits": DatasetEntry("class.", "1,797", "1x8x8", "no", "handwritten digits, 10 classes"),
+    "iris": DatasetEntry("class.", "150", "4", "no", "iris flowers, 3 species"),
+    "wine": DatasetEntry("class.", "178", "13", "no", "wine cultivars, 3 classes"),
+    "breast_cancer": DatasetEntry("class.", "569", "30", "no", "malignant or benign tumours"),
+    "diabetes": DatasetEntry("regr.", "442", "10", "no", "disease progression score"),
+    "synthetic": DatasetEntry("either", "n_samples", "n_features", "no",
+                              "make_classification / make_regression"),
+    "mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download",
+                          "handwritten digits"),
+    "fashion_mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download",
+                                  "clothing, 10 classes"),
+    "kmnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download",
+                           "cursive Japanese characters"),
+    "cifar10": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download",
+                            "colour images, 10 classes"),
+    "cifar100": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download",
+                             "colour images, 100 classes"),
+    "svhn": DatasetEntry("class.", "73,257 + 26,032", "3x32x32", "download",
+                         "street-view house numbers"),
+    "image_folder": DatasetEntry("class.", "yours", "3xHxW", "dataset.root", "a folder per class"),
+    "csv": DatasetEntry("auto", "yours", "columns", "dataset.path", "a CSV file with a target column"),
+    "custom": DatasetEntry("auto", "yours", "yours", "class_path",
+                           "your torch.utils.data.Dataset class"),
+}
