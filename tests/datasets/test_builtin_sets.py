@@ -75,3 +75,19 @@ def test_bad_dataset_options(make_cfg, overrides, message):
 def test_unknown_dataset_name(make_cfg):
     with pytest.raises(DlrunError, match="Unknown dataset 'digit'. Did you mean: digits"):
         build(make_cfg, "dataset.name=digit")
+
+
+@pytest.mark.parametrize("name,task,features", [("iris", "classification", 4), ("wine", "classification", 13),
+                                                ("breast_cancer", "classification", 30),
+                                                ("diabetes", "regression", 10)])
+def test_bundled_tables_train(train, tmp_path, name, task, features):
+    import json
+
+    loss = "loss=mse" if task == "regression" else "loss=cross_entropy"
+    run_dir = train(f"dataset={name}", "model=mlp", loss, "epochs=3", run_dir=tmp_path / name)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["data"]["task"] == task and summary["data"]["input_shape"] == [features]
+    if task == "classification":
+        assert summary["test"]["test/acc"] > 0.5
+    else:
+        assert summary["data"]["class_names"] is None and "test/r2" in summary["test"]

@@ -203,3 +203,45 @@ def test_file_errors_from_the_cli_have_no_traceback(dlrun_cli, tmp_path):
     required = dlrun_cli("dataset=csv", "logger=none")
     assert required.returncode == 2
     assert "dataset.path is required" in required.stderr and "dataset.target is required" in required.stderr
+
+
+def test_extra_transforms_from_config(make_cfg, tmp_path):
+    from torchvision.transforms import v2
+
+    from dlrun import datasets
+
+    root = fixtures.image_tree(tmp_path / "pets", per_class=6)
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.resize=16",
+                   "dataset.transforms.train_extra=[{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]",
+                   "dataset.transforms.eval_extra=[{_target_: torchvision.transforms.v2.Grayscale, num_output_channels: 3}]")
+    bundle = datasets.build_bundle(cfg.dataset)
+    train_steps = [type(t) for t in bundle.train.transform.transforms]
+    eval_steps = [type(t) for t in bundle.val.transform.transforms]
+    assert v2.RandomRotation in train_steps and v2.RandomRotation not in eval_steps
+    assert v2.Grayscale in eval_steps and train_steps[-1] is v2.Normalize  # extras come before normalising
+    bad = make_cfg("dataset=image_folder", f"dataset.root={root}",
+                   "dataset.transforms.train_extra=[{_target_: torchvision.transforms.v2.Rotate}]")
+    with pytest.raises(DlrunError, match="torchvision.transforms.v2.Rotate could not be built"):
+        datasets.build_bundle(bad.dataset)
+
+
+def test_normalisation_uses_training_statistics(make_cfg, tmp_path):
+    from dlrun import datasets
+
+    root = fixtures.image_tree(tmp_path / "pets", per_class=20)
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.resize=16")
+    bundle = datasets.build_bundle(cfg.dataset)
+    pixels = torch.stack([bundle.train[i][0] for i in range(len(bundle.train))])
+    assert pixels.mean(dim=(0, 2, 3)).abs().max() < 0.05
+    assert (pixels.std(dim=(0, 2, 3)) - 1).abs().max() < 0.05
+
+
+@pytest.mark.parametrize("args,message", [
+    (["dataset=image_folder", "dataset.root=empty"], "holds no images in class folders"),
+    (["dataset=digits", "dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not a fraction"),
+])
+def test_more_data_errors_from_the_cli(dlrun_cli, tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    result = dlrun_cli(*args, "logger=none")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
