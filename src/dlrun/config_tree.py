@@ -25,7 +25,15 @@ def register_generated_options() -> None:
 
     store = ConfigStore.instance()
     for name in TORCHVISION_CLASSIFIERS:
-        store.store(group="model", name=name, node={"name": name, "source": "torchvision"})
+        store.store(group="model", name=name, node={
+            "name": name,
+            "source": "torchvision",
+            "weights": None,            # null (random init) | DEFAULT | IMAGENET1K_V1 ... | path/to/file.pth|.safetensors
+            "download": True,           # fetch missing pretrained weights into $TORCH_HOME/hub/checkpoints
+            "freeze": None,             # null | backbone: train only the new head
+            "unfreeze_at_epoch": None,  # with freeze: the epoch (1-based) from which everything trains
+            "backbone_lr": None,        # learning rate of the pretrained layers; null: lr
+        })
 
 
 def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:

@@ -1,15 +1,13 @@
 """Optimizer and learning-rate scheduler from conf/optimizer/ and conf/scheduler/."""
 
 from hydra.utils import instantiate
-from torch import nn
-
 from dlrun.errors import DlrunError, root_cause
 
 
-def build_optimizer(cfg, model: nn.Module):
-    trainable = [p for p in model.parameters() if p.requires_grad]
+def build_optimizer(cfg, params):
+    """`params`: the model's parameters or parameter groups (see models.transfer.parameter_groups)."""
     try:
-        return instantiate(cfg)(trainable)
+        return instantiate(cfg)(params)
     except Exception as err:
         raise DlrunError(f"The optimizer could not be built ({cfg._target_}): {root_cause(err)}") from err
 

@@ -32,7 +32,9 @@ class FitResult:
 
 def fit(model: nn.Module, criterion: nn.Module, optimizer, scheduler, loaders: dict, *, epochs: int,
         device: torch.device, monitor: Monitor, task: str, num_outputs: int, run_dir: Path, loggers,
-        console, log_every_n_steps: int, config: dict) -> FitResult:
+        console, log_every_n_steps: int, config: dict, data_info: dict | None = None,
+        frozen=None) -> FitResult:
+    """Train for `epochs`. `frozen` (models.transfer.Frozen) keeps a backbone fixed until its epoch."""
     checkpoints = Path(run_dir) / "checkpoints"
     model.to(device)
     criterion.to(device)  # regression losses hold the target scale as buffers
@@ -44,6 +46,8 @@ def fit(model: nn.Module, criterion: nn.Module, optimizer, scheduler, loaders: d
     for epoch in range(1, epochs + 1):
         # ---- train ---------------------------------------------------------
         model.train()
+        if frozen is not None:
+            frozen.hold(epoch, console.say)  # frozen BatchNorm layers keep their statistics
         train_loss = RunningMean(device)
         started = time.perf_counter()
         seen = 0
@@ -84,7 +88,7 @@ def fit(model: nn.Module, criterion: nn.Module, optimizer, scheduler, loaders: d
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "metrics": row, "monitor": {"metric": monitor.metric, "mode": monitor.mode,
                                         "best_value": monitor.best_value, "best_epoch": monitor.best_epoch},
-            "config": config,
+            "config": config, "data_info": data_info,
         }
         save_checkpoint(state, checkpoints / "last.pt")
         if improved:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dlrun.errors import unknown_choice
-from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS
+from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_MODELS
 
 if TYPE_CHECKING:
     from torch import nn
@@ -18,19 +18,32 @@ if TYPE_CHECKING:
     from dlrun.datasets.info import DataInfo
 
 
-def build(cfg, info: DataInfo) -> nn.Module:
-    from dlrun.models import builtin, torchvision_models
+def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
+    """The model `cfg.name` sized to `info`. `load_weights=False` builds the same architecture
+    without fetching pretrained weights (a checkpoint's state is loaded into it instead)."""
+    from dlrun.models import builtin, torchvision_models, user_models
 
     name = cfg.name
     if name in BUILTIN_MODELS:
         net = getattr(builtin, name)(cfg, info)
+    elif name in USER_MODELS:
+        net = getattr(user_models, name)(cfg, info)
     elif name in TORCHVISION_CLASSIFIERS:
-        net = torchvision_models.build(name, info)
+        net = torchvision_models.build(cfg, info, load_weights=load_weights)
     else:
-        raise unknown_choice("model", name, (*BUILTIN_MODELS, *TORCHVISION_CLASSIFIERS))
+        raise unknown_choice("model", name, (*BUILTIN_MODELS, *USER_MODELS, *TORCHVISION_CLASSIFIERS))
     if info.target_mean is not None:
         return builtin.InTargetUnits(net, info.target_mean, info.target_std)
     return net
+
+
+def preprocessing(cfg) -> dict | None:
+    """The input transforms that pretrained weights expect, or None."""
+    if cfg.name not in TORCHVISION_CLASSIFIERS:
+        return None
+    from dlrun.models import torchvision_models
+
+    return torchvision_models.preprocessing(cfg)
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, unknown_choice
 
 
 def _check_dropout(p) -> float:
@@ -15,19 +15,37 @@ def _check_dropout(p) -> float:
     return p
 
 
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
+               "leaky_relu": nn.LeakyReLU}
+
+
+def _activation(name) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise unknown_choice("activation (model.activation)", name, ACTIVATIONS)
+    return ACTIVATIONS[name]()
+
+
+def linear(cfg, info: DataInfo) -> nn.Module:
+    """Flatten, then one linear layer: linear or (with cross-entropy) logistic regression."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(info.input_shape), info.num_outputs, bias=cfg.bias))
+
+
 def mlp(cfg, info: DataInfo) -> nn.Module:
-    """Flatten, then Linear-ReLU-Dropout per hidden width, then a linear head."""
+    """Flatten, then Linear-[BatchNorm]-activation-Dropout per hidden width, then a linear head."""
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(info.input_shape)
     for hidden in cfg.hidden:
-        layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(_check_dropout(cfg.dropout))]
+        layers.append(nn.Linear(width, hidden))
+        if cfg.batch_norm:
+            layers.append(nn.BatchNorm1d(hidden))
+        layers += [_activation(cfg.activation), nn.Dropout(_check_dropout(cfg.dropout))]
         width = hidden
     layers.append(nn.Linear(width, info.num_outputs))
     return nn.Sequential(*layers)
 
 
 def cnn(cfg, info: DataInfo) -> nn.Module:
-    """Conv blocks (conv, batch norm, ReLU, 2x2 max pool while the map is >= 2 px),
+    """Conv blocks (conv, batch norm, ReLU, 2x2 max or average pool while the map is >= 2 px),
     global average pooling, dropout, linear head."""
     if not info.is_image:
         raise DlrunError(
@@ -36,13 +54,16 @@ def cnn(cfg, info: DataInfo) -> nn.Module:
         )
     if cfg.kernel_size < 1 or cfg.kernel_size % 2 == 0:
         raise DlrunError(f"model.kernel_size={cfg.kernel_size} must be an odd number >= 1 (e.g. 3).")
+    pools = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+    if cfg.pooling not in pools:
+        raise unknown_choice("pooling (model.pooling)", cfg.pooling, pools)
     channels, size = info.input_shape[0], min(info.input_shape[1:])
     layers: list[nn.Module] = []
     for out in cfg.channels:
         layers += [nn.Conv2d(channels, out, cfg.kernel_size, padding=cfg.kernel_size // 2),
                    nn.BatchNorm2d(out), nn.ReLU()]
         if size >= 2:
-            layers.append(nn.MaxPool2d(2))
+            layers.append(pools[cfg.pooling](2))
             size //= 2
         channels = out
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(_check_dropout(cfg.dropout)),

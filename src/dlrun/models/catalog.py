@@ -4,7 +4,8 @@ TORCHVISION_CLASSIFIERS mirrors torchvision.models.list_models(module=torchvisio
 for torchvision 0.29; tests/models/test_catalog.py fails when the installed torchvision
 lists a name that is missing here, so a new release is noticed."""
 
-BUILTIN_MODELS = ("cnn", "mlp")
+BUILTIN_MODELS = ("cnn", "linear", "mlp")
+USER_MODELS = ("custom", "hub")  # model=custom (your class), model=hub (torch.hub)
 
 TORCHVISION_CLASSIFIERS = (
     "alexnet",

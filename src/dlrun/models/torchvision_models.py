@@ -6,6 +6,7 @@ three, and the image up to the smallest size the architecture can take.
 """
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +15,7 @@ from torchvision import models as tvm
 
 from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError
+from dlrun.models import weights
 
 # Architectures that take the input size as a constructor argument (their
 # position embeddings are sized to it): multiple of the patch size.
@@ -50,25 +52,46 @@ class AdaptedClassifier(nn.Module):
         return out.logits if hasattr(out, "logits") else out  # inception/googlenet named tuples
 
 
-def build(name: str, info: DataInfo) -> nn.Module:
+def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
+    """The architecture `cfg.name`, with `cfg.weights` loaded when given (and `load_weights`;
+    rebuilding for a checkpoint skips them). Pretrained nets keep their input size (ViT: 224)."""
+    name = cfg.name
     if not info.is_image:
         raise DlrunError(
             f"model={name} needs image input (channels, height, width); this dataset gives {info.input_shape}. "
             "Use model=mlp for tabular data."
         )
     channels, height, width = info.input_shape
+    spec = cfg.get("weights")
     kwargs = {"num_classes": info.num_outputs}
     if name in ("inception_v3", "googlenet"):
         kwargs.update(aux_logits=False, init_weights=True)
-    if name in _PATCH:
+    if name in _PATCH and spec is None:
         patch = _PATCH[name]
         kwargs["image_size"] = patch * max(1, math.ceil(max(height, width) / patch))
     net = tvm.get_model(name, weights=None, **kwargs)
-    if "image_size" in kwargs:
-        size = (kwargs["image_size"],) * 2
+    if spec is not None and load_weights:
+        if weights.is_file_spec(spec):
+            state, source = weights.read_state_dict(Path(spec)), spec
+        else:
+            enum = weights.weight_enum(name, spec)
+            state, source = weights.enum_state_dict(enum, cfg.get("download", True)), str(enum)
+        weights.load_into(net, state, source, name)
+    if name in _PATCH:
+        size = (net.image_size,) * 2 if (height, width) != (net.image_size,) * 2 else None
     else:
         size = None if _accepts(net, info.input_shape) else _minimum_size(name, height, width)
     return AdaptedClassifier(InputAdapter(channels, size), net)
+
+
+def preprocessing(cfg) -> dict | None:
+    """The resize, crop and normalisation the weight enum was trained with (None for files)."""
+    spec = cfg.get("weights")
+    if spec is None or weights.is_file_spec(spec):
+        return None
+    preset = weights.weight_enum(cfg.name, spec).transforms()
+    return {"resize": int(preset.resize_size[0]), "random_crop": int(preset.crop_size[0]),
+            "normalize": {"mean": list(preset.mean), "std": list(preset.std)}}
 
 
 def _accepts(net: nn.Module, input_shape) -> bool:

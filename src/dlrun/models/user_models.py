@@ -1,0 +1,99 @@
+"""Models from outside dlrun: your own nn.Module class (`model=custom`) and torch.hub
+entrypoints (`model=hub`), sized to the data.
+
+Both receive the DataInfo sizes they declare as parameters (num_classes, num_outputs,
+input_shape, in_channels, in_features, info); a model whose output size still differs
+from the dataset's gets its head replaced.
+"""
+
+import inspect
+import math
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from torch import nn
+
+from dlrun.datasets.info import DataInfo
+from dlrun.errors import DlrunError, did_you_mean
+from dlrun.imports import import_object
+from dlrun.models.transfer import output_size, replace_head
+
+
+def data_arguments(fn, info: DataInfo, given: dict) -> dict:
+    """The DataInfo values `fn` asks for by parameter name, unless the config sets them."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    offered = {
+        "num_classes": info.num_outputs, "num_outputs": info.num_outputs, "input_shape": tuple(info.input_shape),
+        "in_channels": info.input_shape[0], "in_features": math.prod(info.input_shape), "info": info,
+    }
+    return {k: v for k, v in offered.items() if k in params and k not in given}
+
+
+def sized(model, info: DataInfo, origin: str) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise DlrunError(f"{origin} returned a {type(model).__name__}, not a torch.nn.Module.")
+    if output_size(model) != info.num_outputs:
+        replace_head(model, info.num_outputs)
+    return model
+
+
+def custom(cfg, info: DataInfo) -> nn.Module:
+    cls = import_object(cfg.class_path, "model.class_path")
+    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) or {}
+    try:
+        model = cls(**kwargs, **data_arguments(cls, info, kwargs))
+    except TypeError as err:
+        raise DlrunError(f"model.class_path={cfg.class_path}: {err}. Set its arguments with "
+                         "model.kwargs={name: value}.") from err
+    return sized(model, info, cfg.class_path)
+
+
+def hub(cfg, info: DataInfo) -> nn.Module:
+    import torch
+
+    repo, source = str(cfg.repo), cfg.source
+    if source == "auto":
+        source = "local" if Path(repo).expanduser().is_dir() else "github"
+    if source not in ("local", "github"):
+        raise DlrunError(f"model.source={cfg.source!r} is not valid: use auto, local or github.")
+    if source == "local":
+        repo = str(Path(repo).expanduser().resolve())
+        if not (Path(repo) / "hubconf.py").is_file():
+            raise DlrunError(f"model.repo={cfg.repo!r}: {repo} has no hubconf.py, so it is not a torch.hub directory.")
+    elif not cfg.trust_repo:
+        raise DlrunError(f"model.repo={repo} is a remote repository: loading it runs its hubconf.py code. "
+                         "Pass model.trust_repo=true to allow that (or point model.repo at a local directory).")
+    try:
+        entrypoints = torch.hub.list(repo, source=source, trust_repo=True if source == "github" else None)
+    except Exception as err:  # offline, repo not found ...
+        raise DlrunError(f"model.repo={repo} could not be read ({type(err).__name__}: {err}). torch.hub caches "
+                         f"repositories in {torch.hub.get_dir()}.") from err
+    if cfg.entrypoint not in entrypoints:
+        raise DlrunError(f"model.entrypoint={cfg.entrypoint!r} is not in {repo}'s hubconf.py."
+                         f"{did_you_mean(cfg.entrypoint, entrypoints)}\nEntrypoints: {', '.join(entrypoints)}")
+    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) or {}
+    entry = _local_entrypoint(repo, cfg.entrypoint) if source == "local" else None
+    try:
+        model = torch.hub.load(repo, cfg.entrypoint, source=source, trust_repo=True if source == "github" else None,
+                               **kwargs, **(data_arguments(entry, info, kwargs) if entry else {}))
+    except TypeError as err:
+        raise DlrunError(f"{cfg.entrypoint} in {repo}: {err}. Set its arguments with model.kwargs={{name: value}}.") from err
+    return sized(model, info, f"{repo}:{cfg.entrypoint}")
+
+
+def _local_entrypoint(directory: str, name: str):
+    """The entrypoint function of a local hub directory, to read which sizes it takes."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("_dlrun_hubconf", Path(directory) / "hubconf.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, directory)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(directory)
+    return getattr(module, name)
