@@ -80,8 +80,7 @@ def summary(run_dir):
 
 
 def test_custom_classification_with_kwargs_and_test_kwargs(train, user_dir):
-    run_dir = train("dataset=custom", "dataset.class_path=my_data.Blobs", "+dataset.kwargs.n=300",
-                    "+dataset.kwargs.shift=3.0", "dataset.test_kwargs={train: false}", "model=mlp", "epochs=3",
+    run_dir = train("dataset=custom", "dataset.class_path=my_data.Blobs", "dataset.kwargs={n: 300, shift: 3.0}", "dataset.test_kwargs={train: false}", "model=mlp", "epochs=3",
                     "loader.num_workers=0")
     result = summary(run_dir)
     assert result["data"]["task"] == "classification" and result["data"]["input_shape"] == [5]
@@ -118,7 +117,7 @@ def test_custom_class_path_errors(make_cfg, user_dir, path, message):
 def test_custom_bad_kwargs(make_cfg, user_dir):
     from dlrun import datasets
 
-    cfg = make_cfg("dataset=custom", "dataset.class_path=my_data.Blobs", "+dataset.kwargs.colour=red")
+    cfg = make_cfg("dataset=custom", "dataset.class_path=my_data.Blobs", "dataset.kwargs={colour: red}")
     with pytest.raises(DlrunError, match="unexpected keyword argument 'colour'.*dataset.kwargs"):
         datasets.build_bundle(cfg.dataset)
 

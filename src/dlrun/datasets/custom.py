@@ -21,7 +21,7 @@ TARGET_STATS_SAMPLE = 1000
 
 def custom(cfg) -> DataBundle:
     cls = import_object(cfg.class_path, "dataset.class_path")
-    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) or {}
+    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.kwargs is not None else {}
     train_base = _instantiate(cls, kwargs, cfg.class_path)
     test_base = None
     if cfg.test_kwargs is not None:
@@ -63,7 +63,7 @@ def _instantiate(cls, kwargs: dict, path: str) -> Dataset:
     try:
         dataset = cls(**kwargs)
     except TypeError as err:
-        raise DlrunError(f"dataset.class_path={path}: {err}. Set its arguments with dataset.kwargs.NAME=VALUE.") from err
+        raise DlrunError(f"dataset.class_path={path}: {err}. Set its arguments with dataset.kwargs={{name: value}}.") from err
     if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
         raise DlrunError(f"dataset.class_path={path} is not a map-style Dataset: it needs __len__ and __getitem__.")
     return dataset

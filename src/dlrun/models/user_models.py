@@ -42,7 +42,7 @@ def sized(model, info: DataInfo, origin: str) -> nn.Module:
 
 def custom(cfg, info: DataInfo) -> nn.Module:
     cls = import_object(cfg.class_path, "model.class_path")
-    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) or {}
+    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.kwargs is not None else {}
     try:
         model = cls(**kwargs, **data_arguments(cls, info, kwargs))
     except TypeError as err:
@@ -66,26 +66,29 @@ def hub(cfg, info: DataInfo) -> nn.Module:
     elif not cfg.trust_repo:
         raise DlrunError(f"model.repo={repo} is a remote repository: loading it runs its hubconf.py code. "
                          "Pass model.trust_repo=true to allow that (or point model.repo at a local directory).")
-    try:
-        entrypoints = torch.hub.list(repo, source=source, trust_repo=True if source == "github" else None)
-    except Exception as err:  # offline, repo not found ...
-        raise DlrunError(f"model.repo={repo} could not be read ({type(err).__name__}: {err}). torch.hub caches "
-                         f"repositories in {torch.hub.get_dir()}.") from err
+    if source == "local":
+        hubconf = _local_hubconf(repo)
+        entrypoints = [n for n in dir(hubconf) if callable(getattr(hubconf, n)) and not n.startswith("_")]
+    else:
+        try:
+            entrypoints = torch.hub.list(repo, trust_repo=True)
+        except Exception as err:  # offline, repo not found ...
+            raise DlrunError(f"model.repo={repo} could not be read ({type(err).__name__}: {err}). torch.hub caches "
+                             f"repositories in {torch.hub.get_dir()}.") from err
     if cfg.entrypoint not in entrypoints:
         raise DlrunError(f"model.entrypoint={cfg.entrypoint!r} is not in {repo}'s hubconf.py."
                          f"{did_you_mean(cfg.entrypoint, entrypoints)}\nEntrypoints: {', '.join(entrypoints)}")
-    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) or {}
-    entry = _local_entrypoint(repo, cfg.entrypoint) if source == "local" else None
+    kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.kwargs is not None else {}
+    sizes = data_arguments(getattr(hubconf, cfg.entrypoint), info, kwargs) if source == "local" else {}
     try:
-        model = torch.hub.load(repo, cfg.entrypoint, source=source, trust_repo=True if source == "github" else None,
-                               **kwargs, **(data_arguments(entry, info, kwargs) if entry else {}))
+        model = torch.hub.load(repo, cfg.entrypoint, source=source, trust_repo=True, **kwargs, **sizes)
     except TypeError as err:
         raise DlrunError(f"{cfg.entrypoint} in {repo}: {err}. Set its arguments with model.kwargs={{name: value}}.") from err
     return sized(model, info, f"{repo}:{cfg.entrypoint}")
 
 
-def _local_entrypoint(directory: str, name: str):
-    """The entrypoint function of a local hub directory, to read which sizes it takes."""
+def _local_hubconf(directory: str):
+    """A local hub directory's hubconf module, to list its entrypoints and read their parameters."""
     import importlib.util
     import sys
 
@@ -94,6 +97,8 @@ def _local_entrypoint(directory: str, name: str):
     sys.path.insert(0, directory)
     try:
         spec.loader.exec_module(module)
+    except Exception as err:
+        raise DlrunError(f"{directory}/hubconf.py failed to import: {type(err).__name__}: {err}") from err
     finally:
         sys.path.remove(directory)
-    return getattr(module, name)
+    return module
