@@ -48,5 +48,6 @@ def test_top_level_knobs_reach_the_groups(make_cfg):
 
 def test_torchvision_models_are_options(make_cfg):
     for name in ("resnet50", "vit_b_16", "efficientnet_b0"):
-        assert make_cfg(f"model={name}").model == {"name": name, "source": "torchvision"}
+        model = make_cfg(f"model={name}").model
+        assert (model.name, model.source, model.weights, model.freeze) == (name, "torchvision", None, None)
     assert len(TORCHVISION_CLASSIFIERS) >= 80

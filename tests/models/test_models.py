@@ -87,3 +87,20 @@ def test_unknown_model_suggests_close_names():
 def test_dropout_out_of_range_is_a_clear_error():
     with pytest.raises(DlrunError, match="model.dropout=1.5"):
         models.build(_cfg("mlp", dropout=1.5), DIGITS)
+
+
+def test_models_command_filters_and_sorts_naturally(dlrun_cli, tmp_path):
+    result = dlrun_cli("models", "resnet*")
+    assert result.returncode == 0, result.stderr
+    names = [line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│")]
+    assert names == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    everything = dlrun_cli("models")
+    for name in ("cnn", "mlp", "linear", "custom", "hub", "vit_b_16", "swin_v2_t"):
+        assert f"│ {name} " in everything.stdout
+    conf = tmp_path / "conf" / "model"
+    conf.mkdir(parents=True)
+    (conf / "my_hub_net.yaml").write_text("defaults: [hub, _self_]\nrepo: hubdir\nentrypoint: net\n")
+    mine = dlrun_cli("models", "my_*", "--config-dir", str(tmp_path / "conf"))
+    assert "my_hub_net" in mine.stdout and "config" in mine.stdout
+    none = dlrun_cli("models", "resnet19*")
+    assert none.returncode == 1 and "no model matches" in none.stdout

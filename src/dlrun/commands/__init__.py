@@ -5,4 +5,7 @@ Each module has `add_arguments(parser)` and `main(args)`; cli.py dispatches on a
 
 SUBCOMMANDS = {
     "datasets": "dlrun.commands.datasets",
+    "models": "dlrun.commands.models",
+    "predict": "dlrun.commands.predict",
+    "export": "dlrun.commands.export",
 }

@@ -40,10 +40,12 @@ def csv(cfg) -> DataBundle:
         class_names, y = np.unique(y.astype(str) if y.dtype == object else y.to_numpy(), return_inverse=True)
         if len(class_names) < 2:
             raise DlrunError(f"dataset.target={cfg.target!r} has a single value: nothing to classify.")
-        return array_bundle(x.to_numpy(np.float32), y, cfg, task=task, class_names=[str(c) for c in class_names])
+        return array_bundle(x.to_numpy(np.float32), y, cfg, task=task, class_names=[str(c) for c in class_names],
+                            feature_names=[str(f) for f in features])
     if not np.issubdtype(y.dtype, np.number):
         raise DlrunError(f"dataset.task=regression but column {cfg.target!r} is not numeric.")
-    return array_bundle(x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION)
+    return array_bundle(x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION,
+                        feature_names=[str(f) for f in features])
 
 
 def _features(frame, cfg, file_name: str) -> list:

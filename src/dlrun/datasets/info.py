@@ -20,6 +20,19 @@ class DataInfo:
     # metrics are in the data's own units whatever its scale.
     target_mean: tuple[float, ...] | None = None
     target_std: tuple[float, ...] | None = None
+    # How a raw input becomes what the model sees at evaluation, as plain data, so that
+    # `dlrun predict` and exported models can repeat it without the training data:
+    #   {"kind": "table", "features": [column names] | None, "mean": [...], "std": [...]}
+    #   {"kind": "array_image", "mean": m, "std": s}    (images given as arrays, e.g. digits)
+    #   {"kind": "image", "mean": [...] | None, "std": [...] | None}  (+ dataset.transforms)
+    preprocess: dict | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DataInfo":
+        """Inverse of dataclasses.asdict (as stored in checkpoints)."""
+        tuples = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+                  if k in ("input_shape", "class_names", "target_mean", "target_std")}
+        return cls(**{**data, **tuples})
 
     @property
     def is_image(self) -> bool:

@@ -27,7 +27,8 @@ def bundled(name: str, cfg) -> DataBundle:
     bunch = getattr(sklearn.datasets, f"load_{name}")()
     task = BUNDLED[name]
     names = [str(n) for n in bunch.target_names] if task == CLASSIFICATION else None
-    return array_bundle(bunch.data.astype(np.float32), bunch.target, cfg, task=task, class_names=names)
+    return array_bundle(bunch.data.astype(np.float32), bunch.target, cfg, task=task, class_names=names,
+                        feature_names=[str(f) for f in bunch.feature_names])
 
 
 def synthetic(cfg) -> DataBundle:

@@ -48,9 +48,11 @@ def split_indices(n: int, labels, *, val_fraction, test_fraction, seed: int, has
 
 
 def standardise(train: np.ndarray, *others: np.ndarray, per_feature: bool):
-    """Scale with the training split's mean and std only (no leakage from val/test)."""
+    """Scale with the training split's mean and std only (no leakage from val/test).
+    Returns the scaled arrays and (mean, std) as lists (per feature) or floats."""
     axis = 0 if per_feature else None
     mean = train.mean(axis=axis, keepdims=per_feature)
     std = train.std(axis=axis, keepdims=per_feature)
     std = np.where(std > 0, std, 1.0)
-    return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
+    scaled = [((a - mean) / std).astype(np.float32) for a in (train, *others)]
+    return scaled, (np.ravel(mean).tolist() if per_feature else float(mean), np.ravel(std).tolist() if per_feature else float(std))

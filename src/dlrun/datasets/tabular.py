@@ -8,7 +8,7 @@ from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataBundle, DataInfo
 from dlrun.datasets.splits import split_indices, standardise
 
 
-def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=None) -> DataBundle:
+def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=None, feature_names=None) -> DataBundle:
     """Split (x, y) with the seed, standardise x with training statistics (per feature for
     tabular rows, one scalar for images) and record the training targets' scale for regression.
 
@@ -17,16 +17,22 @@ def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=No
     classification = task == CLASSIFICATION
     train, val, test = split_indices(len(x), y if classification else None, val_fraction=cfg.val_fraction,
                                      test_fraction=cfg.test_fraction, seed=cfg.split_seed)
-    xs = standardise(x[train], x[val], x[test], per_feature=x.ndim == 2)
+    xs, (mean, std) = standardise(x[train], x[val], x[test], per_feature=x.ndim == 2)
+    if x.ndim == 2:
+        preprocess = {"kind": "table", "features": list(feature_names) if feature_names is not None else None,
+                      "mean": mean, "std": std}
+    else:
+        preprocess = {"kind": "array_image", "mean": mean, "std": std}
     if classification:
         ys = [torch.as_tensor(y[i], dtype=torch.int64) for i in (train, val, test)]
-        info = DataInfo(CLASSIFICATION, len(class_names), tuple(x.shape[1:]), tuple(class_names))
+        info = DataInfo(CLASSIFICATION, len(class_names), tuple(x.shape[1:]), tuple(class_names),
+                        preprocess=preprocess)
     else:
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)  # (N, K)
         ys = [torch.as_tensor(y[i]) for i in (train, val, test)]
-        std = y[train].std(axis=0)
         info = DataInfo(REGRESSION, y.shape[1], tuple(x.shape[1:]),
                         target_mean=tuple(float(m) for m in y[train].mean(axis=0)),
-                        target_std=tuple(float(s) if s > 0 else 1.0 for s in std))
+                        target_std=tuple(float(s) if s > 0 else 1.0 for s in y[train].std(axis=0)),
+                        preprocess=preprocess)
     datasets = [TensorDataset(torch.as_tensor(a), b) for a, b in zip(xs, ys)]
     return DataBundle(*datasets, info=info, in_memory=True)

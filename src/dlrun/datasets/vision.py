@@ -43,7 +43,9 @@ def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dat
     val = Transformed(val_base, None, eval_pipeline) if val_base is not None else Transformed(train_base, val_idx, eval_pipeline)
     test = Transformed(test_base, None, eval_pipeline) if test_base is not None else Transformed(train_base, test_idx, eval_pipeline)
     input_shape = tuple(val[0][0].shape)  # (C, H, W) after the evaluation pipeline
-    info = DataInfo(CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names))
+    preprocess = {"kind": "image", "mean": list(stats[0]) if stats else None, "std": list(stats[1]) if stats else None}
+    info = DataInfo(CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names),
+                    preprocess=preprocess)
     return DataBundle(train, val, test, info=info, in_memory=False)
 
 

@@ -1,0 +1,103 @@
+"""`dlrun export RUN --format ...`: a run's best model for use without dlrun.
+
+  safetensors  weights only (the state dict): load into the same architecture
+  exported     architecture + weights as a torch.export program (model.pt2): torch.export.load
+  torchscript  architecture + weights as TorchScript (traced): torch.jit.load
+
+Every export also writes model.json: the classes or outputs and the exact input
+preprocessing, so the model can be fed without dlrun.
+"""
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+HELP = "export a run's model: safetensors (weights), exported (torch.export .pt2) or torchscript"
+FORMATS = ("safetensors", "exported", "torchscript")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", help="a run directory")
+    parser.add_argument("--format", "-f", nargs="+", default=["exported", "safetensors"], choices=[*FORMATS, "all"],
+                        help="one or more of: safetensors, exported, torchscript, all (default: exported safetensors)")
+    parser.add_argument("--output", "-o", help="folder to write to (default: RUN/export)")
+    parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+
+
+def input_spec(run) -> dict:
+    """How to turn a raw input into the model's input tensor, as plain data (model.json)."""
+    how = dict(run.info.preprocess or {})
+    if how.get("kind") == "image":
+        from omegaconf import OmegaConf
+
+        t = OmegaConf.to_container(run.cfg.dataset.transforms, resolve=True)
+        how.update(mode="L" if run.info.input_shape[0] == 1 else "RGB", resize=t["resize"], center_crop=t["random_crop"],
+                   scale="to float in [0, 1], then (x - mean) / std per channel",
+                   torchvision_v2=["ToImage", "ToDtype(float32, scale=True)", "Resize(resize)", "CenterCrop(center_crop)",
+                                   "Normalize(mean, std)"])
+    elif how.get("kind") == "array_image":
+        how.update(mode="L", size=list(run.info.input_shape[1:]), scale="pixels / 255, then (x - mean) / std")
+    return how
+
+
+def main(args) -> int:
+    import torch
+
+    from dlrun.engine.checkpoint import write_json
+    from dlrun.saved_run import load_run, rebuild_model
+
+    run = load_run(args.run, args.checkpoint)
+    model = rebuild_model(run)
+    out = Path(args.output) if args.output else run.path / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    formats = FORMATS if "all" in args.format else tuple(dict.fromkeys(args.format))
+    example = torch.zeros(2, *run.info.input_shape)
+    written = []
+    for fmt in formats:
+        path = out / {"safetensors": "model.safetensors", "exported": "model.pt2", "torchscript": "model.torchscript.pt"}[fmt]
+        tmp = path.with_name(f".tmp-{path.name}")  # same suffix: torch.export.save checks it
+        with torch.no_grad():
+            if fmt == "safetensors":
+                from safetensors.torch import save_model
+
+                save_model(model, str(tmp))
+            elif fmt == "exported":
+                torch.export.save(export_program(model, example), str(tmp))
+            else:
+                with warnings.catch_warnings():  # torch marks TorchScript deprecated; it still loads anywhere
+                    warnings.simplefilter("ignore", FutureWarning)
+                    torch.jit.save(torch.jit.trace(model, example), str(tmp))
+                print("note: TorchScript is deprecated in recent torch; --format exported is its successor",
+                      file=sys.stderr)
+        os.replace(tmp, path)
+        written.append(path)
+    info = run.info
+    meta = {
+        "task": info.task, "outputs": "logits (apply softmax for probabilities)" if info.task == "classification"
+        else "values in the target's units", "class_names": list(info.class_names) if info.class_names else None,
+        "input_shape": list(info.input_shape), "input": input_spec(run), "model": run.cfg.model.name,
+        "checkpoint": {"file": f"checkpoints/{args.checkpoint}.pt", "epoch": run.checkpoint["epoch"],
+                       "metrics": run.checkpoint["metrics"]},
+        "files": [p.name for p in written],
+    }
+    write_json(meta, out / "model.json")
+    for path in [*written, out / "model.json"]:
+        print(path)
+    print(f"exported {run.path.name} ({', '.join(formats)}) to {out}", file=sys.stderr)
+    return 0
+
+
+def export_program(model, example):
+    """torch.export with a dynamic batch size; a model that will not allow that is exported
+    for the example's batch size."""
+    import torch
+
+    batch = torch.export.Dim("batch", min=1)
+    try:
+        return torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    except Exception as err:  # data-dependent shapes (e.g. BatchNorm specialisation)
+        print(f"note: a dynamic batch size is not exportable ({type(err).__name__}); exporting batch size "
+              f"{example.shape[0]}", file=sys.stderr)
+        return torch.export.export(model, (example,))

@@ -1,0 +1,67 @@
+"""`dlrun models [PATTERN]`: every `model=` option, filtered by a wildcard, in natural order."""
+
+import re
+from fnmatch import fnmatch
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from dlrun.config_tree import conf_dir
+from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_MODELS
+
+HELP = "list every model option (dlrun's own, your classes, torch.hub, all torchvision classifiers)"
+
+ABOUT = {
+    "cnn": "conv blocks + global pooling + linear head; model.channels, kernel_size, pooling, dropout",
+    "mlp": "multilayer perceptron; model.hidden, activation, dropout, batch_norm",
+    "linear": "one linear layer: linear or logistic regression",
+    "custom": "your nn.Module: model.class_path=module.Class",
+    "hub": "torch.hub entrypoint: model.repo, model.entrypoint",
+}
+FAMILIES = ("alexnet", "convnext", "densenet", "efficientnet_v2", "efficientnet", "googlenet", "inception", "maxvit",
+            "mnasnet", "mobilenet_v2", "mobilenet_v3", "regnet", "resnext", "resnet", "shufflenet", "squeezenet",
+            "swin_v2", "swin", "vgg", "vit", "wide_resnet")
+
+
+def natural_key(name: str):
+    """resnet18 < resnet50 < resnet101: digit runs compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def family(name: str) -> str:
+    return next((f for f in FAMILIES if name.startswith(f)), name)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("pattern", nargs="?", default="*", help="only names matching this wildcard, e.g. 'resnet*'")
+    parser.add_argument("--config-dir", "-cd", help="also list the model YAML files in this config directory")
+
+
+def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
+    found = {name: ("dlrun", "", ABOUT[name]) for name in BUILTIN_MODELS}
+    found.update({name: ("yours", "", ABOUT[name]) for name in USER_MODELS})
+    found.update({name: ("torchvision", family(name), "random init; model.weights=DEFAULT for pretrained")
+                  for name in TORCHVISION_CLASSIFIERS})
+    for root in [conf_dir()] + ([Path(config_dir)] if config_dir else []):
+        for path in sorted((Path(root) / "model").glob("*.yaml")):
+            if path.stem not in found:
+                found[path.stem] = ("config", "", str(path))
+    return [(name, *found[name]) for name in found]
+
+
+def main(args) -> int:
+    matches = sorted((r for r in rows(args.config_dir) if fnmatch(r[0], args.pattern)), key=lambda r: natural_key(r[0]))
+    if not matches:
+        print(f"no model matches {args.pattern!r}; `dlrun models` lists them all")
+        return 1
+    table = Table(title=f"model=... options ({len(matches)})")
+    for column in ("name", "source", "family", "notes"):
+        table.add_column(column, no_wrap=column != "notes")
+    for row in matches:
+        table.add_row(*row)
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 110)
+    console.print(table)
+    return 0

@@ -1,0 +1,48 @@
+"""`dlrun predict RUN INPUT...`: predictions of a run's best checkpoint for image files or CSV rows."""
+
+import csv
+import sys
+from pathlib import Path
+
+HELP = "predict with a run's best checkpoint: image files or the rows of CSV files"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", help="a run directory, e.g. outputs/runs/2026-01-01_12-00-00.000000")
+    parser.add_argument("inputs", nargs="+", help="image files and/or CSV files (one prediction per row)")
+    parser.add_argument("--output", "-o", help="also write the predictions to this CSV file")
+    parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+
+
+def main(args) -> int:
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from dlrun.inference import load_inputs, readable
+    from dlrun.saved_run import load_run, rebuild_model
+
+    run = load_run(args.run, args.checkpoint)
+    model = rebuild_model(run)
+    names, batch = load_inputs(args.inputs, run)
+    with torch.no_grad():
+        outputs = model(batch)
+    rows = [{"input": name, **row} for name, row in zip(names, readable(outputs, run.info))]
+
+    table = Table(title=f"predictions of {run.path.name} ({args.checkpoint} checkpoint, epoch {run.checkpoint['epoch']})")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()))
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 110)
+    console.print(table)
+    if args.output:
+        path = Path(args.output)
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {len(rows)} predictions to {path}", file=sys.stderr)
+    return 0

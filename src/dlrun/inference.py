@@ -1,0 +1,82 @@
+"""Turn raw inputs (image files, CSV rows) into the tensors a run's model saw at
+evaluation, and model outputs into readable predictions."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dlrun.errors import DlrunError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def load_inputs(paths: list[str], run) -> tuple[list[str], torch.Tensor]:
+    """(a name per input, a batch (N, *input_shape)) from image files and/or CSV files."""
+    how = run.info.preprocess or {}
+    names, tensors = [], []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise DlrunError(f"{raw}: no such file.")
+        if path.suffix.lower() == ".csv":
+            rows = table_rows(path, how, run.info.input_shape)
+            names += [f"{path.name}:{i + 1}" for i in range(len(rows))]
+            tensors.append(rows)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            names.append(path.name)
+            tensors.append(image_tensor(path, how, run)[None])
+        else:
+            raise DlrunError(f"{raw}: dlrun predicts on image files ({', '.join(IMAGE_SUFFIXES)}) and .csv rows.")
+    return names, torch.cat(tensors)
+
+
+def table_rows(path: Path, how: dict, input_shape) -> torch.Tensor:
+    import pandas as pd
+
+    if how.get("kind") != "table":
+        raise DlrunError(f"{path.name}: this run was trained on {how.get('kind', 'unknown')} data, not table rows.")
+    frame = pd.read_csv(path)
+    features = how.get("features") or list(frame.columns)
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        raise DlrunError(f"{path.name} lacks the column(s) the model was trained on: {', '.join(missing)}.")
+    x = frame[features].to_numpy(np.float32)
+    if x.shape[1] != input_shape[0]:
+        raise DlrunError(f"{path.name} has {x.shape[1]} feature columns; the model takes {input_shape[0]}.")
+    return torch.as_tensor((x - np.asarray(how["mean"], np.float32)) / np.asarray(how["std"], np.float32))
+
+
+def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
+    from PIL import Image
+
+    kind = how.get("kind")
+    channels, height, width = run.info.input_shape
+    with Image.open(path) as image:
+        image = image.convert("L" if channels == 1 else "RGB")
+        if kind == "array_image":  # images the dataset held as arrays scaled to [0, 1] (digits)
+            image = image.resize((width, height), Image.BILINEAR)
+            array = np.asarray(image, np.float32)[None] / 255.0  # (1, H, W)
+            return torch.as_tensor((array - how["mean"]) / how["std"])
+        if kind != "image":
+            raise DlrunError(f"{path.name}: this run was trained on {kind or 'unknown'} data, not images.")
+        from dlrun.datasets.transforms import build_transforms
+
+        stats = (how["mean"], how["std"]) if how.get("mean") is not None else None
+        return build_transforms(run.cfg.dataset.transforms, train=False, stats=stats)(image)
+
+
+def readable(outputs: torch.Tensor, info) -> list[dict]:
+    """A row per input: class and probability (plus the runner-up), or the predicted values."""
+    rows = []
+    if info.task == "classification":
+        probs = outputs.softmax(dim=1)
+        top = probs.topk(min(2, probs.shape[1]), dim=1)
+        for values, indices in zip(top.values.tolist(), top.indices.tolist()):
+            rows.append({"class": info.class_names[indices[0]], "probability": values[0],
+                         "runner_up": info.class_names[indices[1]] if len(indices) > 1 else "",
+                         "runner_up_probability": values[1] if len(values) > 1 else ""})
+    else:
+        for values in outputs.tolist():
+            rows.append({f"value_{i}" if len(values) > 1 else "value": v for i, v in enumerate(values)})
+    return rows

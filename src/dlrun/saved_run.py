@@ -1,0 +1,50 @@
+"""Open a finished (or interrupted) run directory: its resolved config, DataInfo and a
+checkpoint, and rebuild its model without the training data."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from dlrun.errors import DlrunError
+
+
+@dataclass
+class SavedRun:
+    path: Path
+    cfg: DictConfig           # the run's own resolved config (never today's defaults)
+    checkpoint: dict          # plain data, read with weights_only=True
+    info: "DataInfo"  # noqa: F821 (dlrun.datasets.info.DataInfo, imported lazily)
+
+
+def load_run(path, checkpoint: str = "best") -> SavedRun:
+    from dlrun.datasets.info import DataInfo
+    from dlrun.engine.checkpoint import load_checkpoint
+
+    run_dir = Path(path).expanduser()
+    if not run_dir.is_dir():
+        raise DlrunError(f"{path}: no such run directory.")
+    config_file = run_dir / "config.yaml"
+    if not config_file.is_file():
+        raise DlrunError(f"{run_dir} is not a dlrun run directory: it has no config.yaml.")
+    if checkpoint not in ("best", "last"):
+        raise DlrunError(f"--checkpoint {checkpoint!r} is not valid: use best or last.")
+    ckpt_file = run_dir / "checkpoints" / f"{checkpoint}.pt"
+    if not ckpt_file.is_file():
+        raise DlrunError(f"{run_dir} has no checkpoints/{checkpoint}.pt: the run did not finish an epoch.")
+    try:
+        state = load_checkpoint(ckpt_file)
+    except Exception as err:  # truncated or corrupt file
+        raise DlrunError(f"{ckpt_file} could not be read ({type(err).__name__}: {str(err).splitlines()[0]}).") from err
+    if not state.get("data_info"):
+        raise DlrunError(f"{ckpt_file} was written by an older dlrun without the data description it needs.")
+    return SavedRun(run_dir, OmegaConf.load(config_file), state, DataInfo.from_dict(state["data_info"]))
+
+
+def rebuild_model(run: SavedRun):
+    """The run's architecture with the checkpoint's weights, in eval mode, on the CPU."""
+    from dlrun import models
+
+    model = models.build(run.cfg.model, run.info, load_weights=False)
+    model.load_state_dict(run.checkpoint["model"])
+    return model.eval()
