@@ -7,16 +7,19 @@ from pathlib import Path
 import pytest
 
 from dlrun.cli import check_group_choices
+from dlrun.commands import SUBCOMMANDS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-EXAMPLES = [line.split("#")[0].strip() for block in re.findall(r"```\n(.*?)```", README, re.S)
+COMMANDS = [line.split("#")[0].strip() for block in re.findall(r"```\n(.*?)```", README, re.S)
             for line in block.splitlines() if line.startswith("dlrun ") or line.strip() == "dlrun"]
+EXAMPLES = [c for c in COMMANDS if c == "dlrun" or c.split()[1] not in SUBCOMMANDS]  # training runs
 
 
 def test_readme_has_the_promised_examples():
     assert len(EXAMPLES) >= 5
     assert "dlrun model=resnet50 optimizer=adam lr=1e-3" in EXAMPLES
     assert any(" -m " in e for e in EXAMPLES)
+    assert {c.split()[1] for c in COMMANDS if c != "dlrun"} >= {"datasets", "models", "predict", "export"}
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
