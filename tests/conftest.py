@@ -24,6 +24,10 @@ def offline_wandb(monkeypatch, tmp_path):
     monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-config"))
     monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "wandb-cache"))
     monkeypatch.setenv("WANDB_SILENT", "true")
+    yield
+    import wandb
+
+    wandb.teardown()  # wandb's process-wide setup reads the environment once; the next test gets a fresh one
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ def test_unreachable_service_falls_back_to_offline(train, monkeypatch, capsys):
     run_dir = train("logger=wandb", "logger.wandb.init_timeout=3", "epochs=1", "trainer.progress=lines")
     out = capsys.readouterr().out
     assert "W&B is not reachable" in out and "logging offline instead" in out
+    assert "127.0.0.1:9" in out, "the online attempt must go to the address the test set, nowhere else"
     assert offline_run(run_dir)["history"], "metrics still reach the offline run"
     assert (run_dir / "summary.json").exists()
 

@@ -83,7 +83,9 @@ class WandbLogger:
             tags=list(cfg.tags or []), notes=cfg.notes, config=config, dir=str(run_dir),
             reinit="finish_previous",
         )
-        settings = wandb.Settings(init_timeout=float(cfg.init_timeout), console="off", silent=True)
+        settings = wandb.Settings(init_timeout=float(cfg.init_timeout), console="off", silent=True,
+                                  # read per run: wandb's process-wide setup would keep the first value
+                                  **({"base_url": os.environ["WANDB_BASE_URL"]} if os.environ.get("WANDB_BASE_URL") else {}))
         (Path(run_dir) / "wandb").mkdir(parents=True, exist_ok=True)
         try:
             self.run = wandb.init(mode=mode, settings=settings, **init)
@@ -91,6 +93,7 @@ class WandbLogger:
             if mode != "online":
                 raise
             say(f"[yellow]W&B is not reachable ({type(err).__name__}: {str(err).splitlines()[0][:200]}); logging offline instead.[/]")
+            wandb.teardown()  # a fresh service for the offline run: the failed one may hold stale state
             mode = "offline"
             self.run = wandb.init(mode=mode, settings=settings, **init)
         if mode == "offline":
