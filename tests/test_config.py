@@ -15,8 +15,9 @@ def test_every_group_has_options():
     assert {"mlp", "cnn", "resnet50", "vgg16", "mobilenet_v3_small", "vit_b_16"} <= group_options("model")
     assert {"cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits"} == group_options("loss")
     assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"} == group_options("optimizer")
-    assert {"none", "step", "cosine"} == group_options("scheduler")
-    assert {"default", "cpu", "gpu"} == group_options("trainer")
+    assert {"none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",
+            "warmup_cosine"} == group_options("scheduler")
+    assert {"default", "cpu", "gpu", "debug"} == group_options("trainer")
     assert {"wandb", "none"} == group_options("logger")
 
 

@@ -26,6 +26,8 @@ def read_records(path: Path) -> list:
             pos += left_in_block
             continue
         _, length, kind = struct.unpack("<IHB", data[pos:pos + HEADER])
+        if pos + HEADER + length > len(data):  # a record still being written
+            break
         chunk = data[pos + HEADER:pos + HEADER + length]
         pos += HEADER + length
         if kind == 0 and length == 0:
@@ -43,9 +45,18 @@ def run_records(offline_run_dir: Path) -> dict:
     """{'run': RunRecord, 'config': {key: value}, 'history': [{key: value}], 'summary': {key: value}}."""
     import json
 
+    import time
+
     (log,) = Path(offline_run_dir).glob("run-*.wandb")
+    deadline = time.monotonic() + 20
+    records = read_records(log)
+    # wandb's core process may still be writing after run.finish() returns on a busy machine:
+    # wait for the closing "exit" record before reading
+    while not any(r.WhichOneof("record_type") == "exit" for r in records) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        records = read_records(log)
     out = {"run": None, "config": {}, "history": [], "summary": {}}
-    for record in read_records(log):
+    for record in records:
         kind = record.WhichOneof("record_type")
         if kind == "run":
             out["run"] = record.run

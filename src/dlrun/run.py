@@ -4,103 +4,160 @@ Reads like a table of contents: validate, seed, build data, model, loss,
 optimizer and loggers, fit, test the best checkpoint, write the summary.
 """
 
+import os
 import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun import datasets, models
 from dlrun.engine import (
-    Monitor, RunConsole, build_loggers, device_name, evaluate, fit, load_checkpoint, make_metrics,
-    select_device, write_json,
+    RunConsole, build_loggers, device_name, evaluate, fit, load_checkpoint, make_metrics, select_device, write_json,
 )
+from dlrun.engine.interrupt import Interrupted, stop_on_signals
+from dlrun.engine.loop import Parts
+from dlrun.engine.metrics import metric_names
+from dlrun.engine.monitor import Monitor
+from dlrun.engine.plan import plan_from_config
+from dlrun.engine.state import TrainState
 from dlrun.engine.checkpoint import atomic_write
 from dlrun.errors import DlrunError
 from dlrun.losses import build_loss
 from dlrun.models.transfer import freeze_backbone, parameter_groups
-from dlrun.optim import build_optimizer, build_scheduler
+from dlrun.optim import build_optimizer
+from dlrun.schedulers import build_schedule
 from dlrun.run_record import environment
 from dlrun.seeding import seed_everything
 from dlrun.validate import validate
 
 
-def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = None) -> float:
+def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = None,
+        resume_from: Path | None = None) -> float:
     """Train, test and record one run; returns the best value of the monitored metric.
 
     `run_dir` and `job` (name, group, overrides) default to Hydra's for this job, so
-    tests can call `run` on a composed config without the CLI.
+    tests can call `run` on a composed config without the CLI. `resume_from`: a
+    checkpoint of this run to continue from (`dlrun resume`).
     """
     started_at, started = datetime.now(timezone.utc), time.perf_counter()
     validate(cfg)
     job = job or hydra_job()
     run_dir = Path(run_dir or job["output_dir"])
     console = RunConsole(cfg.trainer.progress)
-    use_pretrained_preprocessing(cfg, job.get("overrides", []), console)
+    if resume_from is None:
+        use_pretrained_preprocessing(cfg, job.get("overrides", []), console)
     config = OmegaConf.to_container(cfg, resolve=True)
-    atomic_write(run_dir / "config.yaml", lambda f: f.write(OmegaConf.to_yaml(config).encode()))
-    console.config_tree(config)
+    if resume_from is None:
+        atomic_write(run_dir / "config.yaml", lambda f: f.write(OmegaConf.to_yaml(config).encode()))
+        console.config_tree(config)
 
     # ---- build ---------------------------------------------------------------
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
+    configure_determinism(cfg.trainer.deterministic)
+    plan = plan_from_config(cfg.trainer, cfg.epochs, device)
     loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
         cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, cuda=device.type == "cuda"))
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
-    criterion = build_loss(cfg.loss, info)
+    model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
+    criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
-    scheduler = build_scheduler(cfg.scheduler, optimizer)
-    monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task)
+    monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, plan.patience, plan.min_delta)
+    schedule = build_schedule(cfg.scheduler, optimizer, monitor_mode=monitor.mode,
+                              total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(loaders["train"])))
+    scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
     total, trainable = models.count_parameters(model)
     console.say(f"{cfg.model.name}: {total:,} parameters ({trainable:,} trainable) on {device_name(device)}; "
                 f"data: {info.task}, input {info.input_shape}, {info.num_outputs} outputs, "
                 f"{len(loaders['train'].dataset)}/{len(loaders['val'].dataset)}/{len(loaders['test'].dataset)} "
                 "train/val/test samples")
+    state, wandb_id = None, None
+    if resume_from is not None:
+        state, wandb_id = restore(resume_from, model, optimizer, schedule, scaler, run_dir, console)
     loggers = build_loggers(cfg.get("logger"), run_dir=run_dir, config=config, name=job.get("name"),
-                            group=job.get("group"), say=console.say)
+                            group=job.get("group"), say=console.say, resume_id=wandb_id,
+                            columns=["epoch", "train/loss", *metric_names(info.task, "val"), "lr", "seconds"])
+    parts = Parts(torch.compile(model) if cfg.trainer.compile else model, criterion, optimizer, schedule, scaler,
+                  loaders, frozen)
+    record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(),
+              "job": {k: v for k, v in job.items() if k != "output_dir"}}
 
     # ---- fit, then test the best checkpoint ------------------------------------
     ok = False
     try:
-        result = fit(model, criterion, optimizer, scheduler, loaders, epochs=cfg.epochs, device=device,
-                     monitor=monitor, task=info.task, num_outputs=info.num_outputs, run_dir=run_dir,
-                     loggers=loggers, console=console, log_every_n_steps=cfg.trainer.log_every_n_steps,
-                     config=config, data_info=asdict(info), frozen=frozen)
+        with stop_on_signals() as stop:
+            result = fit(parts, plan, device=device, monitor=monitor, task=info.task, num_outputs=info.num_outputs,
+                         run_dir=run_dir, loggers=loggers, console=console, record=record, state=state, stop=stop)
         best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
         model.load_state_dict(best["model"])
         test = evaluate(model, loaders["test"], criterion, make_metrics(info.task, info.num_outputs).to(device),
                         device, info.task, split="test")
 
         # ---- record ---------------------------------------------------------------
+        done = result.state
         summary = {
             "status": "completed",
             "run_dir": str(run_dir.resolve()),
             "monitor": monitor.metric, "mode": monitor.mode,
-            "best": {"epoch": result.best_epoch, "value": result.best_value, "metrics": result.best_metrics},
+            "best": {"epoch": done.best_epoch, "value": done.best_value, "metrics": done.best_metrics},
             "final": result.final_metrics,
             "test": test,
-            "epochs": cfg.epochs, "steps": result.steps, "seed": cfg.seed,
+            "stopped_early": done.stopped,
+            "epochs": plan.epochs, "steps": done.step, "seed": cfg.seed, "resumed": resume_from is not None,
             "parameters": {"total": total, "trainable": trainable},
             "data": {"task": info.task, "input_shape": list(info.input_shape), "num_outputs": info.num_outputs,
                      "class_names": list(info.class_names) if info.class_names else None,
                      "target_mean": info.target_mean, "target_std": info.target_std},
-            "device": str(device), "device_name": device_name(device),
+            "device": str(device), "device_name": device_name(device), "precision": plan.precision,
             "overrides": job.get("overrides", []),
             "started_at": started_at.isoformat(timespec="seconds"),
             "ended_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_time_s": round(time.perf_counter() - started, 3),
             **environment(),
         }
-        loggers.log_summary({**test, f"best/{monitor.metric}": result.best_value, "best/epoch": result.best_epoch})
+        loggers.log_summary({**test, f"best/{monitor.metric}": done.best_value, "best/epoch": done.best_epoch})
         write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
         ok = True
+    except Interrupted as stop:
+        console.say(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}")
+        raise
     finally:
         loggers.finish(ok)
     console.results(summary)
     console.say(f"run directory: {run_dir}")
-    return result.best_value
+    return done.best_value
+
+
+def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path, console):
+    """Load a checkpoint's states for a resume; metrics.csv keeps only the epochs it covers."""
+    from dlrun.engine.loggers import truncate_metrics
+
+    saved = load_checkpoint(checkpoint)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    if schedule is not None and saved.get("scheduler") is not None:
+        schedule.load_state_dict(saved["scheduler"])
+    if saved.get("scaler"):
+        scaler.load_state_dict(saved["scaler"])
+    state = TrainState.from_dict(saved["train_state"])
+    truncate_metrics(run_dir / "metrics.csv", before_epoch=state.epoch)
+    where = f"epoch {state.epoch}" + (f", batch {state.batch}" if state.batch else "")
+    console.say(f"resuming {run_dir} at {where} (optimizer step {state.step})")
+    return state, saved.get("wandb_id")
+
+
+def configure_determinism(on: bool) -> None:
+    """trainer.deterministic: torch's deterministic algorithms (and cuBLAS's workspace setting)."""
+    if not isinstance(on, bool):
+        raise DlrunError(f"trainer.deterministic={on!r} is not valid: use true or false.")
+    if on:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(on)
 
 
 def use_pretrained_preprocessing(cfg: DictConfig, overrides: list[str], console) -> None:

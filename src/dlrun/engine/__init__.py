@@ -5,9 +5,9 @@ from dlrun.engine.console import RunConsole
 from dlrun.engine.device import device_name, select_device
 from dlrun.engine.loggers import build_loggers
 from dlrun.engine.loop import FitResult, evaluate, fit
-from dlrun.engine.metrics import Monitor, make_metrics
+from dlrun.engine.metrics import make_metrics
 
 __all__ = [
-    "FitResult", "Monitor", "RunConsole", "build_loggers", "device_name", "evaluate", "fit",
+    "FitResult", "RunConsole", "build_loggers", "device_name", "evaluate", "fit",
     "load_checkpoint", "make_metrics", "save_checkpoint", "select_device", "write_json",
 ]

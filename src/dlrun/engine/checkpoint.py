@@ -31,8 +31,17 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
-def save_checkpoint(state: dict, path: Path) -> None:
+def save_checkpoint(state: dict, path: Path, keep_previous: bool = False) -> None:
+    """Atomic save; with `keep_previous` the file it replaces stays as <name>.prev.pt, a
+    fallback should the newest file ever be damaged outside dlrun's control."""
+    path = Path(path)
+    if keep_previous and path.exists():
+        os.replace(path, previous(path))
     atomic_write(path, lambda f: torch.save(state, f))
+
+
+def previous(path: Path) -> Path:
+    return path.with_name(path.stem + ".prev" + path.suffix)
 
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:

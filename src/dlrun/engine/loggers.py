@@ -20,17 +20,23 @@ log = logging.getLogger("dlrun")
 class CSVLogger:
     """metrics.csv: one row per epoch, flushed as it is written."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, columns: list[str]):
         self.path = Path(path)
-        self.columns: list[str] | None = None
+        self.columns = list(columns)
+        self.new = True
+        if self.path.is_file():  # a resumed run appends under the header it has
+            with open(self.path, newline="") as f:
+                self.columns = next(csv.reader(f), None) or self.columns
+            self.new = False
 
     def log_step(self, metrics: dict, step: int) -> None:
         pass
 
+    def run_id(self) -> None:
+        return None
+
     def log_epoch(self, row: dict, step: int) -> None:
-        new = self.columns is None
-        if new:
-            self.columns = list(row)
+        new, self.new = self.new, False
         with open(self.path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
             if new:
@@ -70,10 +76,33 @@ def wandb_mode(mode: str) -> str:
     return "online" if wandb_has_api_key() else "offline"
 
 
-class WandbLogger:
-    """One W&B run per dlrun run; multirun jobs share a group named after the sweep."""
+def truncate_metrics(path: Path, before_epoch: int) -> None:
+    """Keep the rows of epochs before `before_epoch` (a resume rewrites the later ones), atomically."""
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) < before_epoch]
+    if len(kept) == len(rows):
+        return
+    from dlrun.engine.checkpoint import atomic_write
 
-    def __init__(self, cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say):
+    def write(f):
+        import io
+
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(kept)
+        f.write(text.getvalue().encode())
+
+    atomic_write(path, write)
+
+
+class WandbLogger:
+    """One W&B run per dlrun run; multirun jobs share a group named after the sweep; a resumed
+    run continues its W&B run (same id)."""
+
+    def __init__(self, cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say,
+                 resume_id: str | None = None):
         import wandb
 
         self.wandb = wandb
@@ -82,6 +111,7 @@ class WandbLogger:
             project=cfg.project, entity=cfg.entity, name=name, group=group, job_type="train",
             tags=list(cfg.tags or []), notes=cfg.notes, config=config, dir=str(run_dir),
             reinit="finish_previous",
+            **({"id": resume_id, "resume": "allow"} if resume_id else {}),
         )
         settings = wandb.Settings(init_timeout=float(cfg.init_timeout), console="off", silent=True,
                                   # read per run: wandb's process-wide setup would keep the first value
@@ -104,6 +134,9 @@ class WandbLogger:
         elif mode == "online":
             say(f"W&B run: {self.run.url}")
 
+    def run_id(self) -> str:
+        return self.run.id
+
     def log_step(self, metrics: dict, step: int) -> None:
         self.run.log(metrics, step=step)
 
@@ -123,6 +156,10 @@ class Loggers:
 
     def __init__(self, loggers: list):
         self.loggers = loggers
+
+    def run_id(self) -> str | None:
+        """The W&B run id, when W&B logs (stored in checkpoints so a resume continues that run)."""
+        return next((logger.run_id() for logger in self.loggers if logger.run_id()), None)
 
     def log_step(self, metrics: dict, step: int) -> None:
         for logger in self.loggers:
@@ -144,13 +181,15 @@ class Loggers:
                 log.warning("could not close %s: %s", type(logger).__name__, err)
 
 
-def build_loggers(cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say) -> Loggers:
+def build_loggers(cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say,
+                  columns: list[str], resume_id: str | None = None) -> Loggers:
     """metrics.csv always; W&B when `logger=wandb`."""
     known = {"wandb"}
     unknown = set(cfg or {}) - known
     if unknown:
         raise DlrunError(f"Unknown logger {', '.join(sorted(unknown))}: valid loggers are {', '.join(sorted(known))}.")
-    loggers: list = [CSVLogger(Path(run_dir) / "metrics.csv")]
+    loggers: list = [CSVLogger(Path(run_dir) / "metrics.csv", columns)]
     if cfg and "wandb" in cfg:
-        loggers.append(WandbLogger(cfg.wandb, run_dir=run_dir, config=config, name=name, group=group, say=say))
+        loggers.append(WandbLogger(cfg.wandb, run_dir=run_dir, config=config, name=name, group=group, say=say,
+                                   resume_id=resume_id))
     return Loggers(loggers)

@@ -1,16 +1,23 @@
 """The training loop: the one the PyTorch tutorials teach, written out top to bottom.
 
     for each epoch:
-        model.train(); for each batch: zero_grad, forward, loss, backward, step
+        model.train(); for each batch: forward, loss, backward, (every grad_accum_steps) step, zero_grad
         model.eval();  under torch.no_grad(): validation metrics
         scheduler step, metrics row, last.pt (+ best.pt when the monitored metric improved)
+
+Everything a resume needs is in a TrainState saved with every checkpoint: a resumed
+run replays the interrupted epoch's data order, skips the batches it had trained,
+restores every random generator, and ends with the same weights as an
+uninterrupted run.
 
 The only host-device synchronisations are `.item()` at logging intervals, once
 per epoch, and the progress bar's read of the loss at most twice a second, so a
 GPU is never stalled per step.
 """
 
+import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,99 +25,192 @@ import torch
 from torch import nn
 
 from dlrun.engine.checkpoint import FORMAT, save_checkpoint
-from dlrun.engine.metrics import Monitor, RunningMean, make_metrics, prepare
+from dlrun.engine.interrupt import Interrupted
+from dlrun.engine.metrics import RunningMean, make_metrics, prepare
+from dlrun.engine.state import TrainState, capture_rng, restore_rng
+from dlrun.errors import DlrunError
 
 
 @dataclass
 class FitResult:
-    best_epoch: int
-    best_value: float
-    best_metrics: dict
+    state: TrainState
     final_metrics: dict
-    steps: int
 
 
-def fit(model: nn.Module, criterion: nn.Module, optimizer, scheduler, loaders: dict, *, epochs: int,
-        device: torch.device, monitor: Monitor, task: str, num_outputs: int, run_dir: Path, loggers,
-        console, log_every_n_steps: int, config: dict, data_info: dict | None = None,
-        frozen=None) -> FitResult:
-    """Train for `epochs`. `frozen` (models.transfer.Frozen) keeps a backbone fixed until its epoch."""
-    checkpoints = Path(run_dir) / "checkpoints"
-    model.to(device)
-    criterion.to(device)  # regression losses hold the target scale as buffers
+@dataclass
+class Parts:
+    """The built objects the loop drives."""
+
+    model: nn.Module
+    criterion: nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: object | None        # dlrun.schedulers.Schedule
+    scaler: torch.amp.GradScaler
+    loaders: dict
+    frozen: object | None = None   # dlrun.models.transfer.Frozen
+
+
+def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_outputs: int, run_dir: Path,
+        loggers, console, record: dict, state: TrainState | None = None, stop=None) -> FitResult:
+    """Train by `plan` (engine.plan.TrainPlan). `record`: plain data stored in every checkpoint
+    (config, data description, W&B id). `state`: where to resume. `stop`: a StopFlag (signals)."""
+    model, criterion, optimizer, schedule, scaler = parts.model, parts.criterion, parts.optimizer, parts.schedule, parts.scaler
+    train_loader = parts.loaders["train"]
     metrics = make_metrics(task, num_outputs).to(device)
-    step = 0
-    best_metrics: dict = {}
+    autocast = (torch.autocast(device.type, dtype=plan.autocast_dtype) if plan.autocast_dtype else nullcontext())
+    checkpoints = Path(run_dir) / "checkpoints"
+    resuming = state is not None
+    state = state or TrainState()
+    batches = plan.train_batches(len(train_loader))
     row: dict = {}
 
-    for epoch in range(1, epochs + 1):
+    def save(path_name: str) -> None:
+        if state.batch == 0:  # between epochs: the next epoch's data order starts from here
+            state.data_order = train_loader.generator.get_state()
+        save_checkpoint({
+            "format": FORMAT, "epoch": state.epoch if state.batch else state.epoch - 1, "global_step": state.step,
+            "model": getattr(model, "_orig_mod", model).state_dict(),  # torch.compile wraps the module
+            "optimizer": optimizer.state_dict(),
+            "scheduler": schedule.state_dict() if schedule is not None else None, "scaler": scaler.state_dict(),
+            "metrics": row, "train_state": {**state.to_dict(), "rng": capture_rng()}, **record,
+        }, checkpoints / path_name, keep_previous=path_name == "last.pt")
+
+    while state.epoch <= plan.epochs:
+        epoch = state.epoch
         # ---- train ---------------------------------------------------------
         model.train()
-        if frozen is not None:
-            frozen.hold(epoch, console.say)  # frozen BatchNorm layers keep their statistics
-        train_loss = RunningMean(device)
-        started = time.perf_counter()
-        seen = 0
-        with console.epoch(epoch, epochs, len(loaders["train"])) as progress:
-            for batch, (inputs, targets) in enumerate(loaders["train"], start=1):
+        if parts.frozen is not None:
+            parts.frozen.hold(epoch, console.say)  # frozen BatchNorm layers keep their statistics
+        if resuming:  # replay this epoch's data order; the batches already trained are skipped below
+            train_loader.generator.set_state(state.data_order)
+        else:
+            state.data_order = train_loader.generator.get_state()
+        loss_sum = RunningMean(device, state.loss_total, state.loss_count)
+        first_bad_step = torch.full((), -1, device=device)  # first step with a non-finite loss, kept on the device
+        step_on_device = torch.full((), state.step, device=device)
+        started, seen = time.perf_counter(), 0
+        with console.epoch(epoch, plan.epochs, batches) as progress:
+            data = iter(train_loader)
+            for _ in range(state.batch):
+                next(data)
+            if resuming:  # the generators as they were at the checkpoint (dropout, augmentation)
+                restore_rng(state.rng)
+                resuming = False
+            for inputs, targets in data:
+                if state.batch >= batches:
+                    break
                 inputs = inputs.to(device, non_blocking=True)     # (B, C, H, W) or (B, F)
                 targets = targets.to(device, non_blocking=True)   # (B,) class ids or (B, K) values
-                optimizer.zero_grad()
-                outputs = model(inputs)                           # (B, classes) or (B, K)
-                loss = criterion(outputs, targets)
-                loss.backward()
-                optimizer.step()
-
-                step += 1
+                if plan.channels_last and inputs.dim() == 4:
+                    inputs = inputs.contiguous(memory_format=torch.channels_last)
+                with autocast:
+                    outputs = model(inputs)                       # (B, classes) or (B, K)
+                    loss = criterion(outputs, targets)
+                scaler.scale(loss / plan.grad_accum_steps).backward()
+                state.batch += 1
                 seen += len(targets)
-                train_loss.update(loss, len(targets))  # summed on the device, no sync
-                log_now = step % log_every_n_steps == 0
+                loss_sum.update(loss.float(), len(targets))       # summed on the device, no sync
+                first_bad_step = torch.where(~torch.isfinite(loss.detach()) & (first_bad_step < 0),
+                                             step_on_device, first_bad_step)
+                if state.batch % plan.grad_accum_steps and state.batch != batches:
+                    progress(state.batch, loss, seen / (time.perf_counter() - started), False)
+                    continue
+
+                # ---- optimizer step (every grad_accum_steps batches) ----
+                if plan.grad_clip is not None:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), plan.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                if schedule is not None:
+                    schedule.after_step()
+                state.step += 1
+                step_on_device += 1
+                log_now = state.step % plan.log_every_n_steps == 0
                 if log_now:
-                    loggers.log_step({"train/loss_step": loss.item(), "epoch": epoch}, step)  # host sync
-                progress(batch, loss, seen / (time.perf_counter() - started), log_now)
+                    check_finite(first_bad_step, epoch, plan.precision)  # host sync, at the logging interval
+                    loggers.log_step({"train/loss_step": loss.item(), "epoch": epoch,
+                                      "lr": optimizer.param_groups[0]["lr"]}, state.step)
+                progress(state.batch, loss, seen / (time.perf_counter() - started), log_now)
+                if stop or (plan.checkpoint_every_n_steps and state.step % plan.checkpoint_every_n_steps == 0):
+                    check_finite(first_bad_step, epoch, plan.precision)
+                    state.loss_total, state.loss_count = loss_sum.state()
+                    save("last.pt")
+                    if stop:
+                        raise Interrupted(stop.signum)
+
+        check_finite(first_bad_step, epoch, plan.precision)
+        train_loss = loss_sum.compute()
 
         # ---- validate ------------------------------------------------------
-        val = evaluate(model, loaders["val"], criterion, metrics, device, task, split="val")
-        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
-        if scheduler is not None:
-            scheduler.step()
-        row = {"epoch": epoch, "train/loss": train_loss.compute(), **val, "lr": lr,
+        validated = plan.validates(epoch)
+        val = evaluate(model, parts.loaders["val"], criterion, metrics, device, task, split="val",
+                       batches=plan.val_batches(len(parts.loaders["val"])), autocast=autocast) if validated else {}
+        lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with (epoch schedules)
+        row = {"epoch": epoch, "train/loss": train_loss, **val, "lr": lr,
                "seconds": round(time.perf_counter() - started, 3)}
-        loggers.log_epoch(row, step)
+        if schedule is not None:
+            schedule.after_epoch(row.get(monitor.metric) if validated else None)
+        loggers.log_epoch(row, state.step)
 
         # ---- checkpoint ----------------------------------------------------
-        improved = monitor.update(row[monitor.metric], epoch)
+        improved = validated and monitor.update(state, row, epoch)
+        state.epoch, state.batch, state.loss_total, state.loss_count = epoch + 1, 0, 0.0, 0
+        save("last.pt")
         if improved:
-            best_metrics = dict(row)
-        state = {
-            "format": FORMAT, "epoch": epoch, "global_step": step,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "metrics": row, "monitor": {"metric": monitor.metric, "mode": monitor.mode,
-                                        "best_value": monitor.best_value, "best_epoch": monitor.best_epoch},
-            "config": config, "data_info": data_info,
-        }
-        save_checkpoint(state, checkpoints / "last.pt")
-        if improved:
-            save_checkpoint(state, checkpoints / "best.pt")
+            save("best.pt")
+        if validated and plan.save_top_k > 1:
+            keep_top_k(state, monitor, row[monitor.metric], epoch, plan.save_top_k, checkpoints, save)
         console.epoch_end(row, improved)
+        if state.stopped:
+            console.say(state.stopped)
+            break
 
-    return FitResult(monitor.best_epoch, monitor.best_value, best_metrics, row, step)
+    return FitResult(state, row)
+
+
+def check_finite(first_bad_step: torch.Tensor, epoch: int, precision: str) -> None:
+    """Stop on a non-finite loss (fp16's scaler skips such steps by design, so it is exempt)."""
+    bad = int(first_bad_step.item())
+    if bad >= 0 and precision != "16":
+        raise DlrunError(
+            f"The training loss became NaN or infinite at epoch {epoch}, optimizer step {bad + 1}. "
+            "Try a lower lr, gradient clipping (trainer.grad_clip=1.0) or trainer.precision=32. "
+            "The checkpoints from before that step are intact (checkpoints/last.pt).")
+
+
+def keep_top_k(state: TrainState, monitor, value: float, epoch: int, k: int, folder: Path, save) -> None:
+    """Keep epoch checkpoints of the k best validations (epoch<N>.pt), deleting the others."""
+    state.top_k.append([value, epoch])
+    state.top_k.sort(key=lambda item: item[0], reverse=monitor.mode == "max")
+    dropped, state.top_k = state.top_k[k:], state.top_k[:k]
+    if [value, epoch] in state.top_k:
+        save(f"epoch{epoch}.pt")
+    for _, old in dropped:
+        (folder / f"epoch{old}.pt").unlink(missing_ok=True)
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader, criterion: nn.Module, metrics, device: torch.device, task: str,
-             split: str) -> dict[str, float]:
+             split: str, batches: int | None = None, autocast=None) -> dict[str, float]:
     """Mean loss and task metrics over `loader`, under model.eval() and torch.no_grad()."""
     model.eval()
     metrics.reset()
     mean_loss = RunningMean(device)
-    for inputs, targets in loader:
+    for index, (inputs, targets) in enumerate(loader):
+        if batches is not None and index >= batches:
+            break
         inputs = inputs.to(device, non_blocking=True)
         targets = targets.to(device, non_blocking=True)
-        outputs = model(inputs)
-        mean_loss.update(criterion(outputs, targets), len(targets))
-        metrics.update(*prepare(outputs, targets, task))
+        with autocast or nullcontext():
+            outputs = model(inputs)
+            loss = criterion(outputs, targets)
+        mean_loss.update(loss.float(), len(targets))
+        metrics.update(*prepare(outputs.float(), targets, task))
     values = {f"{split}/loss": mean_loss.compute()}
-    values.update({f"{split}/{name}": value.item() for name, value in metrics.compute().items()})
+    values.update({f"{split}/{name}": value.item() for name, value in metrics.compute().items()
+                   if value.numel() == 1})
+    if not math.isfinite(values[f"{split}/loss"]):
+        values[f"{split}/loss"] = float("nan")
     return values

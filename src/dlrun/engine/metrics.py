@@ -39,9 +39,13 @@ class RunningMean:
     every update, and with nan_strategy="disable" it ignores the weights.
     """
 
-    def __init__(self, device: torch.device):
-        self.total = torch.zeros((), dtype=torch.float32, device=device)  # float32: MPS has no float64
-        self.count = 0
+    def __init__(self, device: torch.device, total: float = 0.0, count: int = 0):
+        self.total = torch.full((), total, dtype=torch.float32, device=device)  # float32: MPS has no float64
+        self.count = count
+
+    def state(self) -> tuple[float, int]:
+        """(sum, count) as plain numbers, for a mid-epoch checkpoint."""
+        return self.total.item(), self.count
 
     def update(self, batch_mean: torch.Tensor, batch_size: int) -> None:
         self.total += batch_mean.detach() * batch_size
@@ -49,26 +53,3 @@ class RunningMean:
 
     def compute(self) -> float:
         return (self.total / max(self.count, 1)).item()
-
-
-class Monitor:
-    """Tracks the metric that picks best.pt: `val/acc` (max) or `val/loss` (min) by default."""
-
-    def __init__(self, metric: str, mode: str, task: str):
-        if metric == "auto":
-            metric = "val/acc" if task == CLASSIFICATION else "val/loss"
-        valid = metric_names(task, "val") + ["train/loss"]
-        if metric not in valid:
-            raise DlrunError(f"trainer.monitor={metric!r} is not a metric of this {task} run: use one of {', '.join(valid)}.")
-        if mode == "auto":
-            mode = "max" if metric.split("/")[1] in MAXIMISED else "min"
-        self.metric, self.mode = metric, mode
-        self.best_value: float | None = None
-        self.best_epoch: int | None = None
-
-    def update(self, value: float, epoch: int) -> bool:
-        """Record `value`; True when it is the best so far."""
-        better = self.best_value is None or (value > self.best_value if self.mode == "max" else value < self.best_value)
-        if better:
-            self.best_value, self.best_epoch = value, epoch
-        return better

@@ -73,9 +73,9 @@ class Frozen:
     def hold(self, epoch: int, say) -> None:
         """Call right after model.train() each epoch."""
         if self.until_epoch is not None and epoch >= self.until_epoch:
+            for param in self.params:  # also after a resume past that epoch
+                param.requires_grad_(True)
             if epoch == self.until_epoch:
-                for param in self.params:
-                    param.requires_grad_(True)
                 say(f"epoch {epoch}: the backbone is unfrozen and trains from now on")
             return
         for module in self.norms:

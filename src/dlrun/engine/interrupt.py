@@ -1,0 +1,44 @@
+"""SIGINT and SIGTERM (what a cluster sends before preemption) ask the loop to stop at
+the next optimizer step, save a checkpoint and exit; a second SIGINT stops at once."""
+
+import signal
+from contextlib import contextmanager
+
+
+class Interrupted(Exception):
+    """Training stopped on a signal after saving a resumable checkpoint."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class StopFlag:
+    def __init__(self):
+        self.signum: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.signum is not None
+
+
+@contextmanager
+def stop_on_signals():
+    """Yields a StopFlag that becomes true on SIGINT/SIGTERM; handlers are restored after."""
+    flag = StopFlag()
+    previous = {}
+
+    def handler(signum, frame):
+        if flag and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now
+        flag.signum = signum
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: no signal handling
+        pass
+    try:
+        yield flag
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
