@@ -107,6 +107,12 @@ def hydra_app() -> None:
             fail(err)
         except KeyboardInterrupt:
             fail(f"interrupted; what was written so far is in {hydra_output_dir()}", code=130)
+        except Exception as err:
+            from dlrun.engine.interrupt import Interrupted
+
+            if isinstance(err, Interrupted):  # a checkpoint was saved and the resume command printed
+                sys.exit(128 + err.signum)
+            raise
 
     _train()
 

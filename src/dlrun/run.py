@@ -5,6 +5,7 @@ optimizer and loggers, fit, test the best checkpoint, write the summary.
 """
 
 import os
+import sys
 import time
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -123,7 +124,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
         ok = True
     except Interrupted as stop:
-        console.say(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}")
+        print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
         raise
     finally:
         loggers.finish(ok)

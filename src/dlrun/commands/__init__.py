@@ -8,4 +8,5 @@ SUBCOMMANDS = {
     "models": "dlrun.commands.models",
     "predict": "dlrun.commands.predict",
     "export": "dlrun.commands.export",
+    "resume": "dlrun.commands.resume",
 }

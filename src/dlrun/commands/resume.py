@@ -1,0 +1,59 @@
+"""`dlrun resume RUN`: continue an interrupted run in its own directory, from its own config."""
+
+import sys
+from pathlib import Path
+
+HELP = "continue an interrupted run where it stopped (same directory, same W&B run)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", help="the run directory to continue")
+
+
+def checkpoint_to_resume(run_dir: Path) -> Path:
+    """last.pt, or the one before it (last.prev.pt) when last.pt is damaged."""
+    from dlrun.engine.checkpoint import load_checkpoint, previous
+    from dlrun.errors import DlrunError
+
+    last = run_dir / "checkpoints" / "last.pt"
+    problems = []
+    for candidate in (last, previous(last)):
+        if not candidate.is_file():
+            problems.append(f"{candidate.name}: missing")
+            continue
+        try:
+            state = load_checkpoint(candidate)
+        except Exception as err:  # truncated or corrupt
+            problems.append(f"{candidate.name}: unreadable ({type(err).__name__})")
+            continue
+        if "train_state" not in state:
+            problems.append(f"{candidate.name}: written by an older dlrun without resume state")
+            continue
+        if problems:
+            print(f"warning: {'; '.join(problems)}; resuming from {candidate.name} instead", file=sys.stderr)
+        return candidate
+    raise DlrunError(f"{run_dir} has no checkpoint to resume from ({'; '.join(problems)}). "
+                     "Start it again with `dlrun reproduce` or a new `dlrun` run.")
+
+
+def main(args) -> int:
+    from omegaconf import OmegaConf
+
+    from dlrun.engine.checkpoint import load_checkpoint
+    from dlrun.engine.interrupt import Interrupted
+    from dlrun.errors import DlrunError
+    from dlrun.run import run
+
+    run_dir = Path(args.run).expanduser()
+    if not (run_dir / "config.yaml").is_file():
+        raise DlrunError(f"{args.run} is not a dlrun run directory (no config.yaml).")
+    if (run_dir / "summary.json").is_file():
+        raise DlrunError(f"{run_dir} finished already (it has summary.json): nothing to resume.")
+    checkpoint = checkpoint_to_resume(run_dir)
+    job = load_checkpoint(checkpoint).get("job") or {}
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    try:
+        run(cfg, run_dir=run_dir, job=job, resume_from=checkpoint)
+    except Interrupted as stop:
+        return 128 + stop.signum
+    return 0
