@@ -67,7 +67,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
-    monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, plan.patience, plan.min_delta)
+    monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, info.num_outputs, plan.patience, plan.min_delta)
     schedule = build_schedule(cfg.scheduler, optimizer, monitor_mode=monitor.mode,
                               total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(loaders["train"])))
     scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
@@ -81,7 +81,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         state, wandb_id = restore(resume_from, model, optimizer, schedule, scaler, run_dir, console)
     loggers = build_loggers(cfg.get("logger"), run_dir=run_dir, config=config, name=job.get("name"),
                             group=job.get("group"), say=console.say, resume_id=wandb_id,
-                            columns=["epoch", "train/loss", *metric_names(info.task, "val"), "lr", "seconds"])
+                            columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val"), "lr", "seconds"])
     parts = Parts(torch.compile(model) if cfg.trainer.compile else model, criterion, optimizer, schedule, scaler,
                   loaders, frozen)
     record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(),

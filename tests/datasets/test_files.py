@@ -125,7 +125,7 @@ def test_csv_regression_reports_mse_mae_r2(train, tmp_path):
     path = houses(tmp_path / "houses.csv")
     run_dir = train("dataset=csv", f"dataset.path={path}", "dataset.target=price", "loss=mse", "model=mlp",
                     "epochs=30", "lr=3e-3", "loader.num_workers=0")
-    assert list(metrics(run_dir)[0])[2:6] == ["val/loss", "val/mae", "val/mse", "val/r2"]
+    assert list(metrics(run_dir)[0])[2:7] == ["val/loss", "val/mae", "val/mse", "val/r2", "val/rmse"]
     result = summary(run_dir)
     assert result["data"]["task"] == "regression" and result["data"]["input_shape"] == [2]  # city skipped
     assert result["test"]["test/r2"] > 0.8, result["test"]

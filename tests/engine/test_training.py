@@ -30,7 +30,7 @@ def test_run_directory_contents(train):
 
     rows = read_metrics(run_dir)
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
-    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/acc", "lr", "seconds"]
+    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/acc", "val/f1", "val/top5", "lr", "seconds"]
     assert [float(r["lr"]) for r in rows] == [0.05, 0.025, 0.0125]  # the step scheduler acted per epoch
     assert float(rows[-1]["train/loss"]) < float(rows[0]["train/loss"])
 
@@ -39,7 +39,7 @@ def test_run_directory_contents(train):
     best_epoch = max(rows, key=lambda r: float(r["val/acc"]))["epoch"]
     assert summary["best"]["epoch"] == int(best_epoch)
     assert summary["final"]["epoch"] == 3
-    assert set(summary["test"]) == {"test/loss", "test/acc"}
+    assert set(summary["test"]) == {"test/loss", "test/acc", "test/f1", "test/top5"}
     assert set(summary["versions"]) >= {"python", "torch", "torchvision", "dlrun"}
     assert summary["device"] == "cpu" and summary["wall_time_s"] > 0
 
@@ -72,7 +72,8 @@ def test_regression_path(train):
     run_dir = train("dataset=synthetic", "dataset.task=regression", "dataset.n_samples=400",
                     "dataset.n_features=8", "loss=mse", "model=mlp", "epochs=8", "lr=3e-3")
     rows = read_metrics(run_dir)
-    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/mae", "val/mse", "val/r2", "lr", "seconds"]
+    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/mae", "val/mse", "val/r2", "val/rmse", "lr",
+                             "seconds"]
     assert float(rows[-1]["val/mse"]) < float(rows[0]["val/mse"])
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["monitor"] == "val/loss" and summary["mode"] == "min"

@@ -9,4 +9,5 @@ SUBCOMMANDS = {
     "predict": "dlrun.commands.predict",
     "export": "dlrun.commands.export",
     "resume": "dlrun.commands.resume",
+    "eval": "dlrun.commands.eval",
 }

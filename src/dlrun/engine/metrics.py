@@ -2,27 +2,39 @@
 
 import torch
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, R2Score
-from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from dlrun.datasets.info import CLASSIFICATION, REGRESSION
 from dlrun.errors import DlrunError
 
-MAXIMISED = {"acc", "r2"}
+MAXIMISED = {"acc", "top5", "f1", "r2"}
 
 
-def make_metrics(task: str, num_outputs: int) -> MetricCollection:
+def make_metrics(task: str, num_outputs: int, confusion: bool = False) -> MetricCollection:
+    """Classification: accuracy, top-5 accuracy (more than 5 classes), macro F1 and, on
+    request, the confusion matrix. Regression: MAE, MSE, RMSE, R2."""
     if task == CLASSIFICATION:
-        return MetricCollection({"acc": MulticlassAccuracy(num_classes=num_outputs, average="micro")})
+        metrics = {"acc": MulticlassAccuracy(num_classes=num_outputs, average="micro"),
+                   "f1": MulticlassF1Score(num_classes=num_outputs, average="macro")}
+        if num_outputs > 5:
+            metrics["top5"] = MulticlassAccuracy(num_classes=num_outputs, top_k=5, average="micro")
+        if confusion:
+            metrics["confusion"] = MulticlassConfusionMatrix(num_classes=num_outputs)
+        # compute_groups=False: torchmetrics would otherwise merge metrics whose states happen to
+        # match after the first batch (top-1 and top-5 accuracy on an all-correct batch) for good
+        return MetricCollection(metrics, compute_groups=False)
     return MetricCollection({
-        "mse": MeanSquaredError(),
         "mae": MeanAbsoluteError(),
+        "mse": MeanSquaredError(),
+        "rmse": MeanSquaredError(squared=False),
         "r2": R2Score(multioutput="uniform_average"),
-    })
+    }, compute_groups=False)
 
 
-def metric_names(task: str, split: str = "val") -> list[str]:
-    names = ["loss", "acc"] if task == CLASSIFICATION else ["loss", "mae", "mse", "r2"]
-    return [f"{split}/{n}" for n in names]
+def metric_names(task: str, num_outputs: int, split: str = "val") -> list[str]:
+    """The scalar columns `evaluate` returns, in its order (torchmetrics sorts by name)."""
+    names = sorted(n for n in make_metrics(task, num_outputs) if n != "confusion")
+    return [f"{split}/{n}" for n in ["loss", *names]]
 
 
 def prepare(outputs: torch.Tensor, targets: torch.Tensor, task: str):

@@ -9,10 +9,11 @@ from dlrun.errors import DlrunError
 class Monitor:
     """`val/acc` (max) or `val/loss` (min) by default; its running values live in a TrainState."""
 
-    def __init__(self, metric: str, mode: str, task: str, patience: int | None = None, min_delta: float = 0.0):
+    def __init__(self, metric: str, mode: str, task: str, num_outputs: int, patience: int | None = None,
+                 min_delta: float = 0.0):
         if metric == "auto":
             metric = "val/acc" if task == CLASSIFICATION else "val/loss"
-        valid = metric_names(task, "val") + ["train/loss"]
+        valid = metric_names(task, num_outputs, "val") + ["train/loss"]
         if metric not in valid:
             raise DlrunError(f"trainer.monitor={metric!r} is not a metric of this {task} run: use one of {', '.join(valid)}.")
         if mode == "auto":

@@ -1,0 +1,86 @@
+"""`dlrun eval RUN [KEY=VALUE ...]`: test metrics of a run's best checkpoint, computed with
+the run's own saved config (never today's defaults); overrides point it at other data."""
+
+import json
+import sys
+from pathlib import Path
+
+from dlrun.config_tree import GROUPS
+
+HELP = "test metrics of a run's best checkpoint, with the run's own config (KEY=VALUE overrides it)"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run", help="a run directory")
+    parser.add_argument("overrides", nargs="*", help="config changes, e.g. dataset.root=/other/images trainer.device=cpu")
+    parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+    parser.add_argument("--split", default="test", choices=["test", "val"], help="the split to evaluate")
+    parser.add_argument("--output", "-o", help="also write the metrics (and confusion matrix) to this JSON file")
+
+
+def main(args) -> int:
+    from omegaconf import OmegaConf
+    from rich.console import Console
+    from rich.table import Table
+
+    from dlrun import datasets
+    from dlrun.engine import evaluate, select_device
+    from dlrun.engine.metrics import make_metrics
+    from dlrun.errors import DlrunError
+    from dlrun.losses import build_loss
+    from dlrun.run import build_or_explain
+    from dlrun.saved_run import load_run, rebuild_model
+    from dlrun.seeding import seed_everything
+
+    run = load_run(args.run, args.checkpoint)
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        raise DlrunError(f"overrides are KEY=VALUE; got {', '.join(bad)}.")
+    groups = [o for o in args.overrides if o.split("=")[0] in GROUPS]
+    if groups:
+        raise DlrunError(f"eval changes values of the run's own config (e.g. dataset.root=/other/data); it cannot "
+                         f"swap a whole group ({', '.join(groups)}). Use `dlrun reproduce` for a new run.")
+    cfg = OmegaConf.merge(run.cfg, OmegaConf.from_dotlist(args.overrides))
+    seed_everything(cfg.seed)
+    device = select_device(cfg.trainer.device)
+    loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
+        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, cuda=device.type == "cuda"))
+    if (info.task, info.num_outputs, tuple(info.input_shape)) != (run.info.task, run.info.num_outputs,
+                                                                  tuple(run.info.input_shape)):
+        raise DlrunError(f"this data ({info.task}, {info.num_outputs} outputs, input {info.input_shape}) does not fit "
+                         f"the run's model ({run.info.task}, {run.info.num_outputs} outputs, input {run.info.input_shape}).")
+    model = rebuild_model(run).to(device)
+    metrics = make_metrics(info.task, info.num_outputs, confusion=info.task == "classification").to(device)
+    criterion = build_loss(cfg.loss, run.info).to(device)
+    values = evaluate(model, loaders[args.split], criterion, metrics, device, info.task, split=args.split)
+    confusion = metrics["confusion"].compute().tolist() if "confusion" in metrics else None
+
+    recorded = {}
+    summary_file = run.path / "summary.json"
+    if summary_file.is_file() and args.split == "test" and args.checkpoint == "best" and not args.overrides:
+        recorded = json.loads(summary_file.read_text()).get("test", {})
+    console = Console()
+    console.print(f"{run.path}: {args.checkpoint} checkpoint (epoch {run.checkpoint['epoch']}), {args.split} split",
+                  highlight=False)
+    table = Table(title=f"{args.split} metrics")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    if recorded:
+        table.add_column("summary.json", justify="right")
+    for name, value in values.items():
+        table.add_row(name, f"{value:.6g}", *([f"{recorded[name]:.6g}" if name in recorded else "-"] if recorded else []))
+    console.print(table)
+    if confusion is not None:
+        names = list(info.class_names or range(info.num_outputs))
+        matrix = Table(title="confusion matrix (rows: true class, columns: predicted)")
+        matrix.add_column("")
+        for name in names:
+            matrix.add_column(str(name), justify="right")
+        for name, counts in zip(names, confusion):
+            matrix.add_row(str(name), *map(str, counts))
+        console.print(matrix)
+    if args.output:
+        Path(args.output).write_text(json.dumps({"metrics": values, "confusion_matrix": confusion,
+                                                 "class_names": list(info.class_names or [])}, indent=2))
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
