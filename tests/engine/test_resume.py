@@ -147,3 +147,21 @@ def test_resume_errors(dlrun_cli, tmp_path):
     assert done.returncode == 2 and "finished already" in done.stderr
     missing = dlrun_cli("resume", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "not a dlrun run directory" in missing.stderr
+
+
+def test_resumed_run_continues_its_wandb_run(tmp_path):
+    from wandb_records import run_records
+
+    env_args = [a for a in ARGS if a != "logger=none"]
+    first = dlrun(*env_args, "logger=wandb", cwd=tmp_path)
+    run_dir = stop_when(first, tmp_path, lambda s: s["epoch"] == 2, sig=signal.SIGTERM)
+    code, out = finished(first)
+    assert code == 128 + signal.SIGTERM, out
+    code, out = finished(resume(run_dir, tmp_path))
+    assert code == 0, out
+    offline = sorted((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline) == 2, "the interrupted part and the resumed part"
+    ids = {run_records(path)["run"].run_id for path in offline}
+    assert len(ids) == 1, "both parts belong to one W&B run"
+    epochs = [h["epoch"] for path in offline for h in run_records(path)["history"] if "val/acc" in h]
+    assert sorted(epochs) == [1, 2, 3]

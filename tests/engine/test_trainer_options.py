@@ -185,3 +185,10 @@ def test_channels_last_and_deterministic(train):
     run_dir = train("trainer.channels_last=true", "trainer.deterministic=true", "epochs=1")
     assert summary(run_dir)["test"]["test/acc"] > 0.3
     torch.use_deterministic_algorithms(False)
+
+
+def test_compiled_model_saves_plain_weights(train):
+    run_dir = train("trainer.compile=true", "model=linear", "epochs=2", "lr=1e-2")
+    weights = load_checkpoint(run_dir / "checkpoints" / "best.pt")["model"]
+    assert set(weights) == {"1.weight", "1.bias"}  # no torch.compile "_orig_mod." prefix: loads uncompiled
+    assert summary(run_dir)["test"]["test/acc"] > 0.5
