@@ -1,4 +1,4 @@
-"""Where metrics go: metrics.csv always, plus W&B (and, later, others) behind one interface.
+"""Where metrics go: metrics.csv always, plus W&B and TensorBoard, behind one interface.
 
 Each logger has four calls: `log_step` (training loss every few steps),
 `log_epoch` (one row per epoch), `log_summary` (best and test metrics at the
@@ -6,6 +6,7 @@ end) and `finish`.
 """
 
 import csv
+import json
 import logging
 import netrc
 import os
@@ -151,6 +152,38 @@ class WandbLogger:
         self.run.finish(exit_code=0 if ok else 1)
 
 
+class TensorBoardLogger:
+    """TensorBoard event files in <run>/tensorboard: per-step loss, per-epoch metrics and lr, test metrics."""
+
+    def __init__(self, cfg, *, run_dir: Path, config: dict, say):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"), flush_secs=int(cfg.flush_secs))
+        self.writer.add_text("config", "```\n" + json.dumps(config, indent=2, default=str) + "\n```", 0)
+        say(f"TensorBoard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")
+
+    def run_id(self) -> None:
+        return None
+
+    def log_step(self, metrics: dict, step: int) -> None:
+        for key, value in metrics.items():
+            if key != "epoch":
+                self.writer.add_scalar(key, value, step)
+
+    def log_epoch(self, row: dict, step: int) -> None:
+        for key, value in row.items():
+            if key not in ("epoch", "seconds") and isinstance(value, (int, float)):
+                self.writer.add_scalar(key, value, row["epoch"])
+
+    def log_summary(self, summary: dict) -> None:
+        for key, value in summary.items():
+            if isinstance(value, (int, float)):
+                self.writer.add_scalar(key, value, 0)
+
+    def finish(self, ok: bool) -> None:
+        self.writer.close()
+
+
 class Loggers:
     """Fans every call out to each logger; `finish` is called once, also on failure."""
 
@@ -184,11 +217,13 @@ class Loggers:
 def build_loggers(cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say,
                   columns: list[str], resume_id: str | None = None) -> Loggers:
     """metrics.csv always; W&B when `logger=wandb`."""
-    known = {"wandb"}
+    known = {"wandb", "tensorboard"}
     unknown = set(cfg or {}) - known
     if unknown:
         raise DlrunError(f"Unknown logger {', '.join(sorted(unknown))}: valid loggers are {', '.join(sorted(known))}.")
     loggers: list = [CSVLogger(Path(run_dir) / "metrics.csv", columns)]
+    if cfg and "tensorboard" in cfg:
+        loggers.append(TensorBoardLogger(cfg.tensorboard, run_dir=run_dir, config=config, say=say))
     if cfg and "wandb" in cfg:
         loggers.append(WandbLogger(cfg.wandb, run_dir=run_dir, config=config, name=name, group=group, say=say,
                                    resume_id=resume_id))
