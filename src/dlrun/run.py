@@ -36,19 +36,20 @@ from dlrun.validate import validate
 
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = None,
-        resume_from: Path | None = None) -> float:
+        resume_from: Path | None = None, saved_config: bool = False) -> float:
     """Train, test and record one run; returns the best value of the monitored metric.
 
     `run_dir` and `job` (name, group, overrides) default to Hydra's for this job, so
     tests can call `run` on a composed config without the CLI. `resume_from`: a
-    checkpoint of this run to continue from (`dlrun resume`).
+    checkpoint of this run to continue from (`dlrun resume`). `saved_config`: `cfg` is a
+    run's resolved config (reproduce), already holding the transforms it trained with.
     """
     started_at, started = datetime.now(timezone.utc), time.perf_counter()
     validate(cfg)
     job = job or hydra_job()
     run_dir = Path(run_dir or job["output_dir"])
     console = RunConsole(cfg.trainer.progress)
-    if resume_from is None:
+    if resume_from is None and not saved_config:
         use_pretrained_preprocessing(cfg, job.get("overrides", []), console)
     config = OmegaConf.to_container(cfg, resolve=True)
     if resume_from is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun.errors import DlrunError
+from dlrun.safety import check_trusted
 
 
 @dataclass
@@ -17,7 +18,8 @@ class SavedRun:
     info: "DataInfo"  # noqa: F821 (dlrun.datasets.info.DataInfo, imported lazily)
 
 
-def load_run(path, checkpoint: str = "best") -> SavedRun:
+def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:
+    """The run at `path`; refuses a config naming code outside the allow-list (dlrun.safety)."""
     from dlrun.datasets.info import DataInfo
     from dlrun.engine.checkpoint import load_checkpoint
 
@@ -27,6 +29,8 @@ def load_run(path, checkpoint: str = "best") -> SavedRun:
     config_file = run_dir / "config.yaml"
     if not config_file.is_file():
         raise DlrunError(f"{run_dir} is not a dlrun run directory: it has no config.yaml.")
+    cfg = OmegaConf.load(config_file)
+    check_trusted(OmegaConf.to_container(cfg), trust, source=str(config_file))
     if checkpoint not in ("best", "last"):
         raise DlrunError(f"--checkpoint {checkpoint!r} is not valid: use best or last.")
     ckpt_file = run_dir / "checkpoints" / f"{checkpoint}.pt"
@@ -38,7 +42,7 @@ def load_run(path, checkpoint: str = "best") -> SavedRun:
         raise DlrunError(f"{ckpt_file} could not be read ({type(err).__name__}: {str(err).splitlines()[0]}).") from err
     if not state.get("data_info"):
         raise DlrunError(f"{ckpt_file} was written by an older dlrun without the data description it needs.")
-    return SavedRun(run_dir, OmegaConf.load(config_file), state, DataInfo.from_dict(state["data_info"]))
+    return SavedRun(run_dir, cfg, state, DataInfo.from_dict(state["data_info"]))
 
 
 def rebuild_model(run: SavedRun):

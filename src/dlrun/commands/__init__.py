@@ -10,4 +10,5 @@ SUBCOMMANDS = {
     "export": "dlrun.commands.export",
     "resume": "dlrun.commands.resume",
     "eval": "dlrun.commands.eval",
+    "reproduce": "dlrun.commands.reproduce",
 }

@@ -14,6 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("run", help="a run directory")
     parser.add_argument("overrides", nargs="*", help="config changes, e.g. dataset.root=/other/images trainer.device=cpu")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
+                        help="allow the run's config to import from this module prefix (repeatable)")
     parser.add_argument("--split", default="test", choices=["test", "val"], help="the split to evaluate")
     parser.add_argument("--output", "-o", help="also write the metrics (and confusion matrix) to this JSON file")
 
@@ -32,7 +34,7 @@ def main(args) -> int:
     from dlrun.saved_run import load_run, rebuild_model
     from dlrun.seeding import seed_everything
 
-    run = load_run(args.run, args.checkpoint)
+    run = load_run(args.run, args.checkpoint, args.trust)
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         raise DlrunError(f"overrides are KEY=VALUE; got {', '.join(bad)}.")

@@ -24,6 +24,8 @@ def add_arguments(parser) -> None:
                         help="one or more of: safetensors, exported, torchscript, all (default: exported safetensors)")
     parser.add_argument("--output", "-o", help="folder to write to (default: RUN/export)")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
+                        help="allow the run's config to import from this module prefix (repeatable)")
 
 
 def input_spec(run) -> dict:
@@ -43,12 +45,15 @@ def input_spec(run) -> dict:
 
 
 def main(args) -> int:
+    from dlrun.saved_run import load_run
+
+    run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
+
     import torch
 
     from dlrun.engine.checkpoint import write_json
-    from dlrun.saved_run import load_run, rebuild_model
+    from dlrun.saved_run import rebuild_model
 
-    run = load_run(args.run, args.checkpoint)
     model = rebuild_model(run)
     out = Path(args.output) if args.output else run.path / "export"
     out.mkdir(parents=True, exist_ok=True)

@@ -12,17 +12,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", help="image files and/or CSV files (one prediction per row)")
     parser.add_argument("--output", "-o", help="also write the predictions to this CSV file")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
+                        help="allow the run's config to import from this module prefix (repeatable)")
 
 
 def main(args) -> int:
+    from dlrun.saved_run import load_run
+
+    run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
+
     import torch
     from rich.console import Console
     from rich.table import Table
 
     from dlrun.inference import load_inputs, readable
-    from dlrun.saved_run import load_run, rebuild_model
+    from dlrun.saved_run import rebuild_model
 
-    run = load_run(args.run, args.checkpoint)
     model = rebuild_model(run)
     names, batch = load_inputs(args.inputs, run)
     with torch.no_grad():

@@ -8,6 +8,8 @@ HELP = "continue an interrupted run where it stopped (same directory, same W&B r
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="the run directory to continue")
+    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
+                        help="allow the run's config to import from this module prefix (repeatable)")
 
 
 def checkpoint_to_resume(run_dir: Path) -> Path:
@@ -43,10 +45,13 @@ def main(args) -> int:
     from dlrun.engine.interrupt import Interrupted
     from dlrun.errors import DlrunError
     from dlrun.run import run
+    from dlrun.safety import check_trusted
 
     run_dir = Path(args.run).expanduser()
     if not (run_dir / "config.yaml").is_file():
         raise DlrunError(f"{args.run} is not a dlrun run directory (no config.yaml).")
+    check_trusted(OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml")), args.trust,
+                  source=str(run_dir / "config.yaml"))
     if (run_dir / "summary.json").is_file():
         raise DlrunError(f"{run_dir} finished already (it has summary.json): nothing to resume.")
     checkpoint = checkpoint_to_resume(run_dir)
