@@ -83,6 +83,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     loggers = build_loggers(cfg.get("logger"), run_dir=run_dir, config=config, name=job.get("name"),
                             group=job.get("group"), say=console.say, resume_id=wandb_id,
                             columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val"), "lr", "seconds"])
+    loggers.watch(model)
     parts = Parts(torch.compile(model) if cfg.trainer.compile else model, criterion, optimizer, schedule, scaler,
                   loaders, frozen)
     record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(),
@@ -122,6 +123,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
             **environment(),
         }
         loggers.log_summary({**test, f"best/{monitor.metric}": done.best_value, "best/epoch": done.best_epoch})
+        loggers.log_checkpoint(run_dir / "checkpoints" / "best.pt",
+                               {"epoch": done.best_epoch, monitor.metric: done.best_value, **test})
         write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
         ok = True
     except Interrupted as stop:

@@ -63,3 +63,17 @@ def test_bad_wandb_mode_is_a_clear_error(train):
 
     with pytest.raises(DlrunError, match="logger.wandb.mode='sometimes' is not valid"):
         train("logger=wandb", "logger.wandb.mode=sometimes", "epochs=1")
+
+
+def test_log_model_and_watch(train):
+    from wandb_records import read_records
+
+    run_dir = train("logger=wandb", "epochs=2", "logger.wandb.log_model=true", "logger.wandb.watch=gradients",
+                    "logger.wandb.watch_log_freq=5")
+    (path,) = (run_dir / "wandb").glob("offline-run-*")
+    run_records(path)  # waits for the run to be written completely
+    (log,) = path.glob("run-*.wandb")
+    artifacts = [r.artifact for r in read_records(log) if r.WhichOneof("record_type") == "artifact"]
+    assert any(a.type == "model" and a.name.startswith("model-") for a in artifacts)
+    history_keys = {k for h in run_records(path)["history"] for k in h}
+    assert any(k.startswith("gradients/") for k in history_keys), sorted(history_keys)[:20]

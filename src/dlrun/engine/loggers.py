@@ -1,8 +1,9 @@
 """Where metrics go: metrics.csv always, plus W&B and TensorBoard, behind one interface.
 
-Each logger has four calls: `log_step` (training loss every few steps),
+Each logger has these calls: `log_step` (training loss every few steps),
 `log_epoch` (one row per epoch), `log_summary` (best and test metrics at the
-end) and `finish`.
+end), `watch` (the model, for gradient histograms), `log_checkpoint` (the best
+checkpoint as an artifact) and `finish`.
 """
 
 import csv
@@ -18,7 +19,32 @@ from dlrun.errors import DlrunError
 log = logging.getLogger("dlrun")
 
 
-class CSVLogger:
+class Logger:
+    """The interface; every call does nothing unless a logger overrides it."""
+
+    def run_id(self) -> str | None:
+        return None
+
+    def log_step(self, metrics: dict, step: int) -> None:
+        pass
+
+    def log_epoch(self, row: dict, step: int) -> None:
+        pass
+
+    def log_summary(self, summary: dict) -> None:
+        pass
+
+    def watch(self, model) -> None:
+        pass
+
+    def log_checkpoint(self, path: Path, metadata: dict) -> None:
+        pass
+
+    def finish(self, ok: bool) -> None:
+        pass
+
+
+class CSVLogger(Logger):
     """metrics.csv: one row per epoch, flushed as it is written."""
 
     def __init__(self, path: Path, columns: list[str]):
@@ -30,11 +56,6 @@ class CSVLogger:
                 self.columns = next(csv.reader(f), None) or self.columns
             self.new = False
 
-    def log_step(self, metrics: dict, step: int) -> None:
-        pass
-
-    def run_id(self) -> None:
-        return None
 
     def log_epoch(self, row: dict, step: int) -> None:
         new, self.new = self.new, False
@@ -45,12 +66,6 @@ class CSVLogger:
             writer.writerow(row)
             f.flush()
             os.fsync(f.fileno())
-
-    def log_summary(self, summary: dict) -> None:
-        pass
-
-    def finish(self, ok: bool) -> None:
-        pass
 
 
 def wandb_has_api_key() -> bool:
@@ -98,7 +113,7 @@ def truncate_metrics(path: Path, before_epoch: int) -> None:
     atomic_write(path, write)
 
 
-class WandbLogger:
+class WandbLogger(Logger):
     """One W&B run per dlrun run; multirun jobs share a group named after the sweep; a resumed
     run continues its W&B run (same id)."""
 
@@ -106,7 +121,7 @@ class WandbLogger:
                  resume_id: str | None = None):
         import wandb
 
-        self.wandb = wandb
+        self.wandb, self.cfg = wandb, cfg
         mode = wandb_mode(cfg.mode)
         init = dict(
             project=cfg.project, entity=cfg.entity, name=name, group=group, job_type="train",
@@ -138,6 +153,19 @@ class WandbLogger:
     def run_id(self) -> str:
         return self.run.id
 
+    def watch(self, model) -> None:
+        if self.cfg.get("watch"):
+            if self.cfg.watch not in ("gradients", "parameters", "all"):
+                raise DlrunError(f"logger.wandb.watch={self.cfg.watch!r} is not valid: use null, gradients, "
+                                 "parameters or all.")
+            self.run.watch(model, log=self.cfg.watch, log_freq=int(self.cfg.get("watch_log_freq", 100)))
+
+    def log_checkpoint(self, path: Path, metadata: dict) -> None:
+        if self.cfg.get("log_model"):
+            artifact = self.wandb.Artifact(f"model-{self.run.id}", type="model", metadata=metadata)
+            artifact.add_file(str(path), name=Path(path).name)
+            self.run.log_artifact(artifact, aliases=["best"])
+
     def log_step(self, metrics: dict, step: int) -> None:
         self.run.log(metrics, step=step)
 
@@ -152,7 +180,7 @@ class WandbLogger:
         self.run.finish(exit_code=0 if ok else 1)
 
 
-class TensorBoardLogger:
+class TensorBoardLogger(Logger):
     """TensorBoard event files in <run>/tensorboard: per-step loss, per-epoch metrics and lr, test metrics."""
 
     def __init__(self, cfg, *, run_dir: Path, config: dict, say):
@@ -161,9 +189,6 @@ class TensorBoardLogger:
         self.writer = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"), flush_secs=int(cfg.flush_secs))
         self.writer.add_text("config", "```\n" + json.dumps(config, indent=2, default=str) + "\n```", 0)
         say(f"TensorBoard: tensorboard --logdir {Path(run_dir) / 'tensorboard'}")
-
-    def run_id(self) -> None:
-        return None
 
     def log_step(self, metrics: dict, step: int) -> None:
         for key, value in metrics.items():
@@ -205,6 +230,14 @@ class Loggers:
     def log_summary(self, summary: dict) -> None:
         for logger in self.loggers:
             logger.log_summary(summary)
+
+    def watch(self, model) -> None:
+        for logger in self.loggers:
+            logger.watch(model)
+
+    def log_checkpoint(self, path: Path, metadata: dict) -> None:
+        for logger in self.loggers:
+            logger.log_checkpoint(path, metadata)
 
     def finish(self, ok: bool) -> None:
         for logger in self.loggers:
