@@ -44,3 +44,29 @@ def test_multirun_grid_writes_a_job_per_combination_each_its_own_wandb_run(dlrun
         assert records["run"].run_group == sweep.name, "jobs of one sweep share a W&B group"
         run_ids.add(records["run"].run_id)
     assert len(combos) == 4 and len(run_ids) == 4
+    for name in ("report.csv", "report.md", "report.png"):  # the automatic report after the sweep
+        assert (sweep / name).is_file(), name
+    assert "4 runs, ranked" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_failing_job_does_not_end_the_sweep_and_the_report_lists_it(dlrun_cli, tmp_path):
+    result = dlrun_cli("-m", "model=mlp", "model.dropout=0.1,1.5", "epochs=1", "logger=none")
+    assert result.returncode == 0, result.stderr
+    assert "error in job 1" in result.stderr and "model.dropout=1.5" in result.stderr
+    (sweep,) = (tmp_path / "outputs" / "multirun").iterdir()
+    assert (sweep / "1" / "failed.json").is_file() and (sweep / "0" / "summary.json").is_file()
+    import csv
+
+    with open(sweep / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["model.dropout"] for r in rows] == ["0.1", "1.5"]
+    assert rows[0]["status"] == "completed" and rows[1]["status"].startswith("failed: model.dropout=1.5")
+    again = dlrun_cli("report", str(sweep), "--output", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    from PIL import Image
+
+    with Image.open(tmp_path / "again" / "report.png") as png:
+        assert png.size[0] > 800 and png.size[1] > 300
+    md = (tmp_path / "again" / "report.md").read_text()
+    assert md.startswith("| rank | job | model.dropout |") and "failed" in md

@@ -103,6 +103,9 @@ def hydra_app() -> None:
 
             return run(cfg)
         except DlrunError as err:
+            if in_multirun():  # one job's bad value must not end the sweep: record it for the report
+                record_failure(hydra_output_dir(), err)
+                return float("nan")
             discard_if_nothing_trained(hydra_output_dir())
             fail(err)
         except KeyboardInterrupt:
@@ -115,6 +118,21 @@ def hydra_app() -> None:
             raise
 
     _train()
+
+
+def in_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def record_failure(job_dir: Path, err: Exception) -> None:
+    import json
+
+    print(f"dlrun: error in job {job_dir.name}: {err}", file=sys.stderr)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / "failed.json").write_text(json.dumps({"error": str(err)}, indent=2) + "\n")
 
 
 def hydra_output_dir() -> Path:

@@ -133,7 +133,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     finally:
         loggers.finish(ok)
     console.results(summary)
-    console.say(f"run directory: {run_dir}")
+    print(f"run directory: {run_dir}")  # always, also with trainer.progress=none
     return done.best_value
 
 

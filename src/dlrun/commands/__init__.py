@@ -11,4 +11,5 @@ SUBCOMMANDS = {
     "resume": "dlrun.commands.resume",
     "eval": "dlrun.commands.eval",
     "reproduce": "dlrun.commands.reproduce",
+    "report": "dlrun.commands.report",
 }
