@@ -107,3 +107,28 @@ def test_cosine_schedule_reaches_eta_min(train):
     run_dir = train("scheduler=cosine", "epochs=4", "model=mlp", "scheduler.eta_min=1e-5")
     lrs = [float(r["lr"]) for r in read_metrics(run_dir)]
     assert lrs[0] == 1e-3 and lrs == sorted(lrs, reverse=True) and lrs[-1] > 1e-5
+
+
+def test_run_record_in_summary(train, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    project.mkdir()
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    (project / "notes.txt").write_text("v1\n")
+    subprocess.run([*git, "add", "."], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], cwd=project, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "argv", ["dlrun", "epochs=1", "seed=5"])
+    summary = json.loads((train("epochs=1", "seed=5", "model=mlp", run_dir=tmp_path / "run") / "summary.json").read_text())
+    assert summary["git"] == {"commit": commit, "dirty": False}
+    assert summary["command"] == "dlrun epochs=1 seed=5" and summary["seed"] == 5
+    assert summary["hostname"] and summary["device_name"] == "cpu"
+    assert set(summary["versions"]) == {"python", "torch", "torchvision", "cuda", "dlrun"}
+    assert summary["started_at"] <= summary["ended_at"] and summary["overrides"] == ["epochs=1", "seed=5", "model=mlp"]
+    (project / "notes.txt").write_text("v2\n")
+    again = json.loads((train("epochs=1", "model=mlp", run_dir=tmp_path / "run2") / "summary.json").read_text())
+    assert again["git"]["dirty"] is True
