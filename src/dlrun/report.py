@@ -158,8 +158,9 @@ def _is_number(value) -> bool:
 
 
 def print_report(jobs: list[Job]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from dlrun.commands import table_console
 
     header, rows = table_rows(jobs)
     table = Table(title=f"{len(jobs)} runs, ranked")
@@ -167,9 +168,7 @@ def print_report(jobs: list[Job]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row, style="red" if not row[-1].startswith("completed") else None)
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 140)
+    console = table_console(140)
     console.print(table)
 
 

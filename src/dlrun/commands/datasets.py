@@ -1,7 +1,8 @@
 """`dlrun datasets`: every `dataset=` option with its task, size and whether it needs files."""
 
-from rich.console import Console
 from rich.table import Table
+
+from dlrun.commands import table_console
 
 from dlrun.config_tree import group_options
 from dlrun.datasets.catalog import DATASETS
@@ -26,9 +27,7 @@ def main(args) -> int:
             table.add_row(name, "", "", "", "", "config file")
         else:
             table.add_row(name, entry.task, entry.samples, entry.input, entry.files, entry.about)
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 110)
+    console = table_console()
     console.print(table)
     if not names:
         print(f"no dataset matches {args.pattern!r}")

@@ -22,10 +22,10 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from omegaconf import OmegaConf
-    from rich.console import Console
     from rich.table import Table
 
     from dlrun import datasets
+    from dlrun.commands import table_console
     from dlrun.engine import evaluate, select_device
     from dlrun.engine.metrics import make_metrics
     from dlrun.errors import DlrunError
@@ -61,7 +61,7 @@ def main(args) -> int:
     summary_file = run.path / "summary.json"
     if summary_file.is_file() and args.split == "test" and args.checkpoint == "best" and not args.overrides:
         recorded = json.loads(summary_file.read_text()).get("test", {})
-    console = Console()
+    console = table_console()
     console.print(f"{run.path}: {args.checkpoint} checkpoint (epoch {run.checkpoint['epoch']}), {args.split} split",
                   highlight=False)
     table = Table(title=f"{args.split} metrics")

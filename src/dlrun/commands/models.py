@@ -4,8 +4,9 @@ import re
 from fnmatch import fnmatch
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
+
+from dlrun.commands import table_console
 
 from dlrun.config_tree import conf_dir
 from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_MODELS
@@ -60,8 +61,6 @@ def main(args) -> int:
         table.add_column(column, no_wrap=column != "notes")
     for row in matches:
         table.add_row(*row)
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 110)
+    console = table_console()
     console.print(table)
     return 0

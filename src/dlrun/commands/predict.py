@@ -22,8 +22,9 @@ def main(args) -> int:
     run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
 
     import torch
-    from rich.console import Console
     from rich.table import Table
+
+    from dlrun.commands import table_console
 
     from dlrun.inference import load_inputs, readable
     from dlrun.saved_run import rebuild_model
@@ -39,9 +40,7 @@ def main(args) -> int:
         table.add_column(column)
     for row in rows:
         table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()))
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 110)
+    console = table_console()
     console.print(table)
     if args.output:
         path = Path(args.output)

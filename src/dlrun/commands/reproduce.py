@@ -56,9 +56,9 @@ def version_warnings(summary: dict) -> list[str]:
 
 def main(args) -> int:
     from omegaconf import OmegaConf
-    from rich.console import Console
     from rich.table import Table
 
+    from dlrun.commands import table_console
     from dlrun.errors import DlrunError
     from dlrun.safety import check_trusted
 
@@ -98,7 +98,7 @@ def main(args) -> int:
     for name, old, new, verdict in rows:
         style = "green" if verdict == "identical" else "red"
         table.add_row(name, f"{old:.6g}", f"{new:.6g}", f"[{style}]{verdict}[/]")
-    Console().print(table)
+    table_console().print(table)
     same = all(verdict == "identical" for *_, verdict in rows)
     print("all metrics identical" if same else "metrics differ", file=sys.stderr)
     return 0 if same else 1
