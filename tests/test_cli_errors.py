@@ -85,3 +85,8 @@ def test_cli_module_imports_no_torch():
     code = "import sys, dlrun.cli; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", "dlrun.cli must not import torch at module level"
+
+
+def test_mistyped_command(dlrun_cli):
+    result = dlrun_cli("predcit", "run", "x.png")
+    assert result.returncode == 2 and "Unknown command 'predcit'. Did you mean: predict?" in result.stderr

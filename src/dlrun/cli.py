@@ -16,6 +16,9 @@ def main() -> None:
     """Console-script entry point: a subcommand, or check the group choices and hand argv to Hydra."""
     if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
         sys.exit(run_subcommand(sys.argv[1], sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1].isidentifier():  # a word, not an override or flag: a mistyped command
+        fail(unknown_choice("command", sys.argv[1], SUBCOMMANDS,
+                            "Training runs take overrides: dlrun key=value ... (see dlrun --help)."))
     try:
         check_group_choices(sys.argv[1:])
     except DlrunError as err:
