@@ -5,14 +5,27 @@ import pytest
 import yaml
 
 
-@pytest.fixture
-def finished_run(dlrun_cli, tmp_path):
-    home = tmp_path / "original"
-    home.mkdir()
-    result = dlrun_cli("epochs=2", "model=mlp", "logger=none", "trainer.deterministic=true", cwd=home)
+@pytest.fixture(scope="module")
+def original_run(tmp_path_factory):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path_factory.mktemp("original")
+    exe = Path(sys.executable).parent / "dlrun"
+    result = subprocess.run([str(exe), "epochs=2", "model=mlp", "logger=none", "trainer.deterministic=true"],
+                            cwd=home, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     (run_dir,) = (home / "outputs" / "runs").iterdir()
     return run_dir
+
+
+@pytest.fixture
+def finished_run(original_run, tmp_path):
+    """A copy of one trained run per test (some tests edit its config)."""
+    import shutil
+
+    return shutil.copytree(original_run, tmp_path / "original" / original_run.name)
 
 
 def test_reproduce_verify_from_another_directory(dlrun_cli, finished_run, tmp_path):
