@@ -22,19 +22,23 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from omegaconf import OmegaConf
+
+    from dlrun.errors import DlrunError
+    from dlrun.saved_run import load_run
+
+    run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
+
     from rich.table import Table
 
     from dlrun import datasets
     from dlrun.commands import table_console
     from dlrun.engine import evaluate, select_device
     from dlrun.engine.metrics import make_metrics
-    from dlrun.errors import DlrunError
     from dlrun.losses import build_loss
     from dlrun.run import build_or_explain
-    from dlrun.saved_run import load_run, rebuild_model
+    from dlrun.saved_run import rebuild_model
     from dlrun.seeding import seed_everything
 
-    run = load_run(args.run, args.checkpoint, args.trust)
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         raise DlrunError(f"overrides are KEY=VALUE; got {', '.join(bad)}.")

@@ -41,10 +41,7 @@ def checkpoint_to_resume(run_dir: Path) -> Path:
 def main(args) -> int:
     from omegaconf import OmegaConf
 
-    from dlrun.engine.checkpoint import load_checkpoint
-    from dlrun.engine.interrupt import Interrupted
     from dlrun.errors import DlrunError
-    from dlrun.run import run
     from dlrun.safety import check_trusted
 
     run_dir = Path(args.run).expanduser()
@@ -55,6 +52,10 @@ def main(args) -> int:
     if (run_dir / "summary.json").is_file():
         raise DlrunError(f"{run_dir} finished already (it has summary.json): nothing to resume.")
     checkpoint = checkpoint_to_resume(run_dir)
+    from dlrun.engine.checkpoint import load_checkpoint  # torch loads only once the checks passed
+    from dlrun.engine.interrupt import Interrupted
+    from dlrun.run import run
+
     job = load_checkpoint(checkpoint).get("job") or {}
     cfg = OmegaConf.load(run_dir / "config.yaml")
     try:
