@@ -192,3 +192,14 @@ def test_compiled_model_saves_plain_weights(train):
     weights = load_checkpoint(run_dir / "checkpoints" / "best.pt")["model"]
     assert set(weights) == {"1.weight", "1.bias"}  # no torch.compile "_orig_mod." prefix: loads uncompiled
     assert summary(run_dir)["test"]["test/acc"] > 0.5
+
+
+def test_accuracy_ties_go_to_the_lower_validation_loss():
+    from dlrun.engine.monitor import Monitor
+    from dlrun.engine.state import TrainState
+
+    monitor, state = Monitor("auto", "auto", "classification", 10), TrainState()
+    assert monitor.update(state, {"val/acc": 0.9, "val/loss": 0.5}, 1)
+    assert not monitor.update(state, {"val/acc": 0.9, "val/loss": 0.6}, 2)
+    assert monitor.update(state, {"val/acc": 0.9, "val/loss": 0.3}, 3) and state.best_epoch == 3
+    assert not monitor.update(state, {"val/acc": 0.8, "val/loss": 0.1}, 4) and state.best_epoch == 3

@@ -27,10 +27,17 @@ class Monitor:
             return value == value  # NaN is never better
         return value > than + by if self.mode == "max" else value < than - by
 
+    def ties_with_lower_loss(self, row: dict, state: TrainState) -> bool:
+        """Accuracy on a small validation set ties often; a tie with a lower validation loss
+        is the better model (the later, better-converged epoch rather than the first)."""
+        loss = row.get("val/loss")
+        return (self.metric != "val/loss" and row[self.metric] == state.best_value and loss is not None
+                and loss < state.best_metrics.get("val/loss", float("inf")))
+
     def update(self, state: TrainState, row: dict, epoch: int) -> bool:
         """Record this validation in `state`; True when it is the best so far."""
         value = row[self.metric]
-        improved = self.better(value, state.best_value)
+        improved = self.better(value, state.best_value) or self.ties_with_lower_loss(row, state)
         if improved:
             state.best_value, state.best_epoch, state.best_metrics = value, epoch, dict(row)
         if self.better(value, state.stale_reference, self.min_delta):
