@@ -18,6 +18,31 @@ class SavedRun:
     info: "DataInfo"  # noqa: F821 (dlrun.datasets.info.DataInfo, imported lazily)
 
 
+def load_trusted_config(run_dir: Path, trust=()) -> DictConfig:
+    """A run's saved config.yaml, after checking its import paths against the allow-list."""
+    config_file = Path(run_dir) / "config.yaml"
+    if not config_file.is_file():
+        raise DlrunError(f"{run_dir} is not a dlrun run directory: it has no config.yaml.")
+    cfg = OmegaConf.load(config_file)
+    check_trusted(OmegaConf.to_container(cfg), trust, source=str(config_file))
+    return cfg
+
+
+def with_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """`cfg` with KEY=VALUE changes. A saved config is resolved, so a whole group cannot be
+    swapped (that needs Hydra's composition, i.e. a new run)."""
+    from dlrun.config_tree import GROUPS
+
+    bare = [o for o in overrides if "=" not in o]
+    if bare:
+        raise DlrunError(f"overrides are KEY=VALUE, e.g. dataset.root=/other/data; got {', '.join(bare)}.")
+    groups = [o for o in overrides if o.split("=")[0] in GROUPS]
+    if groups:
+        raise DlrunError(f"overrides change values of the run's saved config (e.g. dataset.root=/other/data); they "
+                         f"cannot swap a whole group ({', '.join(groups)}). Start a new run for that.")
+    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
+
+
 def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:
     """The run at `path`; refuses a config naming code outside the allow-list (dlrun.safety)."""
     from dlrun.datasets.info import DataInfo
@@ -26,11 +51,7 @@ def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:
     run_dir = Path(path).expanduser()
     if not run_dir.is_dir():
         raise DlrunError(f"{path}: no such run directory.")
-    config_file = run_dir / "config.yaml"
-    if not config_file.is_file():
-        raise DlrunError(f"{run_dir} is not a dlrun run directory: it has no config.yaml.")
-    cfg = OmegaConf.load(config_file)
-    check_trusted(OmegaConf.to_container(cfg), trust, source=str(config_file))
+    cfg = load_trusted_config(run_dir, trust)
     if checkpoint not in ("best", "last"):
         raise DlrunError(f"--checkpoint {checkpoint!r} is not valid: use best or last.")
     ckpt_file = run_dir / "checkpoints" / f"{checkpoint}.pt"

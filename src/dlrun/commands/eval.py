@@ -5,8 +5,6 @@ import json
 import sys
 from pathlib import Path
 
-from dlrun.config_tree import GROUPS
-
 HELP = "test metrics of a run's best checkpoint, with the run's own config (KEY=VALUE overrides it)"
 
 
@@ -21,10 +19,8 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from omegaconf import OmegaConf
-
     from dlrun.errors import DlrunError
-    from dlrun.saved_run import load_run
+    from dlrun.saved_run import load_run, with_overrides
 
     run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
 
@@ -39,14 +35,7 @@ def main(args) -> int:
     from dlrun.saved_run import rebuild_model
     from dlrun.seeding import seed_everything
 
-    bad = [o for o in args.overrides if "=" not in o]
-    if bad:
-        raise DlrunError(f"overrides are KEY=VALUE; got {', '.join(bad)}.")
-    groups = [o for o in args.overrides if o.split("=")[0] in GROUPS]
-    if groups:
-        raise DlrunError(f"eval changes values of the run's own config (e.g. dataset.root=/other/data); it cannot "
-                         f"swap a whole group ({', '.join(groups)}). Use `dlrun reproduce` for a new run.")
-    cfg = OmegaConf.merge(run.cfg, OmegaConf.from_dotlist(args.overrides))
+    cfg = with_overrides(run.cfg, args.overrides)
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
     loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(

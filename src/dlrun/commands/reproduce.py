@@ -6,8 +6,6 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from dlrun.config_tree import GROUPS
-
 HELP = "re-run a run from its saved config into a new run directory; --verify compares the metrics"
 IGNORED = ("seconds",)  # wall-clock columns: never equal, not results
 
@@ -55,23 +53,16 @@ def version_warnings(summary: dict) -> list[str]:
 
 
 def main(args) -> int:
-    from omegaconf import OmegaConf
     from rich.table import Table
 
     from dlrun.commands import table_console
     from dlrun.errors import DlrunError
-    from dlrun.safety import check_trusted
+    from dlrun.saved_run import load_trusted_config, with_overrides
 
     original = Path(args.run).expanduser()
-    config_file, summary_file = original / "config.yaml", original / "summary.json"
-    if not config_file.is_file():
-        raise DlrunError(f"{args.run} is not a dlrun run directory (no config.yaml).")
-    saved = OmegaConf.load(config_file)
-    check_trusted(OmegaConf.to_container(saved), args.trust, source=str(config_file))
-    bad = [o for o in args.overrides if "=" not in o or o.split("=")[0] in GROUPS]
-    if bad:
-        raise DlrunError(f"overrides change values of the saved config (KEY=VALUE, e.g. trainer.device=cuda); "
-                         f"not valid here: {', '.join(bad)}.")
+    summary_file = original / "summary.json"
+    saved = load_trusted_config(original, args.trust)
+    cfg = with_overrides(saved, args.overrides)  # checked before anything runs
     knobs = [o for o in args.overrides if o.split("=")[0] in ("lr", "seed")]
     if knobs:  # the saved config is resolved: ${lr} and ${seed} were copied into the groups
         print(f"warning: {', '.join(knobs)} only sets the top-level value; the saved config already holds it "
@@ -81,7 +72,6 @@ def main(args) -> int:
         raise DlrunError(f"{original} has no summary.json (it did not finish): nothing to verify against.")
     for note in version_warnings(summary or {}):
         print(f"warning: {note}; results may differ", file=sys.stderr)
-    cfg = OmegaConf.merge(saved, OmegaConf.from_dotlist(args.overrides))
     from dlrun.run import run  # torch loads only once the config passed the checks
 
     new_dir = Path("outputs") / "runs" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S.%f")

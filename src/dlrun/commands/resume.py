@@ -39,16 +39,11 @@ def checkpoint_to_resume(run_dir: Path) -> Path:
 
 
 def main(args) -> int:
-    from omegaconf import OmegaConf
-
     from dlrun.errors import DlrunError
-    from dlrun.safety import check_trusted
+    from dlrun.saved_run import load_trusted_config
 
     run_dir = Path(args.run).expanduser()
-    if not (run_dir / "config.yaml").is_file():
-        raise DlrunError(f"{args.run} is not a dlrun run directory (no config.yaml).")
-    check_trusted(OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml")), args.trust,
-                  source=str(run_dir / "config.yaml"))
+    cfg = load_trusted_config(run_dir, args.trust)
     if (run_dir / "summary.json").is_file():
         raise DlrunError(f"{run_dir} finished already (it has summary.json): nothing to resume.")
     checkpoint = checkpoint_to_resume(run_dir)
@@ -57,7 +52,6 @@ def main(args) -> int:
     from dlrun.run import run
 
     job = load_checkpoint(checkpoint).get("job") or {}
-    cfg = OmegaConf.load(run_dir / "config.yaml")
     try:
         run(cfg, run_dir=run_dir, job=job, resume_from=checkpoint)
     except Interrupted as stop:
