@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
 
-GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "logger", "experiment")
+GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "logger", "experiment", "hparams_search")
 
 
 def conf_dir() -> Path:

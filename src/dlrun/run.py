@@ -30,6 +30,7 @@ from dlrun.losses import build_loss
 from dlrun.models.transfer import freeze_backbone, parameter_groups
 from dlrun.optim import build_optimizer
 from dlrun.schedulers import build_schedule
+from dlrun.search.trial import TrialPruning, search_job
 from dlrun.run_record import environment
 from dlrun.seeding import seed_everything
 from dlrun.validate import validate
@@ -46,7 +47,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     """
     started_at, started = datetime.now(timezone.utc), time.perf_counter()
     validate(cfg)
-    job = job or hydra_job()
+    search = search_job() if job is None else None   # a trial of dlrun's Optuna sweeper, or None
+    job = job or hydra_job(search)
     run_dir = Path(run_dir or job["output_dir"])
     console = RunConsole(cfg.trainer.progress)
     if resume_from is None and not saved_config:
@@ -84,6 +86,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
                             group=job.get("group"), say=console.say, resume_id=wandb_id,
                             columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val"), "lr", "seconds"])
     loggers.watch(model)
+    pruning = TrialPruning(search) if search else None
     parts = Parts(torch.compile(model) if cfg.trainer.compile else model, criterion, optimizer, schedule, scaler,
                   loaders, frozen)
     record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(),
@@ -94,7 +97,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     try:
         with stop_on_signals() as stop:
             result = fit(parts, plan, device=device, monitor=monitor, task=info.task, num_outputs=info.num_outputs,
-                         run_dir=run_dir, loggers=loggers, console=console, record=record, state=state, stop=stop)
+                         run_dir=run_dir, loggers=loggers, console=console, record=record, state=state, stop=stop,
+                         pruning=pruning)
         best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
         model.load_state_dict(best["model"])
         test = evaluate(model, loaders["test"], criterion, make_metrics(info.task, info.num_outputs).to(device),
@@ -102,8 +106,11 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
 
         # ---- record ---------------------------------------------------------------
         done = result.state
+        status = "pruned" if done.pruned_epoch else "completed"
         summary = {
-            "status": "completed",
+            "status": status,
+            **({"pruned_at_epoch": done.pruned_epoch} if done.pruned_epoch else {}),
+            **({"search": {"study": search.study_name, "trial": search.trial_number}} if search else {}),
             "run_dir": str(run_dir.resolve()),
             "monitor": monitor.metric, "mode": monitor.mode,
             "best": {"epoch": done.best_epoch, "value": done.best_value, "metrics": done.best_metrics},
@@ -122,7 +129,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
             "wall_time_s": round(time.perf_counter() - started, 3),
             **environment(),
         }
-        loggers.log_summary({**test, f"best/{monitor.metric}": done.best_value, "best/epoch": done.best_epoch})
+        loggers.log_summary({**test, f"best/{monitor.metric}": done.best_value, "best/epoch": done.best_epoch,
+                             **({"trial/number": search.trial_number, "trial/state": status} if search else {})})
         loggers.log_checkpoint(run_dir / "checkpoints" / "best.pt",
                                {"epoch": done.best_epoch, monitor.metric: done.best_value, **test})
         write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
@@ -202,8 +210,9 @@ def build_or_explain(group: str, name: str, build):
                          f"Check the {group}.* values: `dlrun --cfg job` prints them.") from err
 
 
-def hydra_job() -> dict:
-    """This job's output dir, readable name, sweep group and overrides, from Hydra."""
+def hydra_job(search=None) -> dict:
+    """This job's output dir, readable name, sweep group and overrides, from Hydra. The trials
+    of a search are grouped by their study (so a continued study stays one group)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -213,6 +222,6 @@ def hydra_job() -> dict:
     return {
         "output_dir": hc.runtime.output_dir,
         "name": ",".join(overrides) or None,
-        "group": Path(hc.sweep.dir).name if multirun else None,
+        "group": search.study_name if search else Path(hc.sweep.dir).name if multirun else None,
         "overrides": overrides,
     }

@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from dlrun.report import job_dirs, print_report, read_job, write_report
+    from dlrun.runs.report import job_dirs, print_report, read_job, write_report
 
     jobs = [read_job(path) for path in job_dirs(args.paths)]
     print_report(jobs)

@@ -50,9 +50,10 @@ class Parts:
 
 
 def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_outputs: int, run_dir: Path,
-        loggers, console, record: dict, state: TrainState | None = None, stop=None) -> FitResult:
+        loggers, console, record: dict, state: TrainState | None = None, stop=None, pruning=None) -> FitResult:
     """Train by `plan` (engine.plan.TrainPlan). `record`: plain data stored in every checkpoint
-    (config, data description, W&B id). `state`: where to resume. `stop`: a StopFlag (signals)."""
+    (config, data description, W&B id). `state`: where to resume. `stop`: a StopFlag (signals).
+    `pruning`: a search trial's pruner (dlrun.search.trial.TrialPruning), asked after each validation."""
     model, criterion, optimizer, schedule, scaler = parts.model, parts.criterion, parts.optimizer, parts.schedule, parts.scaler
     train_loader = parts.loaders["train"]
     metrics = make_metrics(task, num_outputs).to(device)
@@ -155,6 +156,9 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_out
 
         # ---- checkpoint ----------------------------------------------------
         improved = validated and monitor.update(state, row, epoch)
+        if validated and pruning is not None and not state.stopped:  # a search stops unpromising trials early
+            state.stopped = pruning.check(epoch, monitor.metric, row[monitor.metric])
+            state.pruned_epoch = epoch if state.stopped else None
         state.epoch, state.batch, state.loss_total, state.loss_count = epoch + 1, 0, 0.0, 0
         save("last.pt")
         if improved:

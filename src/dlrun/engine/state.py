@@ -24,6 +24,7 @@ class TrainState:
     data_order: torch.Tensor | None = None       # training loader's generator at this epoch's start
     rng: dict | None = None                      # Python, NumPy, torch and CUDA generator states
     stopped: str | None = None                   # why training stopped early, when it did
+    pruned_epoch: int | None = None              # the epoch after which a search's pruner stopped this trial
 
     def to_dict(self) -> dict:
         return asdict(self)
