@@ -31,7 +31,7 @@ from dlrun.models.transfer import freeze_backbone, parameter_groups
 from dlrun.optim import build_optimizer
 from dlrun.schedulers import build_schedule
 from dlrun.search.trial import TrialPruning, search_job
-from dlrun.run_record import environment
+from dlrun.runs.run_record import environment
 from dlrun.seeding import seed_everything
 from dlrun.validate import validate
 
@@ -59,6 +59,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         console.config_tree(config)
 
     # ---- build ---------------------------------------------------------------
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():  # set for each of a search's concurrent trials
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # also when torch had started its pool before
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
     configure_determinism(cfg.trainer.deterministic)

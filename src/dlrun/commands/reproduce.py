@@ -37,7 +37,7 @@ def differences(original: dict, new: dict) -> list[tuple[str, float, float, str]
 
 
 def version_warnings(summary: dict) -> list[str]:
-    from dlrun.run_record import git_state, versions
+    from dlrun.runs.run_record import git_state, versions
 
     notes = []
     now = versions()

@@ -1,1 +1,1 @@
-"""What a run leaves behind and what reads it back: sweep reports."""
+"""What a run leaves behind and what reads it back: the run record, sweep reports."""

@@ -15,7 +15,7 @@ from dlrun.errors import DlrunError
 @dataclass
 class Job:
     path: Path
-    status: str                      # completed | failed | incomplete
+    status: str                      # completed | pruned (a search stopped it early) | failed | incomplete
     overrides: dict = field(default_factory=dict)
     monitor: str | None = None
     mode: str = "max"
@@ -47,8 +47,11 @@ def read_job(path: Path) -> Job:
     overrides = _overrides(path)
     if (path / "summary.json").is_file():
         summary = json.loads((path / "summary.json").read_text())
-        job = Job(path, "completed", overrides, summary["monitor"], summary["mode"], summary["best"]["value"],
-                  summary.get("test", {}))
+        job = Job(path, summary.get("status", "completed"), overrides, summary["monitor"], summary["mode"],
+                  summary["best"]["value"], summary.get("test", {}))
+        if job.status == "pruned":
+            job.error = f"at epoch {summary.get('pruned_at_epoch')}"
+
     elif (path / "failed.json").is_file():
         job = Job(path, "failed", overrides, error=json.loads((path / "failed.json").read_text()).get("error", ""))
     else:
@@ -71,9 +74,12 @@ def _overrides(path: Path) -> dict:
 
 
 def ranked(jobs: list[Job]) -> list[Job]:
-    done = [j for j in jobs if j.status == "completed" and j.best is not None and not math.isnan(j.best)]
-    mode = done[0].mode if done else "max"
-    done.sort(key=lambda j: j.best, reverse=mode == "max")
+    """Completed jobs best first, then pruned ones (their values are from fewer epochs), then the rest."""
+    def by_best(status: str) -> list[Job]:
+        found = [j for j in jobs if j.status == status and j.best is not None and not math.isnan(j.best)]
+        return sorted(found, key=lambda j: j.best, reverse=(found[0].mode if found else "max") == "max")
+
+    done = by_best("completed") + by_best("pruned")
     return done + [j for j in jobs if j not in done]
 
 
@@ -93,7 +99,9 @@ def table_rows(jobs: list[Job]) -> tuple[list[str], list[list[str]]]:
                      *[job.overrides.get(k, "") for k in keys],
                      f"{job.best:.4g}" if job.best is not None else "",
                      *[f"{job.test[t]:.4g}" if t in job.test else "" for t in tests],
-                     job.status if not job.error else f"{job.status}: {job.error.splitlines()[0][:120]}"])
+                     job.status if not job.error else
+                     f"{job.status} {job.error}" if job.status == "pruned" else
+                     f"{job.status}: {job.error.splitlines()[0][:120]}"])
     return header, rows
 
 
@@ -124,9 +132,10 @@ def plot(jobs: list[Job], path: Path) -> None:
     monitor = done[0].monitor if done else "metric"
     fig, axes = plt.subplots(1, 1 + max(1, len(keys)), figsize=(6 + 4 * max(1, len(keys)), 4.5), squeeze=False)
     curves = axes[0][0]
-    for job in done:
-        label = ", ".join(f"{k}={job.overrides.get(k)}" for k in keys) or job.path.name
-        curves.plot([e for e, _ in job.curve], [v for _, v in job.curve], marker="o", label=label)
+    for job in done + [j for j in ranked(jobs) if j.status == "pruned"]:  # a pruned trial's curve is dashed
+        label = ", ".join(f"{k}={_short(job.overrides.get(k))}" for k in keys) or job.path.name
+        curves.plot([e for e, _ in job.curve], [v for _, v in job.curve], marker="o", label=label,
+                    linestyle="--" if job.status == "pruned" else "-")
     curves.set(title=f"{monitor} per epoch", xlabel="epoch", ylabel=monitor)
     curves.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     curves.grid(alpha=0.3)
@@ -141,12 +150,17 @@ def plot(jobs: list[Job], path: Path) -> None:
             axis.set_xscale("log")
         axis.set(title=f"best {monitor} by {key}", xlabel=key, ylabel=f"best {monitor}")
         axis.grid(alpha=0.3)
-    failed = [j for j in jobs if j.status != "completed"]
+    failed = [j for j in jobs if j.status not in ("completed", "pruned")]
     if failed:
         fig.suptitle(f"{len(failed)} job(s) without results: " + ", ".join(j.path.name for j in failed), color="red")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _short(value):
+    """A sampled float (0.0012389847134341983) as 0.001239 in a legend."""
+    return f"{float(value):.4g}" if _is_number(value) and "." in str(value) else value
 
 
 def _is_number(value) -> bool:
@@ -167,7 +181,8 @@ def print_report(jobs: list[Job]) -> None:
     for column in header:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row, style="red" if not row[-1].startswith("completed") else None)
+        table.add_row(*row, style=None if row[-1].startswith("completed") else
+                      "yellow" if row[-1].startswith("pruned") else "red")
     console = table_console(140)
     console.print(table)
 

@@ -39,7 +39,8 @@ class SearchSettings:
     study_name: str
     sampler: str
     sampler_seed: int | None
-    sampler_options: dict
+    sampler_options: dict   # the shared knobs (n_startup_trials ...), for the samplers that take them
+    sampler_extra: dict     # hydra.sweeper.sampler.options: passed as they are
     pruner: str
     pruner_options: dict
 
@@ -60,10 +61,9 @@ def read_settings(sweeper: DictConfig, sweep_dir: str, config: DictConfig | None
     seed = sweeper.sampler.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
         found.append(f"hydra.sweeper.sampler.seed={seed!r} must be null or a whole number >= 0.")
-    for part in ("sampler", "pruner"):
-        if not isinstance(sweeper[part].get("options") or {}, (dict, DictConfig)):
-            found.append(f"hydra.sweeper.{part}.options must be a mapping of keyword arguments, e.g. "
-                         "{n_startup_trials: 5}.")
+    if not isinstance(sweeper.sampler.get("options") or {}, (dict, DictConfig)):
+        found.append("hydra.sweeper.sampler.options must be a mapping of keyword arguments, e.g. "
+                     "'hydra.sweeper.sampler.options={n_ei_candidates: 48}'.")
     storage, study_name = sweeper.get("storage"), sweeper.get("study_name")
     if storage is not None and not study_name:
         found.append("hydra.sweeper.storage is set, so name the study too (hydra.sweeper.study_name=NAME): every "
@@ -81,9 +81,15 @@ def read_settings(sweeper: DictConfig, sweep_dir: str, config: DictConfig | None
         n_trials=n_trials, n_jobs=n_jobs, direction=direction,
         storage=str(storage) if storage is not None else str(sweep_dir / JOURNAL_NAME),
         study_name=str(study_name or sweep_dir.name),
-        sampler=sampler, sampler_seed=seed, sampler_options=plain(sweeper.sampler.get("options")),
-        pruner=pruner, pruner_options=plain(sweeper.pruner.get("options")),
+        sampler=sampler, sampler_seed=seed, sampler_options=knobs(sweeper.sampler, "name", "seed"),
+        sampler_extra=plain(sweeper.sampler.get("options")),
+        pruner=pruner, pruner_options=knobs(sweeper.pruner, "name"),
     )
+
+
+def knobs(node: DictConfig, *besides: str) -> dict:
+    """A sampler's or pruner's shared knobs: its keys less `besides` and `options`."""
+    return {k: v for k, v in plain(node).items() if k not in (*besides, "options")}
 
 
 def plain(options) -> dict:
@@ -133,14 +139,15 @@ def trial_seed(seed: int | None, trial_number: int) -> int | None:
 def build_sampler(settings: SearchSettings, seed: int | None, space: dict):
     import optuna
 
-    options = dict(settings.sampler_options)
+    sampler_class = getattr(optuna.samplers, SAMPLERS[settings.sampler])
+    options = {**accepted(sampler_class, settings.sampler_options), **settings.sampler_extra}
     if settings.sampler == "grid":
         options["search_space"] = grid_values(space)
     try:
-        return getattr(optuna.samplers, SAMPLERS[settings.sampler])(seed=seed, **options)
+        return sampler_class(seed=seed, **options)
     except (TypeError, ValueError, ImportError) as err:
         raise DlrunError(f"hydra.sweeper.sampler: {SAMPLERS[settings.sampler]} could not be built from options "
-                         f"{settings.sampler_options}: {err}") from err
+                         f"{settings.sampler_extra}: {err}") from err
 
 
 def grid_values(space: dict) -> dict:
@@ -165,11 +172,20 @@ def grid_values(space: dict) -> dict:
 def build_pruner(settings: SearchSettings):
     import optuna
 
+    pruner_class = getattr(optuna.pruners, PRUNERS[settings.pruner])
     try:
-        return getattr(optuna.pruners, PRUNERS[settings.pruner])(**settings.pruner_options)
+        return pruner_class(**accepted(pruner_class, settings.pruner_options))
     except (TypeError, ValueError) as err:
-        raise DlrunError(f"hydra.sweeper.pruner: {PRUNERS[settings.pruner]} could not be built from options "
-                         f"{settings.pruner_options}: {err}") from err
+        raise DlrunError(f"hydra.sweeper.pruner: {PRUNERS[settings.pruner]} could not be built from "
+                         f"{accepted(pruner_class, settings.pruner_options)}: {err}") from err
+
+
+def accepted(cls, options: dict) -> dict:
+    """The options `cls` takes: the shared knobs (n_startup_trials ...) go to the classes that know them."""
+    import inspect
+
+    parameters = inspect.signature(cls).parameters
+    return {k: v for k, v in options.items() if k in parameters and k != "seed"}
 
 
 def open_storage(url: str):

@@ -101,6 +101,12 @@ class OptunaSweeper(Sweeper):
             raise DlrunError(f"The study '{settings.study_name}' in {settings.storage} was created to "
                              f"{study.direction.name.lower()}, but this search would {settings.direction}: "
                              "use another hydra.sweeper.study_name or storage, or set hydra.sweeper.direction.")
+        for params in plain_list(self.config.hydra.sweeper.get("enqueue")):
+            unknown = set(params) - set(space.distributions)
+            if unknown:
+                raise DlrunError(f"hydra.sweeper.enqueue names {', '.join(sorted(unknown))}, which the search does not "
+                                 f"vary: its parameters are {', '.join(space.distributions)}.")
+            study.enqueue_trial(params, skip_if_exists=True)
         for stale in workers.abandoned_trials(study):
             stale_trial = optuna.trial.Trial(study, stale._trial_id)
             stale_trial.set_user_attr("interrupted", True)
@@ -226,6 +232,14 @@ def use_submitit_local(config: DictConfig) -> None:
     launcher = OmegaConf.structured(LocalQueueConf(timeout_min=7 * 24 * 60))  # a trial is not timed out
     with read_write(config), open_dict(config):
         config.hydra.launcher = launcher
+
+
+def plain_list(items) -> list[dict]:
+    items = OmegaConf.to_container(items, resolve=True) if OmegaConf.is_config(items) else list(items or [])
+    if not all(isinstance(item, dict) for item in items):
+        raise DlrunError("hydra.sweeper.enqueue must be a list of {parameter: value} mappings, e.g. "
+                         "'hydra.sweeper.enqueue=[{lr: 0.001, optimizer: adam}]'.")
+    return items
 
 
 def stop_with(err: DlrunError) -> None:

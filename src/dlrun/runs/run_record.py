@@ -38,6 +38,7 @@ def environment() -> dict:
     return {
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "hostname": socket.gethostname(),
+        "cpu_threads": torch.get_num_threads(),   # intra-op threads (a search divides the cores between its trials)
         "versions": versions(),
         "git": git_state(Path.cwd()),
     }
