@@ -129,16 +129,20 @@ class OptunaSweeper(Sweeper):
     def ask(self):
         """A new trial with its values sampled. The sampler is seeded per trial from (seed, trial
         number): a seeded search is reproducible, and a continued study or a second process
-        never redraws the values of earlier trials."""
+        never redraws the values of earlier trials. (The grid sampler keeps one seed: it orders
+        the grid by it, and every process must see the same order.)"""
         from dlrun.search.settings import build_sampler, trial_seed
 
         settings, study = self.settings, self.study
         distributions = self.space.distributions
+        reseed = settings.sampler != "grid"
         with self.lock:
-            study.sampler = build_sampler(settings, trial_seed(settings.sampler_seed, len(study.get_trials(
-                deepcopy=False))), distributions)  # relative samplers (CMA-ES) draw inside ask()
+            if reseed:  # relative samplers (CMA-ES) draw inside ask()
+                study.sampler = build_sampler(settings, trial_seed(settings.sampler_seed, len(study.get_trials(
+                    deepcopy=False))), distributions)
             trial = study.ask()
-            study.sampler = build_sampler(settings, trial_seed(settings.sampler_seed, trial.number), distributions)
+            if reseed:
+                study.sampler = build_sampler(settings, trial_seed(settings.sampler_seed, trial.number), distributions)
             for name, distribution in distributions.items():
                 suggest(trial, name, distribution)
             trial.set_user_attr("worker", workers.WORKER)
