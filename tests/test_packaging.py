@@ -28,6 +28,9 @@ def test_wheel_contains_the_config_tree(wheel):
     for group in GROUPS:
         assert any(n.startswith(f"dlrun/conf/{group}/") and n.endswith(".yaml") for n in names), group
     assert "dlrun/cli.py" in names
+    assert "dlrun/conf/hydra/sweeper/optuna.yaml" in names
+    assert "hydra_plugins/dlrun_optuna_sweeper/optuna_sweeper.py" in names, "Hydra finds the sweeper only there"
+    assert "hydra_plugins/__init__.py" not in names, "hydra_plugins is a namespace package shared by every plugin"
 
 
 def test_installed_wheel_composes_from_another_directory(wheel, tmp_path):
@@ -44,3 +47,7 @@ def test_installed_wheel_composes_from_another_directory(wheel, tmp_path):
                               capture_output=True, text=True, timeout=60)
     assert composed.returncode == 0, composed.stderr
     assert "name: mlp" in composed.stdout
+    search = subprocess.run([sys.executable, "-m", "dlrun", "-m", "--cfg", "hydra", "hparams_search=digits_optuna"],
+                            cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
+    assert search.returncode == 0, search.stderr
+    assert "_target_: hydra_plugins.dlrun_optuna_sweeper.optuna_sweeper.DlrunOptunaSweeper" in search.stdout

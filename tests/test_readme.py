@@ -27,9 +27,28 @@ def test_example_composes(make_cfg, example):
     args = shlex.split(example)[1:]
     check_group_choices(args)
     overrides = [a for a in args if "=" in a and not a.startswith("-")]
-    if "-m" in args:  # a sweep: compose its first combination
-        overrides = [f"{a.split('=')[0]}={a.split('=')[1].split(',')[0]}" for a in overrides]
+    if "-m" in args:  # a sweep or a search: compose its first combination
+        overrides = first_combination(overrides)
     cfg = make_cfg(*overrides)
     from dlrun.validate import problems
 
     assert problems(cfg) == []
+
+
+def first_combination(overrides: list[str]) -> list[str]:
+    """A sweep's first value of each swept key (an interval's lower bound); Hydra's own settings
+    (hydra.sweeper..., hydra.sweep.dir) are not part of the run's config."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    first = []
+    for override in OverridesParser.create().parse_overrides(overrides):
+        key = override.get_key_element()
+        if override.is_hydra_override():
+            continue
+        if override.is_interval_sweep():
+            first.append(f"{key}={override.value().start}")
+        elif override.is_sweep_override():
+            first.append(f"{key}={next(iter(override.sweep_string_iterator()))}")
+        else:
+            first.append(f"{key}={override.get_value_element_as_str()}")
+    return first

@@ -58,3 +58,16 @@ def test_the_preset_runs_and_each_trial_is_a_wandb_run_in_the_study_group(tmp_pa
         assert records["run"].run_group == "preset"
         assert records["summary"]["trial/number"] == trial.number
         assert records["summary"]["trial/state"] == "completed"
+
+
+@pytest.mark.slow
+def test_a_database_storage_is_continued_from_another_sweep_folder(tmp_path):
+    common = ("-m", "hydra/sweeper=optuna", "lr=tag(log, interval(1e-4, 1e-1))", "epochs=1", *QUIET,
+              "hydra.sweeper.storage=sqlite:///optuna.db", "hydra.sweeper.study_name=db")
+    first = dlrun(*common, "hydra.sweeper.n_trials=2", "hydra.sweep.dir=first", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    again = dlrun(*common, "hydra.sweeper.n_trials=3", "hydra.sweep.dir=again", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    study = optuna.load_study(study_name="db", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert (tmp_path / "again" / "2" / "summary.json").is_file() and not (tmp_path / "again" / "0").exists()
