@@ -47,7 +47,7 @@ def test_installed_wheel_composes_from_another_directory(wheel, tmp_path):
                               capture_output=True, text=True, timeout=60)
     assert composed.returncode == 0, composed.stderr
     assert "name: mlp" in composed.stdout
-    search = subprocess.run([sys.executable, "-m", "dlrun", "-m", "--cfg", "hydra", "hparams_search=digits_optuna"],
+    search = subprocess.run([sys.executable, "-m", "dlrun", "--cfg", "hydra", "hparams_search=digits_optuna"],
                             cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60)
     assert search.returncode == 0, search.stderr
     assert "_target_: hydra_plugins.dlrun_optuna_sweeper.optuna_sweeper.DlrunOptunaSweeper" in search.stdout

@@ -36,8 +36,9 @@ def test_two_processes_started_together_share_one_study(tmp_path):
 
 @pytest.mark.slow
 def test_n_jobs_runs_trials_in_processes_of_their_own_with_the_cores_divided(tmp_path):
+    # loader.num_workers=1: a trial's process may start DataLoader workers (joblib's loky workers may not)
     result = dlrun(*SPACE, "hydra.sweep.dir=parallel", "hydra.sweeper.n_trials=3", "hydra.sweeper.n_jobs=2",
-                   cwd=tmp_path)
+                   "loader.num_workers=1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     trials = load_study(tmp_path / "parallel" / "optuna.journal", "parallel").trials
     assert len(trials) == 3 and all(t.state == TrialState.COMPLETE for t in trials)
