@@ -12,6 +12,9 @@ from pathlib import Path
 from dlrun.errors import DlrunError
 
 
+LEGEND_ROWS = 8   # more curves than this (a search): only the best are named
+
+
 @dataclass
 class Job:
     path: Path
@@ -132,15 +135,21 @@ def plot(jobs: list[Job], path: Path) -> None:
     monitor = done[0].monitor if done else "metric"
     fig, axes = plt.subplots(1, 1 + max(1, len(keys)), figsize=(6 + 4 * max(1, len(keys)), 4.5), squeeze=False)
     curves = axes[0][0]
-    for job in done + [j for j in ranked(jobs) if j.status == "pruned"]:  # a pruned trial's curve is dashed
+    drawn = done + [j for j in ranked(jobs) if j.status == "pruned"]  # a pruned trial's curve is dashed
+    for rank, job in enumerate(drawn):
         label = ", ".join(f"{k}={_short(job.overrides.get(k))}" for k in keys) or job.path.name
+        if len(drawn) > LEGEND_ROWS:  # a search: name the best few, draw the rest thin and unnamed
+            label = f"job {job.path.name} ({job.best:.4g})" if rank < LEGEND_ROWS - 1 else None  # values: report.md
         curves.plot([e for e, _ in job.curve], [v for _, v in job.curve], marker="o", label=label,
-                    linestyle="--" if job.status == "pruned" else "-")
+                    linestyle="--" if job.status == "pruned" else "-",
+                    **({} if label or len(drawn) <= LEGEND_ROWS else {"color": "0.7", "linewidth": 0.8,
+                                                                        "markersize": 2, "zorder": 1}))
     curves.set(title=f"{monitor} per epoch", xlabel="epoch", ylabel=monitor)
     curves.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     curves.grid(alpha=0.3)
     if done:
-        curves.legend(fontsize=8)
+        curves.legend(fontsize=8, title=f"best {LEGEND_ROWS - 1} of {len(drawn)}" if len(drawn) > LEGEND_ROWS
+                      else None, title_fontsize=8)
     for axis, key in zip(axes[0][1:], keys or ["job"]):
         values = [job.overrides.get(key, job.path.name) for job in done]
         numeric = all(_is_number(v) for v in values)

@@ -70,8 +70,12 @@ def write_results(study, settings, space, sweep_dir: Path) -> list[Path]:
                        f" (or hydra.sweeper.storage={settings.storage} hydra.sweeper.study_name={settings.study_name})"),
     }
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    metric = None
     if complete:
         best = study.best_trial
+        summary = Path(best.user_attrs.get("run_dir", "")) / "summary.json"
+        metric = json.loads(summary.read_text())["monitor"] if summary.is_file() else None
+        results["metric"] = metric
         results["best"] = {
             "trial": best.number, "value": best.value, "params": dict(best.params),
             "run_dir": best.user_attrs.get("run_dir"),
@@ -79,10 +83,10 @@ def write_results(study, settings, space, sweep_dir: Path) -> list[Path]:
         }
     out = sweep_dir / "optimization_results.yaml"
     out.write_text(yaml.safe_dump(results, sort_keys=False, width=1000))
-    return [out, *plots(study, sweep_dir, len(complete))]
+    return [out, *plots(study, sweep_dir, len(complete), metric)]
 
 
-def plots(study, sweep_dir: Path, complete: int) -> list[Path]:
+def plots(study, sweep_dir: Path, complete: int, metric: str | None) -> list[Path]:
     """Optuna's matplotlib plots; importances need two finished trials that differ."""
     import matplotlib
 
@@ -96,17 +100,20 @@ def plots(study, sweep_dir: Path, complete: int) -> list[Path]:
     for name, plot, needs in wanted:
         if complete < needs:
             continue
-        with warnings.catch_warnings():
+        # rc_context: Optuna switches matplotlib to its ggplot style, which must not reach the sweep report
+        with warnings.catch_warnings(), matplotlib.rc_context():
             warnings.simplefilter("ignore")  # the matplotlib backend is marked experimental
             try:
                 axes = plot(study)
             except (ValueError, RuntimeError, ZeroDivisionError) as err:  # e.g. no variation to attribute
                 print(f"{name}: not drawn ({err})")
                 continue
-        figure = getattr(axes, "figure", None) or axes.flat[0].figure
-        figure.set_size_inches(8, 5)
-        figure.tight_layout()
-        figure.savefig(sweep_dir / name, dpi=110)
-        plt.close(figure)
+            figure = getattr(axes, "figure", None) or axes.flat[0].figure
+            if metric and name == "optimization_history.png":
+                axes.set_ylabel(metric)
+            figure.set_size_inches(8, 5)
+            figure.tight_layout()
+            figure.savefig(sweep_dir / name, dpi=110)
+            plt.close(figure)
         written.append(sweep_dir / name)
     return written
