@@ -94,3 +94,22 @@ def test_running_again_with_more_trials_continues_the_study(search):
     assert not set(new) & set(old), "the continued study drew earlier values again"
     assert "8 of 12 trials so far" in search["again"].stdout
     assert all((search["dir"] / str(n) / ".hydra").is_dir() for n in range(12))
+
+
+@pytest.mark.slow
+def test_the_best_trials_command_trains_it_again_as_one_run(search, tmp_path):
+    import shlex
+
+    from tests.search.helpers import DLRUN, cli_env
+    import subprocess
+
+    command = yaml.safe_load((search["dir"] / "optimization_results.yaml").read_text())["best"]["command"]
+    args = shlex.split(command)[1:]
+    result = subprocess.run([DLRUN, *args, "hydra.run.dir=again"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300, env=cli_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert summary["status"] == "completed" and "search" not in summary
+    best = load_study(search["dir"] / "optuna.journal", "search").best_trial
+    assert summary["overrides"][-3:] == [f"lr={best.params['lr']!r}", f"optimizer={best.params['optimizer']}",
+                                         f"batch_size={best.params['batch_size']}"]

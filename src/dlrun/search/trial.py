@@ -21,11 +21,13 @@ class SearchJob:
 def search_job() -> SearchJob | None:
     """This Hydra job's trial, or None when no Optuna sweep launched it (a plain run, a grid)."""
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     if not HydraConfig.initialized():
         return None
     hydra = HydraConfig.get()
-    if hydra.sweeper.get("_target_") != SWEEPER_TARGET:
+    # a single run of a search preset (the best trial's command) is no trial
+    if hydra.mode != RunMode.MULTIRUN or hydra.sweeper.get("_target_") != SWEEPER_TARGET:
         return None
     from dlrun.search.settings import read_settings
 
