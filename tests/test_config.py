@@ -17,7 +17,7 @@ def test_every_group_has_options():
     assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"} == group_options("optimizer")
     assert {"none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",
             "warmup_cosine"} == group_options("scheduler")
-    assert {"default", "cpu", "gpu", "debug"} == group_options("trainer")
+    assert {"default", "cpu", "gpu", "debug", "ddp"} == group_options("trainer")
     assert {"wandb", "tensorboard", "none"} == group_options("logger")
 
 

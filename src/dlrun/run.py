@@ -25,6 +25,10 @@ from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
 from dlrun.engine.state import TrainState
 from dlrun.engine.checkpoint import atomic_write
+from dlrun.engine.loggers import Loggers
+from dlrun.distributed import ranks
+from dlrun.distributed.launch import join_from_environment, launch_workers, launched_by_torchrun
+from dlrun.distributed.topology import topology
 from dlrun.errors import DlrunError
 from dlrun.losses import build_loss
 from dlrun.models.transfer import freeze_backbone, parameter_groups
@@ -54,19 +58,28 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     if resume_from is None and not saved_config:
         use_pretrained_preprocessing(cfg, job.get("overrides", []), console)
     config = OmegaConf.to_container(cfg, resolve=True)
-    if resume_from is None:
+    if resume_from is None and ranks.is_main():
         atomic_write(run_dir / "config.yaml", lambda f: f.write(OmegaConf.to_yaml(config).encode()))
-        console.config_tree(config)
+    if not ranks.distributed():
+        console.config_tree(config) if resume_from is None else None
+        nodes = topology(cfg.trainer, gpu_count=torch.cuda.device_count)
+        if nodes.world_size > 1:  # many processes: this one starts them (or torchrun already did)
+            if not launched_by_torchrun():
+                return launch_workers(config, run_dir, job, nodes, resume_from)
+            join_from_environment(cfg.trainer.device)
+    if not ranks.is_main():
+        console = RunConsole("none")  # rank 0 alone prints
 
     # ---- build ---------------------------------------------------------------
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():  # set for each of a search's concurrent trials
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # also when torch had started its pool before
     seed_everything(cfg.seed)
-    device = select_device(cfg.trainer.device)
+    device = ranks.local_device(select_device(cfg.trainer.device))
     configure_determinism(cfg.trainer.deterministic)
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
     loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
-        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, cuda=device.type == "cuda"))
+        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=ranks.batch_per_rank(cfg.batch_size),
+        cuda=device.type == "cuda", shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None))
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
@@ -86,10 +99,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         state, wandb_id = restore(resume_from, model, optimizer, schedule, scaler, run_dir, console)
     loggers = build_loggers(cfg.get("logger"), run_dir=run_dir, config=config, name=job.get("name"),
                             group=job.get("group"), say=console.say, resume_id=wandb_id,
-                            columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val"), "lr", "seconds"])
+                            columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val"), "lr", "seconds"]
+                            ) if ranks.is_main() else Loggers([])
     loggers.watch(model)
     pruning = TrialPruning(search) if search else None
-    parts = Parts(torch.compile(model) if cfg.trainer.compile else model, criterion, optimizer, schedule, scaler,
+    trained = ranks.wrap_ddp(model, device)   # DistributedDataParallel when there are several processes
+    parts = Parts(torch.compile(trained) if cfg.trainer.compile else trained, criterion, optimizer, schedule, scaler,
                   loaders, frozen)
     record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(),
               "job": {k: v for k, v in job.items() if k != "output_dir"}}
@@ -101,6 +116,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
             result = fit(parts, plan, device=device, monitor=monitor, task=info.task, num_outputs=info.num_outputs,
                          run_dir=run_dir, loggers=loggers, console=console, record=record, state=state, stop=stop,
                          pruning=pruning)
+        ranks.barrier()  # rank 0 has written best.pt
         best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
         model.load_state_dict(best["model"])
         test = evaluate(model, loaders["test"], criterion, make_metrics(info.task, info.num_outputs).to(device),
@@ -125,6 +141,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
                      "class_names": list(info.class_names) if info.class_names else None,
                      "target_mean": info.target_mean, "target_std": info.target_std},
             "device": str(device), "device_name": device_name(device), "precision": plan.precision,
+            "distributed": ranks.describe(device),
             "overrides": job.get("overrides", []),
             "started_at": started_at.isoformat(timespec="seconds"),
             "ended_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -135,7 +152,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
                              **({"trial/number": search.trial_number, "trial/state": status} if search else {})})
         loggers.log_checkpoint(run_dir / "checkpoints" / "best.pt",
                                {"epoch": done.best_epoch, monitor.metric: done.best_value, **test})
-        write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
+        if ranks.is_main():
+            write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
         ok = True
     except Interrupted as stop:
         print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
@@ -143,7 +161,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     finally:
         loggers.finish(ok)
     console.results(summary)
-    print(f"run directory: {run_dir}")  # always, also with trainer.progress=none
+    if ranks.is_main():
+        print(f"run directory: {run_dir}")  # always, also with trainer.progress=none
     return done.best_value
 
 
@@ -159,7 +178,8 @@ def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path,
     if saved.get("scaler"):
         scaler.load_state_dict(saved["scaler"])
     state = TrainState.from_dict(saved["train_state"])
-    truncate_metrics(run_dir / "metrics.csv", before_epoch=state.epoch)
+    if ranks.is_main():
+        truncate_metrics(run_dir / "metrics.csv", before_epoch=state.epoch)
     where = f"epoch {state.epoch}" + (f", batch {state.batch}" if state.batch else "")
     console.say(f"resuming {run_dir} at {where} (optimizer step {state.step})")
     return state, saved.get("wandb_id")

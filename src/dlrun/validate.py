@@ -4,6 +4,7 @@ import re
 
 from omegaconf import DictConfig, OmegaConf
 
+from dlrun.distributed.topology import topology_problems
 from dlrun.errors import DlrunError
 from dlrun.loader_options import loader_options
 
@@ -41,6 +42,13 @@ def problems(cfg: DictConfig) -> list[str]:
         found.append(f"trainer.progress={trainer.progress!r} is not valid: use one of {', '.join(PROGRESS_MODES)}.")
     if trainer.mode not in MONITOR_MODES:
         found.append(f"trainer.mode={trainer.mode!r} is not valid: use one of {', '.join(MONITOR_MODES)}.")
+    devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)
+    found += topology_problems(devices, nodes, trainer.get("rdzv_endpoint"))
+    if _is_int(devices) and _is_int(nodes) and _is_int(cfg.get("batch_size")) and devices * nodes > 1 \
+            and cfg.batch_size % (devices * nodes):
+        world = devices * nodes
+        found.append(f"batch_size={cfg.batch_size} is the global batch and must divide evenly among the {world} "
+                     f"training processes: use a multiple of {world}.")
     if "loader" in cfg:
         try:
             loader_options(cfg.loader, in_memory=True, cuda=False)

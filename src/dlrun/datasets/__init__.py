@@ -39,13 +39,14 @@ def build_bundle(cfg):
     return known[cfg.name](cfg)
 
 
-def build(cfg, loader_cfg, *, seed: int, batch_size: int, cuda: bool = False):
-    """(loaders {"train", "val", "test"}, DataInfo)."""
+def build(cfg, loader_cfg, *, seed: int, batch_size: int, cuda: bool = False, shard: tuple[int, int] | None = None):
+    """(loaders {"train", "val", "test"}, DataInfo). `shard`: (rank, world size): each loader
+    reads this rank's share of every split (a DistributedSampler), `batch_size` per rank."""
     from dlrun.datasets.loaders import make_loader
 
     bundle = build_bundle(cfg)
     options = loader_options(loader_cfg, in_memory=bundle.in_memory, cuda=cuda)
-    common = dict(batch_size=batch_size, seed=seed, options=options)
+    common = dict(batch_size=batch_size, seed=seed, options=options, shard=shard)
     loaders = {
         "train": make_loader(bundle.train, train=True, **common),
         "val": make_loader(bundle.val, train=False, **common),

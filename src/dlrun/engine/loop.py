@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dlrun.distributed.ranks import global_max, global_mean, is_main, unwrap
 from dlrun.engine.checkpoint import FORMAT, save_checkpoint
 from dlrun.engine.interrupt import Interrupted
 from dlrun.engine.metrics import RunningMean, make_metrics, prepare
@@ -67,9 +68,11 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_out
     def save(path_name: str) -> None:
         if state.batch == 0:  # between epochs: the next epoch's data order starts from here
             state.data_order = train_loader.generator.get_state()
+        if not is_main():  # rank 0 writes every file of a distributed run
+            return
         save_checkpoint({
             "format": FORMAT, "epoch": state.epoch if state.batch else state.epoch - 1, "global_step": state.step,
-            "model": getattr(model, "_orig_mod", model).state_dict(),  # torch.compile wraps the module
+            "model": unwrap(model).state_dict(),  # without DDP's `module.` or torch.compile's prefixes
             "optimizer": optimizer.state_dict(),
             "scheduler": schedule.state_dict() if schedule is not None else None, "scaler": scaler.state_dict(),
             "metrics": row, "train_state": {**state.to_dict(), "rng": capture_rng()}, **record,
@@ -85,6 +88,8 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_out
             train_loader.generator.set_state(state.data_order)
         else:
             state.data_order = train_loader.generator.get_state()
+        if hasattr(train_loader.sampler, "set_epoch"):  # several processes: each its share, reshuffled per epoch
+            train_loader.sampler.set_epoch(epoch)
         loss_sum = RunningMean(device, state.loss_total, state.loss_count)
         first_bad_step = torch.full((), -1, device=device)  # first step with a non-finite loss, kept on the device
         step_on_device = torch.full((), state.step, device=device)
@@ -130,7 +135,7 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_out
                 log_now = state.step % plan.log_every_n_steps == 0
                 if log_now:
                     check_finite(first_bad_step, epoch, plan.precision)  # host sync, at the logging interval
-                    loggers.log_step({"train/loss_step": loss.item(), "epoch": epoch,
+                    loggers.log_step({"train/loss_step": global_mean(loss.detach(), 1), "epoch": epoch,
                                       "lr": optimizer.param_groups[0]["lr"]}, state.step)
                 progress(state.batch, loss, seen / (time.perf_counter() - started), log_now)
                 if stop or (plan.checkpoint_every_n_steps and state.step % plan.checkpoint_every_n_steps == 0):
@@ -175,7 +180,7 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_out
 
 def check_finite(first_bad_step: torch.Tensor, epoch: int, precision: str) -> None:
     """Stop on a non-finite loss (fp16's scaler skips such steps by design, so it is exempt)."""
-    bad = int(first_bad_step.item())
+    bad = int(global_max(first_bad_step).item())  # any rank's bad step stops every rank
     if bad >= 0 and precision != "16":
         raise DlrunError(
             f"The training loss became NaN or infinite at epoch {epoch}, optimizer step {bad + 1}. "
@@ -191,7 +196,8 @@ def keep_top_k(state: TrainState, monitor, value: float, epoch: int, k: int, fol
     if [value, epoch] in state.top_k:
         save(f"epoch{epoch}.pt")
     for _, old in dropped:
-        (folder / f"epoch{old}.pt").unlink(missing_ok=True)
+        if is_main():
+            (folder / f"epoch{old}.pt").unlink(missing_ok=True)
 
 
 @torch.no_grad()

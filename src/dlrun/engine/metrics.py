@@ -5,6 +5,7 @@ from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection, 
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from dlrun.datasets.info import CLASSIFICATION, REGRESSION
+from dlrun.distributed.ranks import global_mean
 from dlrun.errors import DlrunError
 
 MAXIMISED = {"acc", "top5", "f1", "r2"}
@@ -64,4 +65,5 @@ class RunningMean:
         self.count += batch_size
 
     def compute(self) -> float:
-        return (self.total / max(self.count, 1)).item()
+        """The mean over every process of a distributed run (this one's alone otherwise)."""
+        return global_mean(self.total, self.count)

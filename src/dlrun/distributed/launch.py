@@ -1,0 +1,112 @@
+"""The parent of a many-process run: it has chosen the run directory (Hydra did, once)
+and starts `devices` workers on this node with torch.distributed's elastic launcher
+(c10d rendezvous; standalone on 127.0.0.1 for one node). Each worker joins the
+process group and runs the same `run()`; rank 0 writes the run directory.
+
+Under a user's own `torchrun ... -m dlrun ...` the workers already exist:
+`join_from_environment` initialises the process group from torchrun's variables.
+"""
+
+import os
+import socket
+from datetime import timedelta
+from pathlib import Path
+
+from torch.distributed.elastic.multiprocessing.errors import record
+
+from dlrun.errors import DlrunError
+
+TIMEOUT = timedelta(minutes=10)   # a rank that stops answering ends the run instead of hanging it
+
+
+def backend_for(device_name: str) -> str:
+    return "nccl" if str(device_name).startswith(("cuda", "auto")) and cuda_available() else "gloo"
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None) -> float:
+    """Start this node's workers and wait for them; returns rank 0's best monitored value.
+    A worker's error ends every rank and comes back as one short message; the traceback
+    goes to the run's error.log."""
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    single_node = topology.num_nodes == 1
+    endpoint = f"127.0.0.1:{free_port()}" if single_node else topology.rdzv_endpoint
+    launch = LaunchConfig(
+        min_nodes=topology.num_nodes, max_nodes=topology.num_nodes, nproc_per_node=topology.devices,
+        rdzv_backend="c10d", rdzv_endpoint=endpoint, run_id=f"dlrun-{Path(str(run_dir)).name}",
+        rdzv_configs={"is_host": True} if single_node else {"timeout": 900},
+        max_restarts=0, start_method="spawn", monitor_interval=0.5,
+    )
+    elastic_log = logging.getLogger("torch.distributed.elastic")
+    level, elastic_log.level = elastic_log.level, logging.CRITICAL  # its tracebacks become our message below
+    try:
+        results = elastic_launch(launch, worker)(config, str(run_dir), job,
+                                                 str(resume_from) if resume_from else None)
+    except ChildFailedError as err:
+        rank, failure = min(err.failures.items())
+        trace = failure.error_file_data.get("message", {}) if isinstance(failure.error_file_data, dict) else {}
+        if isinstance(trace, dict) and trace.get("extraInfo", {}).get("py_callstack"):
+            (Path(run_dir) / "error.log").write_text(trace["extraInfo"]["py_callstack"])
+        raise DlrunError(f"training process {rank} failed (exit code {failure.exitcode}): {failure_message(failure)}. "
+                         f"Every process was stopped; what was saved is in {run_dir}") from err
+    finally:
+        elastic_log.level = level
+    errors = [r["error"] for r in results.values() if isinstance(r, dict) and "error" in r]
+    if errors:
+        raise DlrunError(errors[0])
+    return results[0]
+
+
+def failure_message(failure) -> str:
+    message = failure.message
+    if isinstance(message, dict):
+        message = message.get("message", "")
+    return str(message or "see the output above").strip().splitlines()[-1][:300]
+
+
+@record
+def worker(config: dict, run_dir: str, job: dict, resume_from: str | None):
+    """One rank (module level: the spawn start method pickles it). A config error every rank
+    meets alike (a bad value found while building) comes back as {"error": message}."""
+    import torch.distributed as dist
+    from omegaconf import OmegaConf
+
+    from dlrun.run import run
+
+    dist.init_process_group(backend_for(config["trainer"]["device"]), timeout=TIMEOUT)
+    try:
+        return run(OmegaConf.create(config), run_dir=run_dir, job=job,
+                   resume_from=Path(resume_from) if resume_from else None, saved_config=True)
+    except DlrunError as err:
+        return {"error": str(err)}
+    finally:
+        dist.destroy_process_group()
+
+
+def launched_by_torchrun() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_torchelastic_launched()
+
+
+def join_from_environment(device_name: str) -> None:
+    """A user's `torchrun` started this process: join its process group."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group(backend_for(device_name), timeout=TIMEOUT)

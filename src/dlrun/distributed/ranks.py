@@ -1,0 +1,96 @@
+"""Inside a worker: which rank this is, and the few reductions the loop needs.
+
+Every function here is a no-op in a single process, so the loop calls them
+unconditionally and reads the same with one process or many.
+"""
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from dlrun.errors import DlrunError
+
+
+def distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank() -> int:
+    return dist.get_rank() if distributed() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if distributed() else 1
+
+
+def is_main() -> bool:
+    """Rank 0: the one process that writes files, prints and logs."""
+    return rank() == 0
+
+
+def global_mean(total: torch.Tensor, count: int) -> float:
+    """A sample-weighted mean over every rank's (sum, count)."""
+    if not distributed():
+        return (total / max(count, 1)).item()
+    both = torch.stack([total.detach().float(), torch.tensor(float(count), device=total.device)])
+    dist.all_reduce(both)
+    return (both[0] / both[1].clamp(min=1)).item()
+
+
+def global_max(value: torch.Tensor) -> torch.Tensor:
+    if distributed():
+        value = value.clone()
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return value
+
+
+def barrier() -> None:
+    if distributed():
+        dist.barrier()
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The user's module inside DistributedDataParallel and torch.compile wrappers: what
+    checkpoints hold, so they load without `module.` or `_orig_mod.` prefixes."""
+    while True:
+        if isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def local_device(device: torch.device) -> torch.device:
+    """Each rank's own GPU (LOCAL_RANK) when training on CUDA with several processes."""
+    if distributed() and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    return device
+
+
+def batch_per_rank(batch_size: int) -> int:
+    """`batch_size` is the global batch, split evenly across the processes, so a config
+    means the same on 1 or N devices."""
+    world = world_size()
+    if batch_size % world:
+        raise DlrunError(f"batch_size={batch_size} is the global batch and must divide evenly among the {world} "
+                         f"training processes: use a multiple of {world}, e.g. batch_size={batch_size // world * world or world}.")
+    return batch_size // world
+
+
+def wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:
+    if not distributed():
+        return model
+    return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def describe(device: torch.device) -> dict:
+    """What summary.json records of the processes that trained."""
+    if not distributed():
+        return {"world_size": 1}
+    return {"world_size": world_size(), "backend": dist.get_backend(),
+            "nodes": int(os.environ.get("GROUP_WORLD_SIZE", 1)) if os.environ.get("GROUP_WORLD_SIZE") else None,
+            "device_per_rank": device.type if device.type != "cuda" else "cuda:LOCAL_RANK"}

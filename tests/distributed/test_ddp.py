@@ -1,0 +1,88 @@
+"""Two processes with gloo on the CPU, started by dlrun itself: one run, whatever the
+number of processes (one directory, one metrics.csv, one W&B run)."""
+
+import csv
+import json
+
+import pytest
+import torch
+
+from tests.search.helpers import dlrun
+
+CPU2 = ("trainer.device=cpu", "trainer.devices=2", "trainer.progress=none")
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("ddp")
+    result = dlrun(*CPU2, "epochs=10", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd, result
+
+
+@pytest.mark.slow
+def test_two_processes_write_one_run_directory_one_metrics_file_and_one_wandb_run(ddp_run):
+    cwd, result = ddp_run
+    (run_dir,) = (cwd / "outputs" / "runs").iterdir()
+    with open(run_dir / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 11))
+    assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["distributed"]["world_size"] == 2 and summary["distributed"]["backend"] == "gloo"
+    assert result.stdout.count("run directory:") == 1
+    state = torch.load(run_dir / "checkpoints" / "best.pt", weights_only=True)["model"]
+    assert not any(key.startswith("module.") for key in state), "checkpoints hold the module, not DDP's wrapper"
+
+
+@pytest.mark.slow
+def test_two_processes_converge_like_one_with_the_same_global_batch(ddp_run, train):
+    cwd, _ = ddp_run
+    (run_dir,) = (cwd / "outputs" / "runs").iterdir()
+    ddp = json.loads((run_dir / "summary.json").read_text())
+    single = json.loads((train("epochs=10") / "summary.json").read_text())
+    assert ddp["final"]["val/acc"] > 0.9, "it converges"
+    assert abs(ddp["final"]["val/acc"] - single["final"]["val/acc"]) <= 0.02
+
+
+@pytest.mark.slow
+def test_eval_reads_a_two_process_run(ddp_run):
+    cwd, _ = ddp_run
+    (run_dir,) = (cwd / "outputs" / "runs").iterdir()
+    result = dlrun("eval", str(run_dir), cwd=cwd, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "test/acc" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_sweep_of_two_process_runs_gives_one_directory_per_job_and_a_report(tmp_path):
+    result = dlrun("-m", *CPU2, "lr=1e-3,3e-3", "epochs=2", "logger=none", "hydra.sweep.dir=sweep", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted(p.name for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert jobs == ["0", "1"]
+    for job in jobs:
+        assert json.loads((tmp_path / "sweep" / job / "summary.json").read_text())["distributed"]["world_size"] == 2
+    assert (tmp_path / "sweep" / "report.csv").is_file()
+
+
+def test_a_global_batch_that_does_not_divide_is_named(tmp_path):
+    result = dlrun(*CPU2, "batch_size=63", "epochs=1", "logger=none", cwd=tmp_path, timeout=120)
+    assert result.returncode != 0
+    assert "batch_size=63 is the global batch" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("trainer.devices=0",), "trainer.devices=0 must be auto or a whole number >= 1"),
+    (("trainer.num_nodes=2",), "needs a rendezvous endpoint"),
+    (("trainer.rdzv_endpoint=localhost",), "must be HOST:PORT"),
+])
+def test_bad_process_settings_are_named_before_anything_starts(tmp_path, args, message):
+    result = dlrun(*args, "logger=none", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_bad_value_found_in_the_workers_is_one_short_message(tmp_path):
+    result = dlrun(*CPU2, "model=mlp", "model.dropout=1.5", "epochs=1", "logger=none", cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "dropout" in result.stderr and "Traceback" not in result.stderr
