@@ -14,6 +14,9 @@ from dlrun.errors import DlrunError, unknown_choice
 
 def main() -> None:
     """Console-script entry point: a subcommand, or check the group choices and hand argv to Hydra."""
+    # torch.distributed.launch (deprecated, still in old scripts) passes --local-rank, which Hydra rejects;
+    # the same number is in LOCAL_RANK.
+    sys.argv = [a for a in sys.argv if not a.startswith(("--local-rank=", "--local_rank="))]
     if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
         sys.exit(run_subcommand(sys.argv[1], sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1].isidentifier():  # a word, not an override or flag: a mistyped command
@@ -21,10 +24,20 @@ def main() -> None:
                             "Training runs take overrides: dlrun key=value ... (see dlrun --help)."))
     try:
         check_group_choices(sys.argv[1:])
+        if launched_by_torchrun():  # every rank runs this: agree on one run directory first
+            from dlrun.distributed.launch import torchrun_overrides
+
+            sys.argv += torchrun_overrides(sys.argv[1:])
     except DlrunError as err:
         fail(err)
     register_generated_options()
     hydra_app()
+
+
+def launched_by_torchrun() -> bool:
+    import os
+
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None  # as torch.distributed.is_torchelastic_launched()
 
 
 def run_subcommand(name: str, argv: list[str]) -> int:

@@ -69,7 +69,7 @@ def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None)
     errors = [r["error"] for r in results.values() if isinstance(r, dict) and "error" in r]
     if errors:
         raise DlrunError(errors[0])
-    return results[0]
+    return results[min(results)]  # keyed by global rank; every rank ends with the same (reduced) best value
 
 
 def failure_message(failure) -> str:
@@ -88,6 +88,7 @@ def worker(config: dict, run_dir: str, job: dict, resume_from: str | None):
 
     from dlrun.run import run
 
+    die_with_parent()
     dist.init_process_group(backend_for(config["trainer"]["device"]), timeout=TIMEOUT)
     try:
         return run(OmegaConf.create(config), run_dir=run_dir, job=job,
@@ -98,10 +99,21 @@ def worker(config: dict, run_dir: str, job: dict, resume_from: str | None):
         dist.destroy_process_group()
 
 
-def launched_by_torchrun() -> bool:
-    import torch.distributed as dist
+def die_with_parent() -> None:
+    """Linux: this worker gets SIGTERM when the dlrun process that started it dies (killed,
+    out of memory), and stops with a checkpoint instead of training on as an orphan."""
+    import ctypes
+    import signal
 
-    return dist.is_torchelastic_launched()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+def launched_by_torchrun() -> bool:
+    """A user's `torchrun ... -m dlrun ...` started this process (its agent sets TORCHELASTIC_RUN_ID)."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
 
 
 def join_from_environment(device_name: str) -> None:
@@ -110,3 +122,28 @@ def join_from_environment(device_name: str) -> None:
 
     if not dist.is_initialized():
         dist.init_process_group(backend_for(device_name), timeout=TIMEOUT)
+
+
+def torchrun_overrides(argv: list[str]) -> list[str]:
+    """Under torchrun every rank runs the CLI, and Hydra would give each its own run folder
+    (`${now:...}` differs per process). Join the process group first and take rank 0's
+    time for all: one run directory. Only rank 0 writes Hydra's own files there."""
+    import atexit
+    from datetime import datetime
+
+    import torch
+    import torch.distributed as dist
+
+    if any(arg in ("-m", "--multirun") for arg in argv):
+        raise DlrunError("dlrun -m under torchrun would run the whole sweep on every process: run the sweep "
+                         "without torchrun and give each job its processes with trainer.devices=N.")
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo", timeout=TIMEOUT)
+    atexit.register(lambda: dist.is_initialized() and dist.destroy_process_group())
+    stamp = [datetime.now().strftime("%Y-%m-%d_%H-%M-%S.%f")]
+    dist.broadcast_object_list(stamp, src=0)
+    extra = [] if any(arg.startswith("hydra.run.dir=") for arg in argv) else [f"hydra.run.dir=outputs/runs/{stamp[0]}"]
+    if dist.get_rank() != 0:
+        extra += ["hydra.output_subdir=null", "hydra/job_logging=disabled"]
+    return extra

@@ -46,6 +46,15 @@ def global_max(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def any_rank(flag: bool, device: torch.device) -> bool:
+    """True on every rank when it is true on any (one small all-reduce)."""
+    if not distributed():
+        return flag
+    value = torch.tensor(1.0 if flag else 0.0, device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return value.item() > 0
+
+
 def barrier() -> None:
     if distributed():
         dist.barrier()

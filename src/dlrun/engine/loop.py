@@ -15,6 +15,7 @@ per epoch, and the progress bar's read of the loss at most twice a second, so a
 GPU is never stalled per step.
 """
 
+import signal
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dlrun.distributed.ranks import global_max, global_mean, is_main, unwrap
+from dlrun.distributed.ranks import any_rank, distributed, global_max, global_mean, is_main, unwrap
 from dlrun.engine.checkpoint import FORMAT, save_checkpoint
 from dlrun.engine.interrupt import Interrupted
 from dlrun.engine.metrics import RunningMean, make_metrics, prepare
@@ -138,12 +139,15 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_out
                     loggers.log_step({"train/loss_step": global_mean(loss.detach(), 1), "epoch": epoch,
                                       "lr": optimizer.param_groups[0]["lr"]}, state.step)
                 progress(state.batch, loss, seen / (time.perf_counter() - started), log_now)
-                if stop or (plan.checkpoint_every_n_steps and state.step % plan.checkpoint_every_n_steps == 0):
+                # Several processes stop together, at a logging step they all reach (a signal lands on
+                # each at a different moment): a rank stopping alone would leave the others waiting.
+                stopping = any_rank(bool(stop), device) if distributed() and log_now else bool(stop) and not distributed()
+                if stopping or (plan.checkpoint_every_n_steps and state.step % plan.checkpoint_every_n_steps == 0):
                     check_finite(first_bad_step, epoch, plan.precision)
                     state.loss_total, state.loss_count = loss_sum.state()
                     save("last.pt")
-                    if stop:
-                        raise Interrupted(stop.signum)
+                    if stopping:
+                        raise Interrupted(stop.signum or signal.SIGTERM)
 
         check_finite(first_bad_step, epoch, plan.precision)
         train_loss = loss_sum.compute()
