@@ -41,17 +41,19 @@ from dlrun.validate import validate
 
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = None,
-        resume_from: Path | None = None, saved_config: bool = False) -> float:
+        resume_from: Path | None = None, saved_config: bool = False, search=None) -> float:
     """Train, test and record one run; returns the best value of the monitored metric.
 
     `run_dir` and `job` (name, group, overrides) default to Hydra's for this job, so
     tests can call `run` on a composed config without the CLI. `resume_from`: a
     checkpoint of this run to continue from (`dlrun resume`). `saved_config`: `cfg` is a
     run's resolved config (reproduce), already holding the transforms it trained with.
+    `search`: the Optuna trial this run is (dlrun.search.trial.SearchJob), found from Hydra
+    when `job` is not given; the workers of a many-process trial get it from their parent.
     """
     started_at, started = datetime.now(timezone.utc), time.perf_counter()
     validate(cfg)
-    search = search_job() if job is None else None   # a trial of dlrun's Optuna sweeper, or None
+    search = search or (search_job() if job is None else None)   # a trial of dlrun's Optuna sweeper, or None
     job = job or hydra_job(search)
     run_dir = Path(run_dir or job["output_dir"])
     console = RunConsole(cfg.trainer.progress)
@@ -65,7 +67,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         nodes = topology(cfg.trainer, gpu_count=torch.cuda.device_count)
         if nodes.world_size > 1:  # many processes: this one starts them (or torchrun already did)
             if not launched_by_torchrun():
-                return launch_workers(config, run_dir, job, nodes, resume_from)
+                return launch_workers(config, run_dir, job, nodes, resume_from, search)
             join_from_environment(cfg.trainer.device)
     if not ranks.is_main():
         console = RunConsole("none")  # rank 0 alone prints

@@ -86,3 +86,20 @@ def test_a_bad_value_found_in_the_workers_is_one_short_message(tmp_path):
     result = dlrun(*CPU2, "model=mlp", "model.dropout=1.5", "epochs=1", "logger=none", cwd=tmp_path, timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "dropout" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_two_process_trial_is_pruned_by_rank_0_and_every_rank_stops(tmp_path):
+    from optuna.trial import TrialState
+
+    from tests.search.helpers import load_study
+
+    result = dlrun("-m", "hydra/sweeper=optuna", "lr=tag(log, interval(1e-5, 1e-1))", *CPU2, "epochs=3",
+                   "logger=none", "hydra.sweeper.n_trials=2", "hydra.sweeper.pruner.n_startup_trials=1",
+                   "hydra.sweeper.enqueue=[{lr: 0.03}, {lr: 0.00001}]", "hydra.sweep.dir=search", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    good, bad = load_study(tmp_path / "search" / "optuna.journal", "search").trials
+    assert good.state == TrialState.COMPLETE and bad.state == TrialState.PRUNED
+    summary = json.loads((tmp_path / "search" / "1" / "summary.json").read_text())
+    assert summary["status"] == "pruned" and summary["pruned_at_epoch"] == 1
+    assert summary["distributed"]["world_size"] == 2

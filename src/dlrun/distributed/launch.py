@@ -35,7 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None) -> float:
+def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None, search=None) -> float:
     """Start this node's workers and wait for them; returns rank 0's best monitored value.
     A worker's error ends every rank and comes back as one short message; the traceback
     goes to the run's error.log."""
@@ -56,7 +56,7 @@ def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None)
     level, elastic_log.level = elastic_log.level, logging.CRITICAL  # its tracebacks become our message below
     try:
         results = elastic_launch(launch, worker)(config, str(run_dir), job,
-                                                 str(resume_from) if resume_from else None)
+                                                 str(resume_from) if resume_from else None, search)
     except ChildFailedError as err:
         rank, failure = min(err.failures.items())
         trace = failure.error_file_data.get("message", {}) if isinstance(failure.error_file_data, dict) else {}
@@ -80,7 +80,7 @@ def failure_message(failure) -> str:
 
 
 @record
-def worker(config: dict, run_dir: str, job: dict, resume_from: str | None):
+def worker(config: dict, run_dir: str, job: dict, resume_from: str | None, search=None):
     """One rank (module level: the spawn start method pickles it). A config error every rank
     meets alike (a bad value found while building) comes back as {"error": message}."""
     import torch.distributed as dist
@@ -92,7 +92,7 @@ def worker(config: dict, run_dir: str, job: dict, resume_from: str | None):
     dist.init_process_group(backend_for(config["trainer"]["device"]), timeout=TIMEOUT)
     try:
         return run(OmegaConf.create(config), run_dir=run_dir, job=job,
-                   resume_from=Path(resume_from) if resume_from else None, saved_config=True)
+                   resume_from=Path(resume_from) if resume_from else None, saved_config=True, search=search)
     except DlrunError as err:
         return {"error": str(err)}
     finally:

@@ -55,6 +55,15 @@ def any_rank(flag: bool, device: torch.device) -> bool:
     return value.item() > 0
 
 
+def broadcast_from_main(value):
+    """Rank 0's value (a plain Python object) on every rank."""
+    if not distributed():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def barrier() -> None:
     if distributed():
         dist.barrier()
@@ -97,9 +106,12 @@ def wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:
 
 
 def describe(device: torch.device) -> dict:
-    """What summary.json records of the processes that trained."""
+    """What summary.json records of the processes that trained (a collective: every rank calls it)."""
     if not distributed():
         return {"world_size": 1}
+    import socket
+
+    devices = [None] * world_size()
+    dist.all_gather_object(devices, f"{socket.gethostname()}:{device}")  # one entry per rank, in rank order
     return {"world_size": world_size(), "backend": dist.get_backend(),
-            "nodes": int(os.environ.get("GROUP_WORLD_SIZE", 1)) if os.environ.get("GROUP_WORLD_SIZE") else None,
-            "device_per_rank": device.type if device.type != "cuda" else "cuda:LOCAL_RANK"}
+            "nodes": int(os.environ.get("GROUP_WORLD_SIZE", 1)), "devices": devices}

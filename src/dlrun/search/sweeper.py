@@ -115,8 +115,12 @@ class OptunaSweeper(Sweeper):
         return study
 
     def counted(self) -> int:
-        """Trials that count towards n_trials: every one but those a dead process left unfinished."""
-        return sum(1 for t in self.study.get_trials(deepcopy=False) if not t.user_attrs.get("interrupted"))
+        """Trials that count towards n_trials: every one asked for (not those enqueued and still
+        waiting), but those a dead process left unfinished."""
+        from optuna.trial import TrialState
+
+        return sum(1 for t in self.study.get_trials(deepcopy=False)
+                   if t.state != TrialState.WAITING and not t.user_attrs.get("interrupted"))
 
     def wants_more(self) -> bool:
         if self.counted() >= self.settings.n_trials:

@@ -36,13 +36,19 @@ def search_job() -> SearchJob | None:
 
 
 class TrialPruning:
-    """Reports the monitored value to the study after each validation and asks its pruner."""
+    """Reports the monitored value to the study after each validation and asks its pruner.
+    With several processes rank 0 reports and decides, and every rank follows its decision."""
 
     def __init__(self, job: SearchJob):
         import optuna
 
+        from dlrun.distributed.ranks import is_main
         from dlrun.search.settings import build_pruner, open_storage
 
+        self.number = job.trial_number
+        self.main = is_main()
+        if not self.main:
+            return
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = open_storage(job.settings.storage)
         self.pruner = build_pruner(job.settings)
@@ -50,12 +56,15 @@ class TrialPruning:
         study_id = storage.get_study_id_from_name(job.study_name)
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, job.trial_number)
         self.trial = optuna.trial.Trial(self.study, trial_id)
-        self.number = job.trial_number
 
     def check(self, epoch: int, metric: str, value: float) -> str | None:
-        """Why to stop after this validation, or None to go on."""
-        self.trial.report(float(value), step=epoch)
-        if self.trial.should_prune():
-            return (f"pruned by Optuna's {type(self.pruner).__name__} at epoch {epoch} "
-                    f"(trial {self.number}, {metric} {value:.4g})")
-        return None
+        """Why to stop after this validation, or None to go on (the same on every rank)."""
+        from dlrun.distributed.ranks import broadcast_from_main
+
+        decision = None
+        if self.main:
+            self.trial.report(float(value), step=epoch)
+            if self.trial.should_prune():
+                decision = (f"pruned by Optuna's {type(self.pruner).__name__} at epoch {epoch} "
+                            f"(trial {self.number}, {metric} {value:.4g})")
+        return broadcast_from_main(decision)
