@@ -27,7 +27,7 @@ from dlrun.engine.state import TrainState
 from dlrun.engine.checkpoint import atomic_write
 from dlrun.engine.loggers import Loggers
 from dlrun.distributed import ranks
-from dlrun.distributed.launch import join_from_environment, launch_workers, launched_by_torchrun
+from dlrun.distributed.launch import join_from_environment, launch_workers, launched_by_torchrun, started_by_dlrun
 from dlrun.distributed.topology import topology
 from dlrun.errors import DlrunError
 from dlrun.losses import build_loss
@@ -67,7 +67,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         nodes = topology(cfg.trainer, gpu_count=torch.cuda.device_count)
         if nodes.world_size > 1:  # many processes: this one starts them (or torchrun already did)
             if not launched_by_torchrun():
-                return launch_workers(config, run_dir, job, nodes, resume_from, search)
+                try:
+                    return launch_workers(config, run_dir, job, nodes, resume_from, search)
+                except Interrupted as stop:
+                    print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}",
+                          file=sys.stderr)
+                    raise
             join_from_environment(cfg.trainer.device)
     if not ranks.is_main():
         console = RunConsole("none")  # rank 0 alone prints
@@ -108,7 +113,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     trained = ranks.wrap_ddp(model, device)   # DistributedDataParallel when there are several processes
     parts = Parts(torch.compile(trained) if cfg.trainer.compile else trained, criterion, optimizer, schedule, scaler,
                   loaders, frozen)
-    record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(),
+    record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(), "world_size": ranks.world_size(),
               "job": {k: v for k, v in job.items() if k != "output_dir"}}
 
     # ---- fit, then test the best checkpoint ------------------------------------
@@ -158,7 +163,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
             write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
         ok = True
     except Interrupted as stop:
-        print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
+        if ranks.is_main() and not started_by_dlrun():  # else the dlrun process that started this one says it
+            print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
         raise
     finally:
         loggers.finish(ok)

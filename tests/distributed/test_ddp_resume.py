@@ -66,3 +66,38 @@ def test_a_killed_two_process_run_resumes_and_finishes(tmp_path):
     assert summary["resumed"] and summary["distributed"]["world_size"] == 2
     with open(tmp_path / "run" / "metrics.csv") as f:
         assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.slow
+def test_a_two_process_run_continues_on_one_process_from_a_checkpoint_between_epochs(tmp_path):
+    first = dlrun(*ARGS, "trainer.max_epochs=2", cwd=tmp_path)  # stands for an interruption after epoch 2
+    assert first.returncode == 0, first.stderr[-2000:]
+    (tmp_path / "run" / "summary.json").unlink()
+    (tmp_path / "run" / "config.yaml").write_text(
+        (tmp_path / "run" / "config.yaml").read_text().replace("max_epochs: 2", "max_epochs: null"))
+    resumed = dlrun("resume", "run", "--devices", "1", cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["distributed"]["world_size"] == 1 and summary["resumed"]
+    with open(tmp_path / "run" / "metrics.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_dlrun_process_saves_through_rank_0_and_stops_every_rank(tmp_path):
+    parent = start(*ARGS, cwd=tmp_path)
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 120
+    while not last.exists() and time.monotonic() < deadline:
+        assert parent.poll() is None, parent.communicate()[1][-2000:]
+        time.sleep(0.02)
+    parent.send_signal(signal.SIGTERM)
+    out, err = parent.communicate(timeout=120)
+    assert parent.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert err.count("stopped by SIGTERM; a checkpoint was saved. Continue with: dlrun resume") == 1
+    assert "Traceback" not in err
+    assert load_checkpoint(last)["train_state"]["epoch"] >= 2 and not (tmp_path / "run" / "summary.json").exists()
+    resumed = dlrun("resume", "run", cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    with open(tmp_path / "run" / "metrics.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]

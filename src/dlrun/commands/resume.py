@@ -10,6 +10,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("run", help="the run directory to continue")
     parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
                         help="allow the run's config to import from this module prefix (repeatable)")
+    parser.add_argument("--devices", type=int, metavar="N",
+                        help="continue on N processes (trainer.devices) instead of as many as before; "
+                             "from a checkpoint taken between epochs")
 
 
 def checkpoint_to_resume(run_dir: Path) -> Path:
@@ -38,6 +41,24 @@ def checkpoint_to_resume(run_dir: Path) -> Path:
                      "Start it again with `dlrun reproduce` or a new `dlrun` run.")
 
 
+def use_devices(cfg, devices: int, saved: dict) -> None:
+    """Resume on another number of processes. The data order within an epoch depends on
+    the number of processes, so only a checkpoint between epochs can change it."""
+    from dlrun.errors import DlrunError
+
+    if devices < 1:
+        raise DlrunError(f"--devices {devices}: use a whole number >= 1.")
+    before = saved.get("world_size", 1)
+    world = devices * int(cfg.trainer.get("num_nodes", 1))
+    if world != before and saved["train_state"]["batch"]:
+        raise DlrunError(f"this checkpoint was taken mid-epoch on {before} process(es); its epoch can only be "
+                         f"finished on {before}. Resume without --devices (or from a checkpoint between epochs).")
+    if cfg.batch_size % world:
+        raise DlrunError(f"--devices {devices}: batch_size={cfg.batch_size} (the global batch) must divide evenly "
+                         f"among {world} processes.")
+    cfg.trainer.devices = devices
+
+
 def main(args) -> int:
     from dlrun.errors import DlrunError
     from dlrun.saved_run import load_trusted_config
@@ -51,7 +72,10 @@ def main(args) -> int:
     from dlrun.engine.interrupt import Interrupted
     from dlrun.run import run
 
-    job = load_checkpoint(checkpoint).get("job") or {}
+    saved = load_checkpoint(checkpoint)
+    job = saved.get("job") or {}
+    if args.devices is not None:
+        use_devices(cfg, args.devices, saved)
     try:
         run(cfg, run_dir=run_dir, job=job, resume_from=checkpoint)
     except Interrupted as stop:

@@ -16,7 +16,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from dlrun.errors import DlrunError
 
-TIMEOUT = timedelta(minutes=10)   # a rank that stops answering ends the run instead of hanging it
+TIMEOUT = timedelta(minutes=10)
+WORKER_MARK = "DLRUN_DISTRIBUTED_WORKER"   # set in the processes launch_workers starts   # a rank that stops answering ends the run instead of hanging it
 
 
 def backend_for(device_name: str) -> str:
@@ -41,8 +42,11 @@ def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None,
     goes to the run's error.log."""
     import logging
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
+
+    from dlrun.engine.interrupt import Interrupted
 
     single_node = topology.num_nodes == 1
     endpoint = f"127.0.0.1:{free_port()}" if single_node else topology.rdzv_endpoint
@@ -57,6 +61,8 @@ def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None,
     try:
         results = elastic_launch(launch, worker)(config, str(run_dir), job,
                                                  str(resume_from) if resume_from else None, search)
+    except SignalException as err:  # Ctrl-C or SIGTERM: the launcher passed it on; rank 0 saved a checkpoint
+        raise Interrupted(int(err.sigval)) from None
     except ChildFailedError as err:
         rank, failure = min(err.failures.items())
         trace = failure.error_file_data.get("message", {}) if isinstance(failure.error_file_data, dict) else {}
@@ -89,6 +95,7 @@ def worker(config: dict, run_dir: str, job: dict, resume_from: str | None, searc
     from dlrun.run import run
 
     die_with_parent()
+    os.environ[WORKER_MARK] = "1"
     dist.init_process_group(backend_for(config["trainer"]["device"]), timeout=TIMEOUT)
     try:
         return run(OmegaConf.create(config), run_dir=run_dir, job=job,
@@ -109,6 +116,11 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux
         pass
+
+
+def started_by_dlrun() -> bool:
+    """This process is a worker that a dlrun process started (which reports for it)."""
+    return os.environ.get(WORKER_MARK) == "1"
 
 
 def launched_by_torchrun() -> bool:
