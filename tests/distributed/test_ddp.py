@@ -103,3 +103,36 @@ def test_a_two_process_trial_is_pruned_by_rank_0_and_every_rank_stops(tmp_path):
     summary = json.loads((tmp_path / "search" / "1" / "summary.json").read_text())
     assert summary["status"] == "pruned" and summary["pruned_at_epoch"] == 1
     assert summary["distributed"]["world_size"] == 2
+
+
+FAILING_RANK = '''
+import os
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    """Trains on every rank; on rank 1 its 30th forward pass fails (as an out-of-memory would)."""
+
+    def __init__(self, in_features, num_classes):
+        super().__init__()
+        self.layer, self.calls = nn.Linear(in_features, num_classes), 0
+
+    def forward(self, x):
+        self.calls += 1
+        if os.environ.get("RANK") == "1" and self.calls == 30:
+            raise RuntimeError("CUDA out of memory (simulated on rank 1)")
+        return self.layer(x.flatten(1))
+'''
+
+
+@pytest.mark.slow
+def test_a_failing_rank_ends_the_run_with_its_error_not_a_hang(tmp_path):
+    (tmp_path / "flaky.py").write_text(FAILING_RANK)
+    result = dlrun(*CPU2, "model=custom", "model.class_path=flaky.Net", "epochs=5", "logger=none",
+                   "hydra.run.dir=run", cwd=tmp_path, timeout=300)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "training process 1 failed" in result.stderr and "out of memory (simulated on rank 1)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "CUDA out of memory" in (tmp_path / "run" / "error.log").read_text()
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").is_file(), "the epochs before the failure are kept"

@@ -7,7 +7,9 @@ Under a user's own `torchrun ... -m dlrun ...` the workers already exist:
 `join_from_environment` initialises the process group from torchrun's variables.
 """
 
+import json
 import os
+import shutil
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +19,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from dlrun.errors import DlrunError
 
 TIMEOUT = timedelta(minutes=10)
-WORKER_MARK = "DLRUN_DISTRIBUTED_WORKER"   # set in the processes launch_workers starts   # a rank that stops answering ends the run instead of hanging it
+WORKER_MARK = "DLRUN_DISTRIBUTED_WORKER"   # set in the processes launch_workers starts
+FAILURES = ".rank-failures"                # in the run directory while the parent reads them   # a rank that stops answering ends the run instead of hanging it
 
 
 def backend_for(device_name: str) -> str:
@@ -64,18 +67,54 @@ def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None,
     except SignalException as err:  # Ctrl-C or SIGTERM: the launcher passed it on; rank 0 saved a checkpoint
         raise Interrupted(int(err.sigval)) from None
     except ChildFailedError as err:
-        rank, failure = min(err.failures.items())
-        trace = failure.error_file_data.get("message", {}) if isinstance(failure.error_file_data, dict) else {}
-        if isinstance(trace, dict) and trace.get("extraInfo", {}).get("py_callstack"):
-            (Path(run_dir) / "error.log").write_text(trace["extraInfo"]["py_callstack"])
-        raise DlrunError(f"training process {rank} failed (exit code {failure.exitcode}): {failure_message(failure)}. "
-                         f"Every process was stopped; what was saved is in {run_dir}") from err
+        rank, message, trace = first_failure(Path(run_dir), err)
+        if trace:
+            (Path(run_dir) / "error.log").write_text(trace)
+        raise DlrunError(f"training process {rank} failed: {message}. Every process was stopped; what was saved "
+                         f"is in {run_dir}") from err
     finally:
         elastic_log.level = level
     errors = [r["error"] for r in results.values() if isinstance(r, dict) and "error" in r]
     if errors:
         raise DlrunError(errors[0])
     return results[min(results)]  # keyed by global rank; every rank ends with the same (reduced) best value
+
+
+def lost_peer(message: str) -> bool:
+    """The error of a rank that was waiting on a failed one in a collective."""
+    return any(mark in message for mark in ("gloo", "NCCL", "Connection closed", "Connection reset", "timed out"))
+
+
+def first_failure(run_dir: Path, err) -> tuple[int, str, str]:
+    """(rank, message, traceback) of the failure that caused the others. Each failing worker
+    notes its error with the time before it leaves the process group; the ranks that then
+    lose their peer fail too, so lost-peer errors come last."""
+    notes = []
+    for path in sorted((run_dir / FAILURES).glob("rank*.json")):
+        try:
+            notes.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            pass
+    shutil.rmtree(run_dir / FAILURES, ignore_errors=True)
+    if notes:
+        first = min(notes, key=lambda n: (lost_peer(n["message"]), n["time"], n["rank"]))
+        return first["rank"], first["message"].splitlines()[0][:300], first["traceback"]
+    rank, failure = min(err.failures.items(), key=lambda i: (lost_peer(failure_message(i[1])), i[1].timestamp, i[0]))
+    return rank, f"exit code {failure.exitcode}: {failure_message(failure)}", ""
+
+
+def note_failure(run_dir: str, err: BaseException) -> None:
+    import time
+    import traceback
+
+    import torch.distributed as dist
+
+    rank = dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", 0))
+    folder = Path(run_dir) / FAILURES
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"rank{rank}.json").write_text(json.dumps({
+        "rank": rank, "time": time.time(), "message": f"{type(err).__name__}: {err}",
+        "traceback": "".join(traceback.format_exception(err))}))
 
 
 def failure_message(failure) -> str:
@@ -92,6 +131,7 @@ def worker(config: dict, run_dir: str, job: dict, resume_from: str | None, searc
     import torch.distributed as dist
     from omegaconf import OmegaConf
 
+    from dlrun.engine.interrupt import Interrupted
     from dlrun.run import run
 
     die_with_parent()
@@ -102,6 +142,11 @@ def worker(config: dict, run_dir: str, job: dict, resume_from: str | None, searc
                    resume_from=Path(resume_from) if resume_from else None, saved_config=True, search=search)
     except DlrunError as err:
         return {"error": str(err)}
+    except Interrupted:
+        raise
+    except BaseException as err:
+        note_failure(run_dir, err)  # before the process group goes: the parent names the first failure
+        raise
     finally:
         dist.destroy_process_group()
 
