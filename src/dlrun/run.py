@@ -27,7 +27,7 @@ from dlrun.engine.state import TrainState
 from dlrun.engine.checkpoint import atomic_write
 from dlrun.engine.loggers import Loggers
 from dlrun.distributed import ranks
-from dlrun.distributed.launch import join_from_environment, launch_workers, launched_by_torchrun, started_by_dlrun
+from dlrun.distributed.launch import started_by_dlrun, train_in_processes
 from dlrun.distributed.topology import topology
 from dlrun.errors import DlrunError
 from dlrun.losses import build_loss
@@ -63,17 +63,11 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     if resume_from is None and ranks.is_main():
         atomic_write(run_dir / "config.yaml", lambda f: f.write(OmegaConf.to_yaml(config).encode()))
     if not ranks.distributed():
-        console.config_tree(config) if resume_from is None else None
+        if resume_from is None:
+            console.config_tree(config)
         nodes = topology(cfg.trainer, gpu_count=torch.cuda.device_count)
-        if nodes.world_size > 1:  # many processes: this one starts them (or torchrun already did)
-            if not launched_by_torchrun():
-                try:
-                    return launch_workers(config, run_dir, job, nodes, resume_from, search)
-                except Interrupted as stop:
-                    print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}",
-                          file=sys.stderr)
-                    raise
-            join_from_environment(cfg.trainer.device)
+        if nodes.world_size > 1:  # many processes: they train, this one waits for them
+            return train_in_processes(config, run_dir, job, nodes, resume_from, search)
     if not ranks.is_main():
         console = RunConsole("none")  # rank 0 alone prints
 

@@ -4,13 +4,14 @@ and starts `devices` workers on this node with torch.distributed's elastic launc
 process group and runs the same `run()`; rank 0 writes the run directory.
 
 Under a user's own `torchrun ... -m dlrun ...` the workers already exist:
-`join_from_environment` initialises the process group from torchrun's variables.
+`torchrun_overrides` (called by the CLI before Hydra) joins their process group.
 """
 
 import json
 import os
 import shutil
 import socket
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,6 +38,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def train_in_processes(config: dict, run_dir, job: dict, topology, resume_from=None, search=None) -> float:
+    """A run of several processes from this one (not started by torchrun: torchrun's
+    processes joined their group before Hydra, in the CLI)."""
+    from dlrun.engine.interrupt import Interrupted
+
+    try:
+        return launch_workers(config, run_dir, job, topology, resume_from, search)
+    except Interrupted as stop:
+        print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
+        raise
 
 
 def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None, search=None) -> float:
@@ -166,19 +179,6 @@ def die_with_parent() -> None:
 def started_by_dlrun() -> bool:
     """This process is a worker that a dlrun process started (which reports for it)."""
     return os.environ.get(WORKER_MARK) == "1"
-
-
-def launched_by_torchrun() -> bool:
-    """A user's `torchrun ... -m dlrun ...` started this process (its agent sets TORCHELASTIC_RUN_ID)."""
-    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
-
-
-def join_from_environment(device_name: str) -> None:
-    """A user's `torchrun` started this process: join its process group."""
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group(backend_for(device_name), timeout=TIMEOUT)
 
 
 def torchrun_overrides(argv: list[str]) -> list[str]:
