@@ -251,5 +251,6 @@ def plain_list(items) -> list[dict]:
 
 
 def stop_with(err: DlrunError) -> None:
-    print(f"dlrun: error: {err}", file=sys.stderr)
-    sys.exit(2)
+    from dlrun.cli import fail
+
+    fail(err)  # the CLI's one-line error and exit code 2

@@ -9,6 +9,8 @@ a trial owned by a process on another host is left alone.)
 import os
 import socket
 
+from dlrun.loader_options import cpu_count
+
 
 def process_start(pid: int) -> str:
     """The process's start time in clock ticks since boot (Linux), so a reused pid is not taken for it."""
@@ -50,13 +52,6 @@ def abandoned_trials(study) -> list:
             if worker_alive(t.user_attrs.get("worker", "")) is False]
 
 
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def visible_gpus() -> list[str]:
     """The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them."""
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -73,7 +68,7 @@ def slot_environments(n_jobs: int) -> list[list[str]]:
     several. One slot: nothing to divide."""
     if n_jobs == 1:
         return [[]]
-    threads = max(1, usable_cpus() // n_jobs)
+    threads = max(1, cpu_count() // n_jobs)
     gpus = visible_gpus()
     slots = []
     for slot in range(n_jobs):
