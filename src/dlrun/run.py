@@ -5,7 +5,6 @@ optimizer and loggers, fit, test the best checkpoint, write the summary.
 """
 
 import os
-import sys
 import time
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -158,7 +157,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         ok = True
     except Interrupted as stop:
         if ranks.is_main() and not started_by_dlrun():  # else the dlrun process that started this one says it
-            print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
+            stop.tell(run_dir)
         raise
     finally:
         loggers.finish(ok)

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import socket
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from dlrun.errors import DlrunError
 
-TIMEOUT = timedelta(minutes=10)
+TIMEOUT = timedelta(minutes=10)           # a rank that stops answering ends the run instead of hanging it
 WORKER_MARK = "DLRUN_DISTRIBUTED_WORKER"   # set in the processes launch_workers starts
-FAILURES = ".rank-failures"                # in the run directory while the parent reads them   # a rank that stops answering ends the run instead of hanging it
+FAILURES = ".rank-failures"                # in the run directory while the parent reads them
 
 
 def backend_for(device_name: str) -> str:
@@ -48,7 +47,7 @@ def train_in_processes(config: dict, run_dir, job: dict, topology, resume_from=N
     try:
         return launch_workers(config, run_dir, job, topology, resume_from, search)
     except Interrupted as stop:
-        print(f"stopped by {stop}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
+        stop.tell(run_dir)
         raise
 
 

@@ -2,6 +2,7 @@
 the next optimizer step, save a checkpoint and exit; a second SIGINT stops at once."""
 
 import signal
+import sys
 from contextlib import contextmanager
 
 
@@ -11,6 +12,10 @@ class Interrupted(Exception):
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+
+    def tell(self, run_dir) -> None:
+        """The one line a person reads after the stop: what happened and how to go on."""
+        print(f"stopped by {self}; a checkpoint was saved. Continue with: dlrun resume {run_dir}", file=sys.stderr)
 
 
 class StopFlag:
