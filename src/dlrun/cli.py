@@ -144,11 +144,10 @@ def in_multirun() -> bool:
 
 
 def record_failure(job_dir: Path, err: Exception) -> None:
-    import json
+    from dlrun.runs.failures import record_failure
 
     print(f"dlrun: error in job {job_dir.name}: {err}", file=sys.stderr)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    (job_dir / "failed.json").write_text(json.dumps({"error": str(err)}, indent=2) + "\n")
+    record_failure(job_dir, str(err))
 
 
 def hydra_output_dir() -> Path:

@@ -25,6 +25,7 @@ from dlrun.engine.plan import plan_from_config
 from dlrun.engine.state import TrainState
 from dlrun.engine.checkpoint import atomic_write
 from dlrun.engine.loggers import Loggers
+from dlrun.cluster import slurm_env
 from dlrun.distributed import ranks
 from dlrun.distributed.launch import started_by_dlrun, train_in_processes
 from dlrun.distributed.topology import topology
@@ -55,7 +56,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     search = search or (search_job() if job is None else None)   # a trial of dlrun's Optuna sweeper, or None
     job = job or hydra_job(search)
     run_dir = Path(run_dir or job["output_dir"])
-    console = RunConsole(cfg.trainer.progress)
+    console = RunConsole(cfg.trainer.progress if slurm_env.task_index() == 0 else "none")  # one SLURM task prints
     if resume_from is None and not saved_config:
         use_pretrained_preprocessing(cfg, job.get("overrides", []), console)
     config = OmegaConf.to_container(cfg, resolve=True)

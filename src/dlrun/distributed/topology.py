@@ -1,8 +1,10 @@
 """How many processes a run has: `trainer.devices` per node times `trainer.num_nodes`.
-Checked with the rest of the config, before torch is imported."""
+Checked with the rest of the config, before torch is imported. The nodes of a many-node
+run meet at `trainer.rdzv_endpoint`, or in a SLURM job at its first host."""
 
 from dataclasses import dataclass
 
+from dlrun.cluster import slurm_env
 from dlrun.errors import DlrunError
 
 
@@ -27,6 +29,8 @@ def topology(trainer, gpu_count=None) -> Topology:
     problems = topology_problems(devices, nodes, endpoint)
     if problems:
         raise DlrunError(problems[0])
+    if nodes > 1 and not endpoint:  # a SLURM job of one task per node: they meet at its first host
+        endpoint = slurm_env.rendezvous_endpoint()
     return Topology(devices, nodes, endpoint)
 
 
@@ -36,9 +40,8 @@ def topology_problems(devices, nodes, endpoint) -> list[str]:
         found.append(f"trainer.devices={devices!r} must be auto or a whole number >= 1 (processes on this machine).")
     if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
         found.append(f"trainer.num_nodes={nodes!r} must be a whole number >= 1.")
-    elif nodes > 1 and not endpoint:
-        found.append("trainer.num_nodes > 1 needs a rendezvous endpoint every node can reach: "
-                     "trainer.rdzv_endpoint=HOST:PORT (the same on every node).")
+    elif nodes > 1 and not endpoint and slurm_env.node_problem(nodes):
+        found.append(slurm_env.node_problem(nodes))
     if endpoint is not None and (not isinstance(endpoint, str) or ":" not in endpoint
                                  or not endpoint.rsplit(":", 1)[1].isdigit()):
         found.append(f"trainer.rdzv_endpoint={endpoint!r} must be HOST:PORT, e.g. 10.0.0.1:29400.")

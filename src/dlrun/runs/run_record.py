@@ -10,6 +10,7 @@ import torch
 import torchvision
 
 import dlrun
+from dlrun.cluster import slurm_env
 
 
 def versions() -> dict:
@@ -41,4 +42,5 @@ def environment() -> dict:
         "cpu_threads": torch.get_num_threads(),   # intra-op threads (a search divides the cores between its trials)
         "versions": versions(),
         "git": git_state(Path.cwd()),
+        **slurm_env.record(),   # the SLURM job and its restarts, when one trained the run
     }

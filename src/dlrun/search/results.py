@@ -39,11 +39,14 @@ def trial_outcome(job_dir: Path, outcome) -> tuple[str, float | None, str]:
 
 
 def failed(job_dir: Path, err: BaseException) -> tuple[str, None, str]:
+    from dlrun.runs.failures import record_failure
+
     message = f"{type(err).__name__}: {err}".strip()
-    job_dir.mkdir(parents=True, exist_ok=True)
-    if not (job_dir / "failed.json").is_file():
-        (job_dir / "failed.json").write_text(json.dumps({"error": message}, indent=2) + "\n")
-    (job_dir / "error.log").write_text("".join(traceback.format_exception(err)))
+    trace = "".join(traceback.format_exception(err))
+    if (job_dir / "failed.json").is_file():
+        (job_dir / "error.log").write_text(trace)
+    else:
+        record_failure(job_dir, message, trace)
     return "failed", None, message.splitlines()[0][:200]
 
 
