@@ -115,8 +115,11 @@ def hydra_app() -> None:
 
         try:
             validate(cfg)  # before torch is imported: a typo answers in a second
+            from dlrun.cluster import requeue
             from dlrun.run import run
 
+            if requeue.requeued():  # a SLURM job started again: it continues the run its first attempt began
+                return requeue.continue_run(cfg, hydra_output_dir())
             return run(cfg)
         except DlrunError as err:
             if in_multirun():  # one job's bad value must not end the sweep: record it for the report
@@ -130,6 +133,9 @@ def hydra_app() -> None:
             from dlrun.engine.interrupt import Interrupted
 
             if isinstance(err, Interrupted):  # a checkpoint was saved and the resume command printed
+                from dlrun.cluster.requeue import pass_on
+
+                pass_on(err.signum)  # SLURM's warning signal: submitit requeues the job
                 sys.exit(128 + err.signum)
             raise
 

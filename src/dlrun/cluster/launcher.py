@@ -6,6 +6,7 @@ sweep goes on, so the report lists it."""
 
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,20 @@ POLL_S = 1.0   # how often finished jobs are looked for (a result file; sacct at
 
 class SlurmLauncher(BaseSubmititLauncher):
     _EXECUTOR = "slurm"
+    cancel_on_interrupt = False   # the Optuna sweeper sets it: its trials' jobs end with it
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        self.running: set = set()    # submitted and not finished (the sweeper's threads submit concurrently)
+        self.lock = threading.Lock()
+        self.cancelled = False
+
+    def __getstate__(self) -> dict:  # each job gets this launcher pickled: not its waiting state
+        return {k: v for k, v in self.__dict__.items() if k not in ("running", "lock", "cancelled")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.running, self.lock, self.cancelled = set(), threading.Lock(), False
 
     def launch(self, job_overrides, initial_job_idx: int):
         from dlrun.cli import fail
@@ -34,9 +49,22 @@ class SlurmLauncher(BaseSubmititLauncher):
         try:
             return self.wait(jobs, job_overrides, initial_job_idx)
         except KeyboardInterrupt:
+            if self.cancel_on_interrupt:
+                self.cancel()
+                raise
             array = jobs[0].job_id.split("_")[0]
             fail(f"stopped waiting. The jobs go on in SLURM: `squeue -j {array}` shows them, `scancel {array}` "
                  f"stops them; `dlrun report {self.config.hydra.sweep.dir}` ranks them once they end.", code=130)
+
+    def cancel(self) -> None:
+        """scancel every job still running, and stop the waits in other threads."""
+        with self.lock:
+            self.cancelled, jobs = True, list(self.running)
+            self.running.clear()
+        for job in jobs:
+            job.cancel(check=False)
+        if jobs:
+            print(f"cancelled SLURM job(s) {', '.join(j.job_id for j in jobs)}", file=sys.stderr, flush=True)
 
     def submit_parameters(self) -> dict:
         from dlrun.cluster.resources import slurm_parameters
@@ -61,10 +89,12 @@ class SlurmLauncher(BaseSubmititLauncher):
                       Singleton.get_state()) for i, overrides in enumerate(job_overrides)]
         try:
             jobs = executor.map_array(self, *zip(*arguments))
-        except Exception as err:  # sbatch refused: its own words say why
+        except submitit.core.utils.FailedJobError as err:  # sbatch refused: its own words say why
             raise DlrunError(f"SLURM refused the job(s): {str(err).strip().splitlines()[-1]}. Asked for: "
                              f"{describe(params)}. Change hydra.launcher.* (partition, gpus_per_node, cpus_per_task, "
                              "mem_gb, timeout_min ...) to what the cluster offers (sinfo shows it).") from err
+        with self.lock:
+            self.running.update(jobs)
         for i, (job, overrides) in enumerate(zip(jobs, job_overrides)):
             print(f"  job {initial_job_idx + i}: SLURM {job.job_id}  {' '.join(filter_overrides(overrides))}", flush=True)
         print(f"submitted {len(jobs)} SLURM job(s), {describe(params)}; logs: {jobs[0].paths.stdout.parent.parent}/"
@@ -75,8 +105,12 @@ class SlurmLauncher(BaseSubmititLauncher):
         results: list[JobReturn | None] = [None] * len(jobs)
         pending = set(range(len(jobs)))
         while pending:
+            if self.cancelled:
+                raise KeyboardInterrupt
             for i in sorted(pending):
                 if jobs[i].done():
+                    with self.lock:
+                        self.running.discard(jobs[i])
                     results[i] = self.outcome(jobs[i], list(job_overrides[i]), initial_job_idx + i)
                     pending.discard(i)
             if pending:

@@ -49,6 +49,7 @@ class OptunaSweeper(Sweeper):
             use_submitit_local(config)   # the basic launcher runs jobs in this process, one at a time
         self.launcher = Plugins.instance().instantiate_launcher(
             config=config, hydra_context=hydra_context, task_function=task_function)
+        self.launcher.cancel_on_interrupt = True  # a SLURM job's trial would have no sweeper left to tell
 
     def sweep(self, arguments: list[str]) -> None:
         from dlrun.search.settings import plain
@@ -63,7 +64,10 @@ class OptunaSweeper(Sweeper):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        slots = workers.slot_environments(self.settings.n_jobs)
+        # a cluster's jobs get their own machines' share: nothing to divide here
+        on_this_machine = getattr(self.launcher, "_EXECUTOR", "local") == "local"
+        slots = workers.slot_environments(self.settings.n_jobs if on_this_machine else 1) * (
+            1 if on_this_machine else self.settings.n_jobs)
         print(f"Optuna study '{self.settings.study_name}' ({self.settings.direction}) in {self.settings.storage}: "
               f"{self.counted()} of {self.settings.n_trials} trials so far; {self.settings.n_jobs} at a time, "
               f"{self.settings.sampler} sampler, {self.settings.pruner} pruner", flush=True)
@@ -213,6 +217,8 @@ class OptunaSweeper(Sweeper):
                     self.tell(trial, future.result())
                     free.append(slot)
         except BaseException:
+            if hasattr(self.launcher, "cancel"):  # SLURM: the trials' jobs end with the search
+                self.launcher.cancel()
             for trial, _ in running.values():
                 self.abandon(trial)
             pool.shutdown(wait=False, cancel_futures=True)
