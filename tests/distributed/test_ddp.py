@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tests.search.helpers import dlrun
+from tests.processes import dlrun
 
 CPU2 = ("trainer.device=cpu", "trainer.devices=2", "trainer.progress=none")
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from dlrun.engine.checkpoint import load_checkpoint
-from tests.search.helpers import dlrun, start
+from tests.processes import dlrun, start
 
 ARGS = ("trainer.device=cpu", "trainer.devices=2", "epochs=6", "logger=none", "trainer.progress=none",
         "model.channels=[64,128]", "trainer.log_every_n_steps=5", "hydra.run.dir=run")

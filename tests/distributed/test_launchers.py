@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from dlrun.distributed.launch import free_port
-from tests.search.helpers import cli_env, start
+from tests.processes import cli_env, start
 
 QUICK = ("trainer.device=cpu", "epochs=2", "logger=none", "trainer.progress=none")
 

@@ -5,7 +5,8 @@ import json
 import pytest
 from optuna.trial import TrialState
 
-from tests.search.helpers import QUIET, dlrun, load_study, start
+from tests.processes import QUIET, dlrun, start
+from tests.search.helpers import load_study
 
 SPACE = ("-m", "hydra/sweeper=optuna", "lr=tag(log, interval(1e-4, 1e-1))", "optimizer=adam,sgd", "epochs=2",
          *QUIET, "hydra.sweeper.pruner.name=none")

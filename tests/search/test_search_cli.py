@@ -8,7 +8,8 @@ import torch
 import yaml
 from optuna.trial import TrialState
 
-from tests.search.helpers import QUIET, dlrun, load_study
+from tests.processes import QUIET, dlrun
+from tests.search.helpers import load_study
 
 SEARCH = ("-m", "hydra/sweeper=optuna", "lr=tag(log, interval(1e-5, 1.0))", "optimizer=adam,sgd",
           "batch_size=choice(0, 32, 64)", "epochs=3", *QUIET, "hydra.sweep.dir=search",
@@ -100,7 +101,7 @@ def test_running_again_with_more_trials_continues_the_study(search):
 def test_the_best_trials_command_trains_it_again_as_one_run(search, tmp_path):
     import shlex
 
-    from tests.search.helpers import DLRUN, cli_env
+    from tests.processes import DLRUN, cli_env
     import subprocess
 
     command = yaml.safe_load((search["dir"] / "optimization_results.yaml").read_text())["best"]["command"]

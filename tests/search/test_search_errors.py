@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.search.helpers import dlrun
+from tests.processes import dlrun
 
 LR = "lr=tag(log, interval(1e-4, 1e-1))"
 

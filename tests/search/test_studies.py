@@ -8,7 +8,8 @@ import pytest
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
 
-from tests.search.helpers import QUIET, dlrun, load_study
+from tests.processes import QUIET, dlrun
+from tests.search.helpers import load_study
 from wandb_records import run_records
 
 

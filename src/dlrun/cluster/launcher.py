@@ -4,6 +4,7 @@ keeps). This process waits for them; a job that fails for good (an error, killed
 of memory, out of time after its requeues) gets failed.json in its directory and the
 sweep goes on, so the report lists it."""
 
+import re
 import shutil
 import sys
 import threading
@@ -18,7 +19,9 @@ from omegaconf import OmegaConf, open_dict
 
 from dlrun.errors import DlrunError
 
-POLL_S = 1.0   # how often finished jobs are looked for (a result file; sacct at growing intervals)
+POLL_S = 1.0      # how often a finished job's result file is looked for
+ENDED_BADLY = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "PREEMPTED")
+SACCT_S = 10.0    # how often SLURM is asked (sacct) about jobs that ended without one: killed, cancelled
 
 
 class SlurmLauncher(BaseSubmititLauncher):
@@ -104,9 +107,13 @@ class SlurmLauncher(BaseSubmititLauncher):
     def wait(self, jobs: list, job_overrides, initial_job_idx: int) -> list[JobReturn]:
         results: list[JobReturn | None] = [None] * len(jobs)
         pending = set(range(len(jobs)))
+        asked = time.monotonic()
         while pending:
             if self.cancelled:
                 raise KeyboardInterrupt
+            if time.monotonic() - asked > SACCT_S:  # submitit alone asks at doubling intervals, up to minutes
+                jobs[0].watcher.update()
+                asked = time.monotonic()
             for i in sorted(pending):
                 if jobs[i].done():
                     with self.lock:
@@ -121,10 +128,17 @@ class SlurmLauncher(BaseSubmititLauncher):
         """The job's JobReturn, or one for a job that failed for good, with failed.json written."""
         import traceback
 
+        from submitit.core.utils import FailedJobError, UncompletedJobError
+
+        state = safe_state(job)
+        if state.split()[0] in ENDED_BADLY and not job.paths.result_pickle.exists():
+            return self.failed(job, overrides, number, ended_without_result(job, state), "")  # no result will come
         try:
-            result = job.results()[0]
-        except Exception as err:  # no result: killed, cancelled, out of memory or time, or an error in the job
+            result = job.results()[0]   # waits a little for a result file that a slow shared disk hides
+        except FailedJobError as err:  # a Python error in the job, outside Hydra's job (its traceback)
             return self.failed(job, overrides, number, last_words(str(err)), str(err))
+        except UncompletedJobError as err:  # no result: killed, cancelled, out of memory or time
+            return self.failed(job, overrides, number, ended_without_result(job, safe_state(job)), str(err))
         if result.status == JobStatus.FAILED:  # an error Hydra caught in the job
             err = result._return_value
             return self.failed(job, overrides, number, f"{type(err).__name__}: {err}",
@@ -154,12 +168,16 @@ class SlurmLauncher(BaseSubmititLauncher):
 
 
 def last_words(text: str) -> str:
-    """The line that says why, from submitit's error: a traceback's last line, else its first."""
-    lines = [line.strip() for line in text.strip().splitlines()
-             if line.strip() and not set(line.strip()) <= {"-"} and not line.strip().startswith("srun:")]
-    if not lines:
-        return "the job ended without output"
-    return lines[-1] if "Traceback" in text else lines[0]
+    """A traceback's last line: what the error was."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not set(line.strip()) <= {"-"}]
+    return lines[-1] if lines else ""
+
+
+def ended_without_result(job, state: str) -> str:
+    """SLURM's state and last word on a job it ended (srun: error: ... Killed; *** CANCELLED ... TIME LIMIT ***)."""
+    said = [line.strip() for line in (job.stderr() or "").splitlines()
+            if re.search(r"error|killed|oom|cancelled", line, re.I)]
+    return f"ended without a result (SLURM state {state})" + (f": {said[-1]}" if said else "")
 
 
 def safe_state(job) -> str:
