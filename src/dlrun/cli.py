@@ -28,6 +28,10 @@ def main() -> None:
             from dlrun.distributed.launch import torchrun_overrides
 
             sys.argv += torchrun_overrides(sys.argv[1:])
+        else:  # `srun dlrun ...`: every task of the step runs this
+            from dlrun.cluster.slurm_env import shared_run_overrides
+
+            sys.argv += shared_run_overrides(sys.argv[1:])
     except DlrunError as err:
         fail(err)
     register_generated_options()

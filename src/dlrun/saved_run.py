@@ -44,10 +44,8 @@ def with_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
 
 
 def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:
-    """The run at `path`; refuses a config naming code outside the allow-list (dlrun.safety)."""
-    from dlrun.datasets.info import DataInfo
-    from dlrun.engine.checkpoint import load_checkpoint
-
+    """The run at `path`; refuses a config naming code outside the allow-list (dlrun.safety).
+    What the directory alone shows is checked before torch is imported."""
     run_dir = Path(path).expanduser()
     if not run_dir.is_dir():
         raise DlrunError(f"{path}: no such run directory.")
@@ -57,6 +55,9 @@ def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:
     ckpt_file = run_dir / "checkpoints" / f"{checkpoint}.pt"
     if not ckpt_file.is_file():
         raise DlrunError(f"{run_dir} has no checkpoints/{checkpoint}.pt: the run did not finish an epoch.")
+
+    from dlrun.datasets.info import DataInfo
+    from dlrun.engine.checkpoint import load_checkpoint
     try:
         state = load_checkpoint(ckpt_file)
     except Exception as err:  # truncated or corrupt file

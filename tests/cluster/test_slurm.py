@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from tests.cluster.local_slurm import require_slurm, squeue_ids
-from tests.processes import QUIET, dlrun, start
+from tests.processes import DLRUN, QUIET, cli_env, dlrun, start
 
 pytestmark = pytest.mark.slow
 ON_SLURM = ("hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", *QUIET)
@@ -51,16 +51,16 @@ def test_a_sweep_runs_as_slurm_jobs_and_a_job_killed_for_good_is_reported(tmp_pa
     (tmp_path / "conf" / "model").mkdir(parents=True)
     (tmp_path / "conf" / "model" / "crash.yaml").write_text("name: custom\nclass_path: crash.Net\nkwargs: null\n"
                                                            "freeze: null\nunfreeze_at_epoch: null\nbackbone_lr: null\n")
-    done = dlrun("-m", "--config-dir", "conf", *ON_SLURM, "model=mlp,cnn,crash", "epochs=1", "hydra.sweep.dir=sweep",
+    done = dlrun("-m", "--config-dir", "conf", *ON_SLURM, "model=crash,mlp,cnn", "epochs=1", "hydra.sweep.dir=sweep",
                  cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "submitted 3 SLURM job(s)" in done.stdout
     jobs = report(tmp_path / "sweep")
-    assert [jobs[j]["status"] for j in ("0", "1")] == ["completed", "completed"]
-    assert jobs["2"]["status"].startswith("failed")
-    failed = json.loads((tmp_path / "sweep" / "2" / "failed.json").read_text())
+    assert [jobs[j]["status"] for j in ("1", "2")] == ["completed", "completed"]
+    assert jobs["0"]["status"].startswith("failed")
+    failed = json.loads((tmp_path / "sweep" / "0" / "failed.json").read_text())
     assert failed["state"] in ("FAILED", "CANCELLED", "OUT_OF_MEMORY") and Path(failed["log"]).is_file()
-    for job in ("0", "1"):
+    for job in ("1", "2"):
         summary = json.loads((tmp_path / "sweep" / job / "summary.json").read_text())
         assert summary["slurm"]["job_id"] and summary["slurm"]["restarts"] == 0
     assert (tmp_path / "sweep" / "report.png").is_file()
@@ -89,7 +89,7 @@ def wait_for_epochs(metrics: Path, epochs: int, proc, timeout: float = 120) -> N
 def test_a_preempted_and_a_requeued_job_continue_their_run_to_the_same_weights(tmp_path):
     """SLURM's warning signal (what preemption and the time limit send, via submitit) and then
     `scontrol requeue`: the job saves last.pt, starts again and continues the same run."""
-    run = ("model=cnn", "batch_size=32", "epochs=8", "trainer.deterministic=true", *QUIET)
+    run = ("model=mlp", "batch_size=16", "epochs=12", "trainer.deterministic=true", *QUIET)
     name = f"dlrun-requeue-{tmp_path.name}"
     sweep = start("-m", *ON_SLURM, *run, f"hydra.launcher.name={name}", "hydra.sweep.dir=sweep", cwd=tmp_path)
     reference = start(*run, "hydra.run.dir=reference", cwd=tmp_path)
@@ -107,7 +107,7 @@ def test_a_preempted_and_a_requeued_job_continue_their_run_to_the_same_weights(t
     assert summary["status"] == "completed" and summary["resumed"] and summary["slurm"]["restarts"] == 2
     logs = "".join(p.read_text() for p in (tmp_path / "sweep" / ".submitit").rglob("*_log.*"))
     assert logs.count("continuing") == 2 and "stopped by SLURM's warning" in logs
-    assert metric_rows(run_dir) == metric_rows(tmp_path / "reference")   # one run: 8 epochs, no repeats
+    assert metric_rows(run_dir) == metric_rows(tmp_path / "reference")   # one run: 12 epochs, no repeats
     ours, theirs = weights(run_dir), weights(tmp_path / "reference")
     assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
 
@@ -125,6 +125,30 @@ def test_a_job_of_two_tasks_trains_one_ddp_run(tmp_path):
     (task0,) = (tmp_path / "sweep" / ".submitit").rglob("*_0_log.out")
     (task1,) = (tmp_path / "sweep" / ".submitit").rglob("*_1_log.out")
     assert "run directory:" in task0.read_text() and "run directory:" not in task1.read_text()
+
+
+def test_srun_in_a_batch_script_trains_one_run_of_two_nodes(tmp_path):
+    """A user's own batch script: one task per node, each running `dlrun`."""
+    (tmp_path / "job.sh").write_text(f"#!/bin/bash\nsrun {DLRUN} model=mlp epochs=1 trainer.num_nodes=2 "
+                                     f"trainer.devices=1 {' '.join(QUIET)}\n")
+    job = subprocess.run(["sbatch", "--parsable", "--ntasks=2", "--cpus-per-task=1", "--output=job.log", "job.sh"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60, env=cli_env(), check=True)
+    wait_until_gone(job.stdout.strip().split(";")[0])   # (sbatch --wait polls at doubling intervals)
+    assert "run directory:" in (tmp_path / "job.log").read_text(), (tmp_path / "job.log").read_text()[-3000:]
+    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
+    assert run_dir.name.startswith("slurm-")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["distributed"]["world_size"] == 2 and summary["slurm"]["tasks"] == "2"
+
+
+def wait_until_gone(job: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True, timeout=30)
+        if listed.returncode == 0 and not listed.stdout.strip():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"SLURM job {job} still queued or running after {timeout} s")
 
 
 def test_optuna_trials_run_as_slurm_jobs(tmp_path):

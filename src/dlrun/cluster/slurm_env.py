@@ -91,3 +91,19 @@ def record() -> dict:
             "partition": "SLURM_JOB_PARTITION", "nodelist": "SLURM_JOB_NODELIST", "tasks": "SLURM_STEP_NUM_TASKS"}
     found = {name: os.environ[var] for name, var in keys.items() if os.environ.get(var)}
     return {"slurm": {**found, "restarts": restarts()}}
+
+
+def shared_run_overrides(argv: list[str]) -> list[str]:
+    """`srun dlrun ...` in a batch script of one task per node: every task runs the CLI, and
+    Hydra would give each its own run folder (`${now:...}` differs per process). One folder
+    for the job step; only the first task writes Hydra's own files there."""
+    if step_tasks() in (None, 1) or os.environ.get("SUBMITIT_EXECUTOR"):
+        return []   # one process, or a job of dlrun's SLURM launcher (its sweep dir is shared already)
+    if any(arg in ("-m", "--multirun") for arg in argv):
+        raise DlrunError("dlrun -m under srun would run the whole sweep in every task: submit the sweep with "
+                         "dlrun -m hydra/launcher=slurm ... from the login node instead.")
+    extra = [] if any(arg.startswith("hydra.run.dir=") for arg in argv) else [
+        f"hydra.run.dir=outputs/runs/slurm-{job_id()}.{os.environ.get('SLURM_STEP_ID', '0')}"]
+    if task_index() != 0:
+        extra += ["hydra.output_subdir=null", "hydra/job_logging=disabled"]
+    return extra
