@@ -78,11 +78,16 @@ def partition_shape(partition: str | None) -> tuple[int | None, int | None]:
     sinfo; None where SLURM does not say."""
     command = ["sinfo", "-h", "-o", "%c %G"] + (["-p", partition] if partition else [])
     try:
-        lines = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout.split("\n")
+        listing = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None, None
+    return shape_from_sinfo(listing)
+
+
+def shape_from_sinfo(listing: str) -> tuple[int | None, int | None]:
+    """`sinfo -o "%c %G"` lines (`64 gpu:a100:8(S:0-1)`, `2 (null)`) -> the smallest node's (CPUs, GPUs)."""
     cpus, gpus = [], []
-    for line in filter(None, (line.strip() for line in lines)):
+    for line in filter(None, (line.strip() for line in listing.splitlines())):
         count, _, gres = line.partition(" ")
         if count.rstrip("+").isdigit():
             cpus.append(int(count.rstrip("+")))

@@ -50,6 +50,11 @@ class OptunaSweeper(Sweeper):
         self.launcher = Plugins.instance().instantiate_launcher(
             config=config, hydra_context=hydra_context, task_function=task_function)
         self.launcher.cancel_on_interrupt = True  # a SLURM job's trial would have no sweeper left to tell
+        if hasattr(self.launcher, "submit_parameters"):  # SLURM: its settings are checked once, before any trial
+            try:
+                self.launcher.submit_parameters()
+            except DlrunError as err:
+                stop_with(err)
 
     def sweep(self, arguments: list[str]) -> None:
         from dlrun.search.settings import plain
