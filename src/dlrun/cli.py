@@ -80,6 +80,10 @@ def check_group_choices(argv: list[str]) -> None:
         overrides = OverridesParser.create().parse_overrides(args.overrides)
     except HydraException:
         return  # a malformed override: Hydra reports it with its own precise message
+    launcher = next((o.value() for o in overrides if o.key_or_group == "hydra/launcher"), None)
+    if launcher and not args.multirun:  # Hydra would train here, on this machine, without a word
+        raise DlrunError(f"hydra/launcher={launcher} launches the jobs of a sweep: add -m (one run is a sweep of "
+                         f"one job), e.g. dlrun -m hydra/launcher={launcher} ...")
     extra_dirs = [Path(args.config_dir)] if args.config_dir else []
     for override in overrides:
         if override.key_or_group == "hydra.searchpath":

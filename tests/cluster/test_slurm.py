@@ -175,3 +175,9 @@ def test_wrong_launcher_settings_are_named_before_anything_runs(tmp_path, overri
     done = dlrun("-m", *ON_SLURM, "epochs=1", *overrides, cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and done.stderr.count(message) == 1 and "Traceback" not in done.stderr
     assert not list(tmp_path.rglob("summary.json"))
+
+
+def test_the_slurm_launcher_without_m_is_refused_instead_of_training_here(tmp_path):
+    done = dlrun("hydra/launcher=slurm", "epochs=1", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and "add -m" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "outputs").exists()
