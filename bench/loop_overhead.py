@@ -4,7 +4,7 @@
     .venv/bin/python bench/loop_overhead.py --device cuda   # on a GPU
 
 Both loops train the same MLP on the same in-memory batches and validate once per
-epoch; dlrun's adds metrics (torchmetrics), NaN tracking, checkpoints and the
+epoch; dlrun's adds metrics (sums on the device), NaN tracking, checkpoints and the
 metrics file. Prints the median epoch time of each and the difference.
 """
 

@@ -48,7 +48,7 @@ def main(args) -> int:
     metrics = make_metrics(info.task, info.num_outputs, confusion=info.task == "classification").to(device)
     criterion = build_loss(cfg.loss, run.info).to(device)
     values = evaluate(model, loaders[args.split], criterion, metrics, device, info.task, split=args.split)
-    confusion = metrics["confusion"].compute().tolist() if "confusion" in metrics else None
+    confusion = metrics.compute()["confusion"].tolist() if "confusion" in metrics else None
 
     recorded = {}
     summary_file = run.path / "summary.json"

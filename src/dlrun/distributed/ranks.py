@@ -39,6 +39,14 @@ def global_mean(total: torch.Tensor, count: int) -> float:
     return (both[0] / both[1].clamp(min=1)).item()
 
 
+def global_sum(value: torch.Tensor) -> torch.Tensor:
+    """The sum over every rank (this rank's value in a single process)."""
+    if distributed():
+        value = value.clone()
+        dist.all_reduce(value)
+    return value
+
+
 def global_max(value: torch.Tensor) -> torch.Tensor:
     if distributed():
         value = value.clone()
