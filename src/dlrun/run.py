@@ -194,7 +194,8 @@ def configure_determinism(on: bool) -> None:
     if on:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.backends.cudnn.benchmark = False
-    torch.use_deterministic_algorithms(on)
+    if on != torch.are_deterministic_algorithms_enabled():  # the call imports torch._inductor: 1 s
+        torch.use_deterministic_algorithms(on)
 
 
 def use_pretrained_preprocessing(cfg: DictConfig, overrides: list[str], console) -> None:

@@ -18,17 +18,31 @@ __all__ = ["DATASETS", "build", "build_bundle", "builders"]
 
 
 def builders() -> dict:
-    from dlrun.datasets import csv_data, custom, sklearn_sets, vision
+    """dataset name -> builder(cfg). torchvision is imported only by the builders that use it."""
+    from dlrun.datasets import csv_data, sklearn_sets
 
     return {
         "digits": sklearn_sets.digits,
         **{name: partial(sklearn_sets.bundled, name) for name in sklearn_sets.BUNDLED},
         "synthetic": sklearn_sets.synthetic,
         "csv": csv_data.csv,
-        **{name: partial(vision.torchvision_set, name) for name in vision.TORCHVISION_SETS},
-        "image_folder": vision.image_folder,
-        "custom": custom.custom,
+        **{name: partial(_image_set, "torchvision_set", name) for name, entry in DATASETS.items()
+           if entry.files == "download"},
+        "image_folder": partial(_image_set, "image_folder"),
+        "custom": _custom,
     }
+
+
+def _image_set(builder: str, *args):
+    from dlrun.datasets import vision
+
+    return getattr(vision, builder)(*args)
+
+
+def _custom(cfg):
+    from dlrun.datasets import custom
+
+    return custom.custom(cfg)
 
 
 def build_bundle(cfg):

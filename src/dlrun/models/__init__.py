@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
     """The model `cfg.name` sized to `info`. `load_weights=False` builds the same architecture
     without fetching pretrained weights (a checkpoint's state is loaded into it instead)."""
-    from dlrun.models import builtin, torchvision_models, user_models
+    from dlrun.models import builtin, user_models
 
     name = cfg.name
     if name in BUILTIN_MODELS:
@@ -29,6 +29,8 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
     elif name in USER_MODELS:
         net = getattr(user_models, name)(cfg, info)
     elif name in TORCHVISION_CLASSIFIERS:
+        from dlrun.models import torchvision_models   # torchvision: only for its models
+
         net = torchvision_models.build(cfg, info, load_weights=load_weights)
     else:
         raise unknown_choice("model", name, (*BUILTIN_MODELS, *USER_MODELS, *TORCHVISION_CLASSIFIERS))

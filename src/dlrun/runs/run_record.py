@@ -1,13 +1,13 @@
 """What summary.json records about where and how a run ran."""
 
 import platform
+from importlib import metadata
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
-import torchvision
 
 import dlrun
 from dlrun.cluster import slurm_env
@@ -17,10 +17,24 @@ def versions() -> dict:
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        "torchvision": torchvision_version(),
         "cuda": torch.version.cuda,
         "dlrun": dlrun.__version__,
     }
+
+
+def torchvision_version() -> str:
+    """torchvision.__version__ (with its build tag, e.g. +cu130) without importing torchvision,
+    which costs a second: read from its version.py."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("torchvision")
+    try:
+        text = (Path(spec.submodule_search_locations[0]) / "version.py").read_text()
+        return re.search(r"__version__\s*=\s*['\"]([^'\"]+)", text).group(1)
+    except (AttributeError, OSError, TypeError, IndexError):
+        return metadata.version("torchvision")
 
 
 def git_state(cwd: Path) -> dict | None:
