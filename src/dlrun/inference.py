@@ -63,7 +63,13 @@ def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
         from dlrun.datasets.transforms import build_transforms
 
         stats = (how["mean"], how["std"]) if how.get("mean") is not None else None
-        return build_transforms(run.cfg.dataset.transforms, train=False, stats=stats)(image)
+        from omegaconf import OmegaConf
+
+        from dlrun.datasets.transforms import trained_resize
+
+        transforms = OmegaConf.merge(run.cfg.dataset.transforms, {
+            "resize": trained_resize(run.cfg.dataset.transforms, how, run.info.input_shape)})
+        return build_transforms(transforms, train=False, stats=stats)(image)
 
 
 def readable(outputs: torch.Tensor, info) -> list[dict]:

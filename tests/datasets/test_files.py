@@ -96,6 +96,43 @@ def test_image_folder_with_train_val_test_folders(make_cfg, tmp_path):
     assert bundle.info.class_names == ("cat", "dog")
 
 
+def test_images_of_one_size_train_at_that_size(make_cfg, tmp_path, caplog):
+    from dlrun import datasets
+
+    root = fixtures.image_tree(tmp_path / "pets", per_class=10, size=20)
+    with caplog.at_level("INFO", logger="dlrun"):
+        bundle = datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={root}").dataset)
+    assert bundle.info.input_shape == (3, 20, 20)
+    assert "images: all 20x20" in caplog.text and "trained at that size" in caplog.text
+
+
+def test_images_of_mixed_sizes_are_resized_to_their_median_at_most_224(make_cfg, tmp_path, caplog):
+    from PIL import Image
+
+    from dlrun import datasets
+
+    root = tmp_path / "mixed"
+    for i, (height, width) in enumerate([(30, 40), (32, 48), (36, 50), (400, 300), (28, 44)] * 2):
+        (root / ("ab"[i % 2])).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (width, height), (i * 20, 0, 0)).save(root / "ab"[i % 2] / f"{i}.png")
+    with caplog.at_level("INFO", logger="dlrun"):
+        bundle = datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={root}",
+                                                "dataset.val_fraction=0.2", "dataset.test_fraction=0.2").dataset)
+    _, height, width = bundle.info.input_shape
+    assert 28 <= height <= 36 and 40 <= width <= 50   # the median of the sampled training images, not 224
+    assert f"all resized to {height}x{width}, their median size" in caplog.text
+    big = tmp_path / "big"
+    for i in range(6):
+        (big / "ab"[i % 2]).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (600 + 10 * i, 450), (0, 0, 0)).save(big / "ab"[i % 2] / f"{i}.png")
+    capped = datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={big}",
+                                            "dataset.val_fraction=0.2", "dataset.test_fraction=0.2").dataset)
+    assert max(capped.info.input_shape[1:]) == 224
+    explicit = datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={big}", "dataset.transforms.resize=[20,30]",
+                                              "dataset.val_fraction=0.2", "dataset.test_fraction=0.2").dataset)
+    assert explicit.info.input_shape == (3, 20, 30)   # an explicit size wins
+
+
 @pytest.mark.parametrize("setup,message", [
     (lambda root: None, "no such folder"),
     (lambda root: root.mkdir(), "holds no images in class folders"),

@@ -34,8 +34,11 @@ def input_spec(run) -> dict:
     if how.get("kind") == "image":
         from omegaconf import OmegaConf
 
+        from dlrun.datasets.transforms import trained_resize
+
         t = OmegaConf.to_container(run.cfg.dataset.transforms, resolve=True)
-        how.update(mode="L" if run.info.input_shape[0] == 1 else "RGB", resize=t["resize"], center_crop=t["random_crop"],
+        resize = trained_resize(t, how, run.info.input_shape)
+        how.update(mode="L" if run.info.input_shape[0] == 1 else "RGB", resize=resize, center_crop=t["random_crop"],
                    scale="to float in [0, 1], then (x - mean) / std per channel",
                    torchvision_v2=["ToImage", "ToDtype(float32, scale=True)", "Resize(resize)", "CenterCrop(center_crop)",
                                    "Normalize(mean, std)"])

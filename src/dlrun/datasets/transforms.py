@@ -16,6 +16,71 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 STATS_SAMPLE = 1000  # training images read to estimate the dataset's mean and std
 
 
+AUTO_SAMPLE = 200   # images whose size `resize: auto` reads (headers only for files)
+AUTO_CAP = 224      # `resize: auto` of images that differ in size: their median, at most this on the longer side
+
+
+def resolve_resize(cfg, base: Dataset, indices, seed: int, say) -> object:
+    """`resize: auto` made concrete from a seeded sample of the training images: none when
+    they share one size, else their median size (capped). Returns cfg, or a copy with the size."""
+    if cfg.get("resize") != "auto":
+        return cfg
+    from omegaconf import OmegaConf
+
+    picks = list(range(len(base))) if indices is None else list(indices)
+    rng = np.random.default_rng(seed)
+    if len(picks) > AUTO_SAMPLE:
+        picks = [picks[int(i)] for i in rng.choice(len(picks), size=AUTO_SAMPLE, replace=False)]
+    sizes = [image_size(base, i) for i in picks]
+    resolved = OmegaConf.create(OmegaConf.to_container(cfg))
+    if len(set(sizes)) <= 1:
+        resolved.resize = None
+        if sizes:
+            say(f"images: all {sizes[0][0]}x{sizes[0][1]} (height x width, {len(sizes)} sampled): trained at "
+                "that size (dataset.transforms.resize=auto)")
+        return resolved
+    heights, widths = sorted(h for h, _ in sizes), sorted(w for _, w in sizes)
+    height, width = heights[len(heights) // 2], widths[len(widths) // 2]
+    scale = min(1.0, AUTO_CAP / max(height, width))
+    resolved.resize = [max(1, round(height * scale)), max(1, round(width * scale))]
+    say(f"images: from {min(heights)}x{min(widths)} to {max(heights)}x{max(widths)} ({len(sizes)} sampled): "
+        f"all resized to {resolved.resize[0]}x{resolved.resize[1]}, their median size"
+        + (f" scaled to at most {AUTO_CAP}" if scale < 1 else "")
+        + "; choose another with dataset.transforms.resize=[H, W]")
+    return resolved
+
+
+def trained_resize(transforms_cfg, preprocess: dict, input_shape) -> object:
+    """The resize for a new input of a run: its config's, or for `auto` the size chosen then
+    (recorded in the run's data description) or, where its images shared one size, that
+    size (its model's input): a new image of another size is brought to it."""
+    resize = transforms_cfg.get("resize")
+    if resize != "auto":
+        return resize
+    return (preprocess or {}).get("resize") or list(input_shape[1:])
+
+
+def image_size(base: Dataset, index: int) -> tuple[int, int]:
+    """(height, width) of one sample: from the file's header when the dataset lists files."""
+    from PIL import Image
+
+    samples = getattr(base, "samples", None)
+    if samples is not None and isinstance(samples[index], tuple) and isinstance(samples[index][0], str):
+        path = samples[index][0]
+        try:
+            with Image.open(path) as image:
+                return image.size[1], image.size[0]
+        except (OSError, ValueError) as err:
+            raise DlrunError(f"{path} is not an image that can be read ({type(err).__name__}: {err}).") from err
+    x = base[index][0]
+    if isinstance(x, Image.Image):
+        return x.size[1], x.size[0]
+    shape = tuple(getattr(x, "shape", ()))
+    if isinstance(x, np.ndarray) and len(shape) == 3 and shape[-1] in (1, 3, 4):
+        return shape[0], shape[1]   # height, width, channels
+    return (shape[-2], shape[-1]) if len(shape) >= 2 else (1, shape[-1] if shape else 1)
+
+
 def _size(key: str, value):
     if value is None:
         return None

@@ -12,7 +12,7 @@ from torchvision import datasets as tvd
 
 from dlrun.datasets.info import CLASSIFICATION, DataBundle, DataInfo
 from dlrun.datasets.splits import split_indices
-from dlrun.datasets.transforms import Transformed, build_transforms, normalisation
+from dlrun.datasets.transforms import Transformed, build_transforms, normalisation, resolve_resize
 from dlrun.errors import DlrunError
 
 log = logging.getLogger("dlrun")
@@ -35,18 +35,27 @@ def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dat
     train_idx, val_idx, test_idx = split_indices(
         len(train_base), labels, val_fraction=cfg.get("val_fraction"), test_fraction=cfg.get("test_fraction"),
         seed=cfg.split_seed, has_val=val_base is not None, has_test=test_base is not None)
-    plain = build_transforms(cfg.transforms, train=False, stats=None)
-    stats = normalisation(cfg.transforms, Transformed(train_base, train_idx, plain), cfg.split_seed)
-    train_pipeline = build_transforms(cfg.transforms, train=True, stats=stats)
-    eval_pipeline = build_transforms(cfg.transforms, train=False, stats=stats)
+    transforms = resolve_resize(cfg.transforms, train_base, train_idx, cfg.split_seed, log.info)
+    plain = build_transforms(transforms, train=False, stats=None)
+    stats = normalisation(transforms, Transformed(train_base, train_idx, plain), cfg.split_seed)
+    train_pipeline = build_transforms(transforms, train=True, stats=stats)
+    eval_pipeline = build_transforms(transforms, train=False, stats=stats)
     train = Transformed(train_base, train_idx, train_pipeline)
     val = Transformed(val_base, None, eval_pipeline) if val_base is not None else Transformed(train_base, val_idx, eval_pipeline)
     test = Transformed(test_base, None, eval_pipeline) if test_base is not None else Transformed(train_base, test_idx, eval_pipeline)
     input_shape = tuple(val[0][0].shape)  # (C, H, W) after the evaluation pipeline
-    preprocess = {"kind": "image", "mean": list(stats[0]) if stats else None, "std": list(stats[1]) if stats else None}
+    preprocess = {"kind": "image", "mean": list(stats[0]) if stats else None, "std": list(stats[1]) if stats else None,
+                  "resize": as_plain(transforms.resize)}   # as resolved (resize: auto), for predict and export
     info = DataInfo(CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names),
                     preprocess=preprocess)
     return DataBundle(train, val, test, info=info, in_memory=False)
+
+
+def as_plain(value):
+    """A config value as plain Python (checkpoints load with weights_only: no OmegaConf types)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
 
 
 # ---- torchvision's data sets -------------------------------------------------------
