@@ -11,12 +11,15 @@ CASES = {
     "epochs=0": ["epochs=0 must be a whole number >= 1"],
     "batch_size=-1": ["batch_size=-1 must be a whole number >= 1"],
     "trainer.device=tpu": ["trainer.device='tpu' is not a device", "cuda:N"],
+    "scheduler=step scheduler.step_size=0": ["scheduler.step_size=0 is not valid", "epochs >= 1"],
+    "scheduler=multistep scheduler.milestones=[8,5]": ["scheduler.milestones=[8, 5] is not valid", "increasing"],
+    "scheduler=plateau scheduler.factor=2": ["scheduler.factor=2 is not valid", "0 < factor < 1"],
 }
 
 
 @pytest.mark.parametrize("override", list(CASES))
 def test_bad_input_gets_a_clear_error(dlrun_cli, tmp_path, override):
-    result = dlrun_cli(override, "logger=none")
+    result = dlrun_cli(*override.split(), "logger=none")
     assert result.returncode != 0
     for fragment in CASES[override]:
         assert fragment in result.stderr, result.stderr
@@ -90,3 +93,39 @@ def test_cli_module_imports_no_torch():
 def test_mistyped_command(dlrun_cli):
     result = dlrun_cli("predcit", "run", "x.png")
     assert result.returncode == 2 and "Unknown command 'predcit'. Did you mean: predict?" in result.stderr
+
+
+WRONG_NET = """
+from torch import nn
+
+
+class Net(nn.Module):
+    \"\"\"Its layer does not fit the data's 64 features.\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(10, 10)
+
+    def forward(self, x):
+        return self.layer(x.flatten(1))
+"""
+
+
+def test_an_unexpected_error_is_one_message_with_the_traceback_in_error_log(dlrun_cli, tmp_path):
+    (tmp_path / "wrong_net.py").write_text(WRONG_NET)
+    args = ("model=custom", "model.class_path=wrong_net.Net", "epochs=1", "logger=none", "trainer.progress=none")
+    result = dlrun_cli(*args)
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in result.stderr
+    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
+    assert "Traceback" in (run_dir / "error.log").read_text() and not (run_dir / "summary.json").exists()
+    assert str(run_dir / "error.log") in result.stderr
+    debug = dlrun_cli(*args, env={"DLRUN_DEBUG": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+    sweep = dlrun_cli("-m", *args, "lr=1e-3,1e-2", "hydra.sweep.dir=sweep")  # every job fails; the sweep ends
+    assert sweep.returncode == 0 and "Traceback" not in sweep.stderr
+    for job in ("0", "1"):
+        assert "mat1 and mat2" in (tmp_path / "sweep" / job / "failed.json").read_text()
+        assert "Traceback" in (tmp_path / "sweep" / job / "error.log").read_text()
+    assert (tmp_path / "sweep" / "report.csv").read_text().count("failed") == 2

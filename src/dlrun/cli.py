@@ -145,9 +145,32 @@ def hydra_app() -> None:
 
                 pass_on(err.signum)  # SLURM's warning signal: submitit requeues the job
                 sys.exit(128 + err.signum)
-            raise
+            return unexpected(err)
 
     _train()
+
+
+def unexpected(err: Exception) -> float:
+    """An error nobody foresaw (a bug, or a user's own code failing): one short message, the
+    traceback in the run's error.log (printed too with DLRUN_DEBUG=1 or HYDRA_FULL_ERROR=1).
+    In a sweep the job is recorded as failed and the sweep goes on."""
+    import os
+    import traceback
+
+    from dlrun.runs.failures import record_failure as record
+
+    if "1" in (os.environ.get("DLRUN_DEBUG"), os.environ.get("HYDRA_FULL_ERROR")):
+        raise err
+    job_dir = hydra_output_dir()
+    message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".rstrip(": ")
+    trace = "".join(traceback.format_exception(err))
+    if in_multirun():
+        print(f"dlrun: error in job {job_dir.name}: {message} (traceback: {job_dir / 'error.log'})", file=sys.stderr)
+        record(job_dir, message, trace)
+        return float("nan")
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / "error.log").write_text(trace)
+    fail(f"{message}\nThe full traceback is in {job_dir / 'error.log'} (DLRUN_DEBUG=1 prints it here).", code=1)
 
 
 def in_multirun() -> bool:

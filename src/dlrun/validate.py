@@ -49,11 +49,43 @@ def problems(cfg: DictConfig) -> list[str]:
         world = devices * nodes
         found.append(f"batch_size={cfg.batch_size} is the global batch and must divide evenly among the {world} "
                      f"training processes: use a multiple of {world}.")
+    found += scheduler_problems(cfg.get("scheduler"))
     if "loader" in cfg:
         try:
             loader_options(cfg.loader, in_memory=True, cuda=False)
         except DlrunError as err:
             found.append(str(err))
+    return found
+
+
+# scheduler.KEY: (check, what is valid); each applies where the chosen scheduler has the key
+SCHEDULER_RULES = {
+    "step_size": (lambda v: _is_int(v) and v >= 1, "a whole number of epochs >= 1"),
+    "gamma": (lambda v: _is_number(v) and 0 < v <= 1, "a number with 0 < gamma <= 1"),
+    "factor": (lambda v: _is_number(v) and 0 < v < 1, "a number with 0 < factor < 1"),
+    "patience": (lambda v: _is_int(v) and v >= 0, "a whole number of epochs >= 0"),
+    "T_max": (lambda v: _is_int(v) and v >= 1, "a whole number of epochs >= 1"),
+    "eta_min": (lambda v: _is_number(v) and v >= 0, "a learning rate >= 0"),
+    "min_lr": (lambda v: _is_number(v) and v >= 0, "a learning rate >= 0"),
+    "pct_start": (lambda v: _is_number(v) and 0 < v < 1, "a fraction with 0 < pct_start < 1"),
+    "warmup_fraction": (lambda v: _is_number(v) and 0 <= v < 1, "a fraction with 0 <= warmup_fraction < 1"),
+    "max_lr": (lambda v: _is_number(v) and v > 0, "a learning rate > 0"),
+    "total_steps": (lambda v: v == "auto" or (_is_int(v) and v >= 1), "auto or a whole number of steps >= 1"),
+    "milestones": (lambda v: isinstance(v, (list, tuple)) and all(_is_int(m) and m >= 1 for m in v)
+                   and list(v) == sorted(set(v)), "increasing epochs >= 1, e.g. [5, 8]"),
+    "interval": (lambda v: v in ("epoch", "step"), "epoch or step"),
+}
+
+
+def scheduler_problems(scheduler) -> list[str]:
+    if not scheduler or not hasattr(scheduler, "items"):
+        return []
+    found = []
+    for key, (ok, valid) in SCHEDULER_RULES.items():
+        if key in scheduler:
+            value = OmegaConf.to_container(scheduler[key]) if OmegaConf.is_config(scheduler[key]) else scheduler[key]
+            if not ok(value):
+                found.append(f"scheduler.{key}={value!r} is not valid: use {valid}.")
     return found
 
 
