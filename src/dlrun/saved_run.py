@@ -72,5 +72,11 @@ def rebuild_model(run: SavedRun):
     from dlrun import models
 
     model = models.build(run.cfg.model, run.info, load_weights=False)
-    model.load_state_dict(run.checkpoint["model"])
+    try:
+        model.load_state_dict(run.checkpoint["model"])
+    except RuntimeError as err:  # missing / unexpected keys, or tensors of other shapes
+        details = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
+        raise DlrunError(f"the checkpoint in {run.path} does not fit the model its config.yaml builds "
+                         f"(model={run.cfg.model.name}): {(details[0][:300] if details else str(err)).rstrip('.')}. Was config.yaml "
+                         "edited after training, or the checkpoint copied from another run?") from err
     return model.eval()

@@ -54,3 +54,8 @@ def test_eval_refuses_data_the_model_cannot_take(train, dlrun_cli, tmp_path):
     assert "Traceback" not in result.stderr
     swap = dlrun_cli("eval", str(run_dir), "dataset=wine")
     assert swap.returncode == 2 and "cannot swap a whole group" in swap.stderr
+    config = run_dir / "config.yaml"   # edited after training: the checkpoint no longer fits
+    config.write_text(config.read_text().replace("hidden:\n  - 256", "hidden:\n  - 32"))
+    edited = dlrun_cli("eval", str(run_dir))
+    assert edited.returncode == 2 and "does not fit the model its config.yaml builds (model=mlp)" in edited.stderr
+    assert "size mismatch" in edited.stderr and "Traceback" not in edited.stderr
