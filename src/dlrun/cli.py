@@ -131,7 +131,7 @@ def hydra_app() -> None:
             return run(cfg)
         except DlrunError as err:
             if in_multirun():  # one job's bad value must not end the sweep: record it for the report
-                record_failure(hydra_output_dir(), err)
+                record_failure(hydra_output_dir(), str(err))
                 return float("nan")
             discard_if_nothing_trained(hydra_output_dir())
             fail(err)
@@ -157,16 +157,13 @@ def unexpected(err: Exception) -> float:
     import os
     import traceback
 
-    from dlrun.runs.failures import record_failure as record
-
     if "1" in (os.environ.get("DLRUN_DEBUG"), os.environ.get("HYDRA_FULL_ERROR")):
         raise err
     job_dir = hydra_output_dir()
     message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".rstrip(": ")
     trace = "".join(traceback.format_exception(err))
     if in_multirun():
-        print(f"dlrun: error in job {job_dir.name}: {message} (traceback: {job_dir / 'error.log'})", file=sys.stderr)
-        record(job_dir, message, trace)
+        record_failure(job_dir, message, trace)
         return float("nan")
     job_dir.mkdir(parents=True, exist_ok=True)
     (job_dir / "error.log").write_text(trace)
@@ -180,11 +177,12 @@ def in_multirun() -> bool:
     return HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def record_failure(job_dir: Path, err: Exception) -> None:
+def record_failure(job_dir: Path, message: str, trace: str = "") -> None:
     from dlrun.runs.failures import record_failure
 
-    print(f"dlrun: error in job {job_dir.name}: {err}", file=sys.stderr)
-    record_failure(job_dir, str(err))
+    where = f" (traceback: {job_dir / 'error.log'})" if trace else ""
+    print(f"dlrun: error in job {job_dir.name}: {message}{where}", file=sys.stderr)
+    record_failure(job_dir, message, trace)
 
 
 def hydra_output_dir() -> Path:

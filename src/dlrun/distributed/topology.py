@@ -40,8 +40,8 @@ def topology_problems(devices, nodes, endpoint) -> list[str]:
         found.append(f"trainer.devices={devices!r} must be auto or a whole number >= 1 (processes on this machine).")
     if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
         found.append(f"trainer.num_nodes={nodes!r} must be a whole number >= 1.")
-    elif nodes > 1 and not endpoint and slurm_env.node_problem(nodes):
-        found.append(slurm_env.node_problem(nodes))
+    elif nodes > 1 and not endpoint and (problem := slurm_env.node_problem(nodes)):
+        found.append(problem)
     if endpoint is not None and (not isinstance(endpoint, str) or ":" not in endpoint
                                  or not endpoint.rsplit(":", 1)[1].isdigit()):
         found.append(f"trainer.rdzv_endpoint={endpoint!r} must be HOST:PORT, e.g. 10.0.0.1:29400.")
