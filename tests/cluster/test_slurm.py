@@ -86,10 +86,22 @@ def wait_for_epochs(metrics: Path, epochs: int, proc, timeout: float = 120) -> N
     pytest.fail(f"{metrics} did not reach epoch {epochs}")
 
 
+def wait_for_resume(sweep: Path, times: int, proc, timeout: float = 120) -> None:
+    """Until the job's log says it continued its run `times` times (SLURM started it again)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logs = "".join(p.read_text() for p in (sweep / ".submitit").rglob("*_log.out"))
+        if logs.count("continuing") >= times:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    pytest.fail(f"the job did not continue its run {times} time(s)")
+
+
 def test_a_preempted_and_a_requeued_job_continue_their_run_to_the_same_weights(tmp_path):
     """SLURM's warning signal (what preemption and the time limit send, via submitit) and then
     `scontrol requeue`: the job saves last.pt, starts again and continues the same run."""
-    run = ("model=mlp", "batch_size=16", "epochs=12", "trainer.deterministic=true", *QUIET)
+    run = ("model=mlp", "batch_size=16", "epochs=16", "trainer.deterministic=true", *QUIET)
     name = f"dlrun-requeue-{tmp_path.name}"
     sweep = start("-m", *ON_SLURM, *run, f"hydra.launcher.name={name}", "hydra.sweep.dir=sweep", cwd=tmp_path)
     metrics = tmp_path / "sweep" / "0" / "metrics.csv"
@@ -97,7 +109,8 @@ def test_a_preempted_and_a_requeued_job_continue_their_run_to_the_same_weights(t
     (job,) = squeue_ids(name)
     subprocess.run(["scancel", "--signal=USR2", job], check=True)      # what SLURM sends before the end
     reference = start(*run, "hydra.run.dir=reference", cwd=tmp_path)  # while the job waits to start again
-    wait_for_epochs(metrics, 3, sweep)                                    # requeued, and on again
+    wait_for_resume(tmp_path / "sweep", 1, sweep)                         # requeued, started again, resumed
+    wait_for_epochs(metrics, len(metrics.read_text().splitlines()), sweep)  # and one more epoch trained
     subprocess.run(["scontrol", "requeue", job], check=True)            # SIGTERM, back in the queue
     out, err = sweep.communicate(timeout=240)
     assert sweep.returncode == 0, err[-3000:]
@@ -107,7 +120,7 @@ def test_a_preempted_and_a_requeued_job_continue_their_run_to_the_same_weights(t
     assert summary["status"] == "completed" and summary["resumed"] and summary["slurm"]["restarts"] == 2
     logs = "".join(p.read_text() for p in (tmp_path / "sweep" / ".submitit").rglob("*_log.*"))
     assert logs.count("continuing") == 2 and "stopped by SLURM's warning" in logs
-    assert metric_rows(run_dir) == metric_rows(tmp_path / "reference")   # one run: 12 epochs, no repeats
+    assert metric_rows(run_dir) == metric_rows(tmp_path / "reference")   # one run: 16 epochs, no repeats
     ours, theirs = weights(run_dir), weights(tmp_path / "reference")
     assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
 
