@@ -160,7 +160,8 @@ def unexpected(err: Exception) -> float:
     if "1" in (os.environ.get("DLRUN_DEBUG"), os.environ.get("HYDRA_FULL_ERROR")):
         raise err
     job_dir = hydra_output_dir()
-    message = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}".rstrip(": ")
+    said = str(err).strip().splitlines()
+    message = f"{type(err).__name__}: {said[0]}" if said else type(err).__name__
     trace = "".join(traceback.format_exception(err))
     if in_multirun():
         record_failure(job_dir, message, trace)
