@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dlrun.commands import SUBCOMMANDS
 from dlrun.config_tree import GROUPS, conf_dir, group_options, register_generated_options
-from dlrun.errors import DlrunError, unknown_choice
+from dlrun.errors import DlrunError, message, unknown_choice
 
 
 def main() -> None:
@@ -57,8 +57,8 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         fail(err)
 
 
-def fail(err: Exception, code: int = 2) -> None:
-    print(f"dlrun: error: {err}", file=sys.stderr)
+def fail(err: Exception | str, code: int = 2) -> None:
+    print(f"dlrun: error: {message(err) if isinstance(err, BaseException) else err}", file=sys.stderr)
     sys.exit(code)
 
 
@@ -131,7 +131,7 @@ def hydra_app() -> None:
             return run(cfg)
         except DlrunError as err:
             if in_multirun():  # one job's bad value must not end the sweep: record it for the report
-                record_failure(hydra_output_dir(), str(err))
+                record_failure(hydra_output_dir(), message(err))
                 return float("nan")
             discard_if_nothing_trained(hydra_output_dir())
             fail(err)

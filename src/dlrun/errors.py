@@ -12,6 +12,16 @@ class DlrunError(ValueError):
     """A user-facing error: the message says what was wrong and what is valid."""
 
 
+def message(err: BaseException) -> str:
+    """What to tell the user. A DlrunError raised in a DataLoader worker comes back re-raised
+    with the worker's traceback as its text: only the original message is kept."""
+    text = str(err)
+    marker = "DlrunError: "
+    if "Original Traceback (most recent call last)" in text and marker in text:
+        return text[text.rindex(marker) + len(marker):].strip()
+    return text
+
+
 def did_you_mean(name: str, valid: Iterable[str], n: int = 3) -> str:
     """' Did you mean: a, b?' for the close matches of `name`, or '' when none is close."""
     close = difflib.get_close_matches(str(name), list(valid), n=n, cutoff=0.6)

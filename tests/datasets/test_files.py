@@ -133,6 +133,53 @@ def test_images_of_mixed_sizes_are_resized_to_their_median_at_most_224(make_cfg,
     assert explicit.info.input_shape == (3, 20, 30)   # an explicit size wins
 
 
+def test_a_small_folder_is_decoded_once_into_the_same_tensors(make_cfg, tmp_path, monkeypatch):
+    import torch
+
+    from dlrun import datasets
+    from dlrun.datasets import image_files
+
+    root = fixtures.image_tree(tmp_path / "pets", per_class=10, size=12)
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}").dataset
+    decoded = datasets.build_bundle(cfg)
+    assert isinstance(decoded.train.base, image_files.DecodedFolder) and decoded.in_memory
+    monkeypatch.setattr(image_files, "DECODE_LIMIT", 0)   # as for a folder too big to hold: read every epoch
+    from_files = datasets.build_bundle(cfg)
+    assert not isinstance(from_files.train.base, image_files.DecodedFolder) and not from_files.in_memory
+    for split in ("train", "val", "test"):
+        a, b = getattr(decoded, split), getattr(from_files, split)
+        assert len(a) == len(b)
+        for i in range(len(a)):
+            assert torch.equal(a[i][0], b[i][0]) and a[i][1] == b[i][1]
+
+
+def damaged_folder(root):
+    fixtures.image_tree(root, per_class=10, size=12)
+    bad = root / "dog" / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not the rest of a png")
+    return bad
+
+
+@pytest.mark.parametrize("decoded", [True, False])
+def test_a_damaged_image_is_named_or_skipped_when_asked(make_cfg, tmp_path, monkeypatch, caplog, decoded):
+    from dlrun import datasets
+    from dlrun.datasets import image_files
+
+    if not decoded:
+        monkeypatch.setattr(image_files, "DECODE_LIMIT", 0)
+    bad = damaged_folder(tmp_path / "pets")
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={bad.parents[1]}", "dataset.transforms.resize=[12,12]")
+    with pytest.raises(DlrunError, match=f"{bad} is not an image that can be read.*dataset.skip_bad_files=true"):
+        bundle = datasets.build_bundle(cfg.dataset)
+        [bundle.train[i] for i in range(len(bundle.train))] + [bundle.val[i] for i in range(len(bundle.val))] \
+            + [bundle.test[i] for i in range(len(bundle.test))]
+    cfg.dataset.skip_bad_files = True
+    with caplog.at_level("WARNING", logger="dlrun"):
+        bundle = datasets.build_bundle(cfg.dataset)
+    assert len(bundle.train) + len(bundle.val) + len(bundle.test) == 20
+    assert f"skipped (dataset.skip_bad_files=true): {bad} is not an image" in caplog.text
+
+
 @pytest.mark.parametrize("setup,message", [
     (lambda root: None, "no such folder"),
     (lambda root: root.mkdir(), "holds no images in class folders"),
@@ -211,3 +258,22 @@ def test_csv_task_inference(make_cfg, tmp_path):
     cfg = make_cfg("dataset=csv", f"dataset.path={tmp_path / 't.csv'}", "dataset.target=grade",
                    "dataset.features=[x]", "dataset.task=regression")
     assert datasets.build_bundle(cfg.dataset).info.task == "regression"
+
+
+class Unreadable(__import__("torch").utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        raise DlrunError("/data/x.png is not an image that can be read")
+
+
+def test_an_error_in_a_loader_worker_keeps_its_own_message():
+    from torch.utils.data import DataLoader
+
+    from dlrun.errors import message
+
+    with pytest.raises(DlrunError) as caught:
+        next(iter(DataLoader(Unreadable(), num_workers=1)))
+    assert "Traceback" in str(caught.value)   # what torch re-raises
+    assert message(caught.value) == "/data/x.png is not an image that can be read"

@@ -71,7 +71,10 @@ def image_size(base: Dataset, index: int) -> tuple[int, int]:
             with Image.open(path) as image:
                 return image.size[1], image.size[0]
         except (OSError, ValueError) as err:
-            raise DlrunError(f"{path} is not an image that can be read ({type(err).__name__}: {err}).") from err
+            from dlrun.datasets.image_files import SKIP_HINT
+
+            raise DlrunError(f"{path} is not an image that can be read ({type(err).__name__}: {err}). "
+                             + SKIP_HINT) from err
     x = base[index][0]
     if isinstance(x, Image.Image):
         return x.size[1], x.size[0]

@@ -10,6 +10,7 @@ from pathlib import Path
 from torch.utils.data import Dataset
 from torchvision import datasets as tvd
 
+from dlrun.datasets import image_files
 from dlrun.datasets.info import CLASSIFICATION, DataBundle, DataInfo
 from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed, build_transforms, normalisation, resolve_resize
@@ -29,7 +30,7 @@ TORCHVISION_SETS = {
 
 
 def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dataset | None = None,
-                 test_base: Dataset | None = None) -> DataBundle:
+                 test_base: Dataset | None = None, in_memory: bool = False) -> DataBundle:
     """Split `train_base` for whatever split is missing, estimate normalisation on the
     training part, and wrap each split in its pipeline."""
     train_idx, val_idx, test_idx = split_indices(
@@ -48,7 +49,7 @@ def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dat
                   "resize": as_plain(transforms.resize)}   # as resolved (resize: auto), for predict and export
     info = DataInfo(CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names),
                     preprocess=preprocess)
-    return DataBundle(train, val, test, info=info, in_memory=False)
+    return DataBundle(train, val, test, info=info, in_memory=in_memory)
 
 
 def as_plain(value):
@@ -107,9 +108,12 @@ def image_folder(cfg) -> DataBundle:
     if parts and "train" not in parts:
         raise DlrunError(f"{root} has {', '.join(p + '/' for p in parts)} but no train/ folder: "
                          "add train/, or put the class folders directly in the root.")
-    train_base = _folder(parts.get("train", root))
+    skip_bad = cfg.get("skip_bad_files", False)
+    if not isinstance(skip_bad, bool):
+        raise DlrunError(f"dataset.skip_bad_files={skip_bad!r} is not valid: use true or false.")
+    train_base = _folder(parts.get("train", root), skip_bad)
     classes = train_base.classes
-    others = {split: _folder(path) for split, path in parts.items() if split != "train"}
+    others = {split: _folder(path, skip_bad) for split, path in parts.items() if split != "train"}
     for split, folder in others.items():
         if folder.classes != classes:
             raise DlrunError(f"{root / split} has classes {folder.classes}, but {root / 'train'} has {classes}: "
@@ -117,13 +121,19 @@ def image_folder(cfg) -> DataBundle:
     if len(classes) < 2:
         raise DlrunError(f"{root} has one class folder ({classes[0]}): classification needs at least two.")
     log.info("image_folder: %d classes, %d training images", len(classes), len(train_base))
-    return image_bundle(cfg, train_base, train_base.targets, classes,
-                        val_base=others.get("val"), test_base=others.get("test"))
+    decoded = image_files.in_memory([train_base, *others.values()], cfg.split_seed)
+    if decoded:   # small images: no worker processes, they would only add overhead
+        train_base, others = decoded[0], dict(zip(others, decoded[1:]))
+    return image_bundle(cfg, train_base, train_base.targets, classes, val_base=others.get("val"),
+                        test_base=others.get("test"), in_memory=bool(decoded) and all(d.small for d in decoded))
 
 
-def _folder(path: Path) -> tvd.ImageFolder:
+def _folder(path: Path, skip_bad_files: bool) -> tvd.ImageFolder:
     try:
-        return tvd.ImageFolder(str(path))
+        folder = tvd.ImageFolder(str(path), loader=image_files.read_image)
+        if skip_bad_files:
+            image_files.drop_bad_files(folder)
+        return folder
     except FileNotFoundError as err:
         raise DlrunError(f"{path} holds no images in class folders ({err}). Expected {path}/<class>/<image>.png "
                          f"(extensions: {', '.join(sorted(e.lstrip('.') for e in tvd.folder.IMG_EXTENSIONS))}).") from err
