@@ -31,6 +31,7 @@ from dlrun.distributed.launch import started_by_dlrun, train_in_processes
 from dlrun.distributed.topology import topology
 from dlrun.errors import DlrunError
 from dlrun.losses import build_loss
+from dlrun.models.fit_check import check_fits
 from dlrun.models.transfer import freeze_backbone, parameter_groups
 from dlrun.optim import build_optimizer
 from dlrun.schedulers import build_schedule
@@ -84,6 +85,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
+    check_fits(model, loaders["val"].dataset, info, cfg.model, device)   # a shape mismatch, named before training
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
     monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, info.num_outputs, plan.patience, plan.min_delta)

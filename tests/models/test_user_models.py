@@ -34,6 +34,28 @@ class Fixed(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+class ForMnist(nn.Module):
+    """Written for 28x28 images: digits' 8x8 do not fit its first layer."""
+
+    def __init__(self, num_classes):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ThreeOutputs(nn.Module):
+    """Its forward keeps only 3 of the outputs its last layer makes."""
+
+    def __init__(self, in_features, num_classes):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(in_features, num_classes))
+
+    def forward(self, x):
+        return self.net(x)[:, :3]
 '''
 
 HUBCONF = '''
@@ -92,6 +114,12 @@ def test_local_hub_directory(train, user_dir):
     (["model=hub", "model.repo=hubdir", "model.entrypoint=small_nett"], "not in .*hubconf.py. Did you mean: small_net"),
     (["model=hub", "model.repo=someone/repo", "model.entrypoint=x"], "pass model.trust_repo=true|Pass model.trust_repo=true"),
     (["model=hub", "model.repo=nowhere_dir/", "model.entrypoint=x", "model.source=local"], "no hubconf.py"),
+    (["model=custom", "model.class_path=my_nets.ForMnist"],
+     r"model=custom \(my_nets.ForMnist\) does not fit the data: given a batch of shape \(2, 1, 8, 8\) \(samples "
+     r"\(1, 8, 8\), 10 classes\) its forward pass failed with RuntimeError: mat1 and mat2 shapes cannot be "
+     r"multiplied.*dataset.transforms.resize"),
+    (["model=custom", "model.class_path=my_nets.ThreeOutputs"],
+     r"returned outputs of shape \(2, 3\) for a batch of 2; this data needs \(2, 10\): 10 classes"),
 ])
 def test_user_model_errors(train, user_dir, overrides, message):
     with pytest.raises(DlrunError, match=message):

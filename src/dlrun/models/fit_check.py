@@ -1,0 +1,55 @@
+"""Before training: one forward pass of two validation samples, so that a model whose layers do
+not fit the data answers with what to change instead of a shape error from deep inside torch."""
+
+import torch
+from torch import nn
+
+from dlrun.datasets.info import DataInfo
+from dlrun.errors import DlrunError
+
+FIXES = {
+    "image": "change the model's layers to take this input, or the input size with dataset.transforms.resize=[H, W]",
+    "table": "change the model's layers to take this many features, or the features with dataset.features=[...]",
+}
+
+
+def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.device) -> None:
+    """Raise a DlrunError naming the model, the input it received and the data's shape when
+    the model cannot take a batch of the data or returns the wrong number of outputs.
+    Evaluation mode and no gradients; the random number generators are left as they were."""
+    name = model_name(model_cfg)
+    samples = [data[i][0] for i in range(min(2, len(data)))]
+    batch = torch.stack([torch.as_tensor(x) for x in samples]).to(device)
+    was_training = model.training
+    fix = FIXES["image" if info.is_image else "table"]
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        model.eval()
+        try:
+            out = model(batch)
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise DlrunError(f"{name} does not fit the data: given a batch of shape {tuple(batch.shape)} (samples "
+                             f"{info.input_shape}, {describe(info)}) its forward pass failed with "
+                             f"{type(err).__name__}: {said}. To fix: {fix}.") from err
+        finally:
+            model.train(was_training)
+    if not isinstance(out, torch.Tensor):
+        raise DlrunError(f"{name} returned a {type(out).__name__}; dlrun's losses need one tensor of outputs, "
+                         f"shape (batch, {info.num_outputs}).")
+    per_sample = out.shape[1:].numel() if out.dim() > 1 else 1
+    if out.shape[0] != batch.shape[0] or per_sample != info.num_outputs:
+        raise DlrunError(f"{name} returned outputs of shape {tuple(out.shape)} for a batch of {batch.shape[0]}; "
+                         f"this data needs ({batch.shape[0]}, {info.num_outputs}): {describe(info)}. To fix: size "
+                         "the model's last layer from the data (a user model declaring num_classes / num_outputs "
+                         "as a parameter gets it from dlrun).")
+
+
+def model_name(model_cfg) -> str:
+    target = model_cfg.get("class_path") or model_cfg.get("entrypoint")
+    return f"model={model_cfg.name}" + (f" ({target})" if target else "")
+
+
+def describe(info: DataInfo) -> str:
+    if info.task == "classification":
+        return f"{info.num_outputs} classes"
+    return f"{info.num_outputs} target value{'s' if info.num_outputs != 1 else ''}"
