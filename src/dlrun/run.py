@@ -38,7 +38,7 @@ from dlrun.schedulers import build_schedule
 from dlrun.search.trial import TrialPruning, search_job
 from dlrun.runs.run_record import environment
 from dlrun.seeding import seed_everything
-from dlrun.validate import validate
+from dlrun.checks import validate
 
 
 def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = None,

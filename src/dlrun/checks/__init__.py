@@ -1,0 +1,30 @@
+"""Checks on the composed config, gathered and reported together before anything is built
+and before torch is imported: a wrong value answers within about a second.
+
+One module per part of the config, each a table of (key, predicate, what is valid) rules
+plus the checks that need more than one key or the file system."""
+
+from omegaconf import DictConfig, OmegaConf
+
+from dlrun.checks.data import data_problems
+from dlrun.checks.logger import logger_problems
+from dlrun.checks.model import model_problems
+from dlrun.checks.parts import parts_problems
+from dlrun.checks.trainer import top_level_problems, trainer_problems
+from dlrun.errors import DlrunError
+
+
+def problems(cfg: DictConfig) -> list[str]:
+    found = [f"{key} is required: set it on the command line, e.g. {key}=..." for key in sorted(OmegaConf.missing_keys(cfg))]
+    found += top_level_problems(cfg)
+    for group in (trainer_problems, data_problems, model_problems, parts_problems, logger_problems):
+        found += group(cfg)
+    return found
+
+
+def validate(cfg: DictConfig) -> None:
+    found = problems(cfg)
+    if len(found) == 1:
+        raise DlrunError(found[0])
+    if found:
+        raise DlrunError("the config has these problems:\n" + "\n".join(f"  - {p}" for p in found))

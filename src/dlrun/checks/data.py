@@ -1,0 +1,79 @@
+"""dataset.* (with its transforms and the files and folders it names) and loader.*."""
+
+from pathlib import Path
+
+from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, one_of, size, whole
+from dlrun.errors import DlrunError
+from dlrun.loader_options import loader_options
+
+FRACTION = (number(0, 1, low_open=True, high_open=True), "a fraction between 0 and 1 (exclusive), e.g. 0.15")
+TASKS = {"synthetic": ("classification", "regression")}
+
+
+def normalize_ok(v) -> bool:
+    return v in ("dataset", "imagenet", "none", None, False) or (isinstance(v, dict) and {"mean", "std"} <= set(v))
+
+
+def extra_ok(v) -> bool:
+    return isinstance(v, list) and all(isinstance(t, dict) and t.get("_target_") for t in v)
+
+
+RULES = [
+    ("dataset.val_fraction", *FRACTION),
+    ("dataset.test_fraction", *FRACTION),
+    ("dataset.download", boolean, "true or false"),
+    ("dataset.skip_bad_files", boolean, "true or false"),
+    ("dataset.n_samples", whole(20), "a whole number >= 20"),
+    ("dataset.n_features", whole(2), "a whole number >= 2"),
+    ("dataset.n_classes", whole(2), "a whole number >= 2"),
+    ("dataset.noise", number(0), "a number >= 0"),
+    ("dataset.num_classes", whole(2, allow_none=True), "null or a whole number >= 2"),
+    ("dataset.class_path", import_path, "module.Name, e.g. my_data.MyDataset"),
+    ("dataset.transforms.resize", size(allow_auto=True), "auto, null, a size or [height, width]"),
+    ("dataset.transforms.random_crop", size(), "null, a size or [height, width]"),
+    ("dataset.transforms.crop_padding", whole(0), "a whole number of pixels >= 0"),
+    ("dataset.transforms.horizontal_flip", boolean, "true or false"),
+    ("dataset.transforms.normalize", normalize_ok, "dataset, imagenet, none or {mean: [...], std: [...]}"),
+    ("dataset.transforms.train_extra", extra_ok,
+     "a list of transforms, each with a _target_, e.g. [{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]"),
+    ("dataset.transforms.eval_extra", extra_ok, "a list of transforms, each with a _target_"),
+]
+
+
+def data_problems(cfg) -> list[str]:
+    found = apply(cfg, RULES)
+    dataset = cfg.dataset
+    name = dataset.get("name")
+    task = lookup(cfg, "dataset.task")
+    valid_tasks = TASKS.get(name, ("auto", "classification", "regression"))
+    if task is not ABSENT and task not in valid_tasks:
+        found.append(f"dataset.task={task!r} is not valid: use {', '.join(valid_tasks)}.")
+    val, test = lookup(cfg, "dataset.val_fraction"), lookup(cfg, "dataset.test_fraction")
+    if all(FRACTION[0](v) for v in (val, test)) and val + test >= 1:
+        found.append(f"dataset.val_fraction={val} and dataset.test_fraction={test} leave nothing to train on: "
+                     "together they must be below 1.")
+    found += named_paths(cfg)
+    if "loader" in cfg:
+        try:
+            loader_options(cfg.loader, in_memory=True, cuda=False)
+        except DlrunError as err:
+            found.append(str(err))
+    return found
+
+
+def named_paths(cfg) -> list[str]:
+    """The files and folders the dataset names exist."""
+    name = cfg.dataset.get("name")
+    found = []
+    for key, want_dir in (("path", False), ("root", True)):
+        value = lookup(cfg, f"dataset.{key}")
+        if value is ABSENT or not isinstance(value, str) or (key == "root" and name != "image_folder"):
+            continue   # torchvision sets' root is a download folder: it need not exist yet
+        path = Path(value).expanduser()
+        if want_dir and not path.is_dir():
+            what = "is a file, not a folder" if path.exists() else f"no such folder (looked in {path.resolve()})"
+            found.append(f"dataset.root={value!r}: {what}.")
+        elif not want_dir and not path.is_file():
+            what = "is a folder, not a file" if path.exists() else f"no such file (looked in {path.resolve()})"
+            found.append(f"dataset.path={value!r}: {what}.")
+    return found

@@ -1,0 +1,18 @@
+"""logger.* (W&B and TensorBoard options)."""
+
+from dlrun.checks.values import apply, boolean, number, one_of, whole
+
+RULES = [
+    ("logger.wandb.mode", one_of("auto", "online", "offline", "disabled"), "one of auto, online, offline, disabled"),
+    ("logger.wandb.watch", one_of("gradients", "parameters", "all", allow_none=True),
+     "null, gradients, parameters or all"),
+    ("logger.wandb.watch_log_freq", whole(1), "a whole number of steps >= 1"),
+    ("logger.wandb.init_timeout", number(0, low_open=True), "a number of seconds > 0"),
+    ("logger.wandb.log_model", boolean, "true or false"),
+    ("logger.wandb.tags", lambda v: isinstance(v, list), "a list, e.g. [baseline, v2]"),
+    ("logger.tensorboard.flush_secs", number(0, low_open=True), "a number of seconds > 0"),
+]
+
+
+def logger_problems(cfg) -> list[str]:
+    return apply(cfg, RULES)

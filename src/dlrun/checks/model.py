@@ -1,0 +1,49 @@
+"""model.* (dlrun's own models, your own classes, torch.hub, torchvision's with their weights)."""
+
+from pathlib import Path
+
+from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, one_of, whole
+
+ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu")   # as dlrun.models.builtin.ACTIVATIONS
+WEIGHT_FILES = (".pt", ".pth", ".safetensors", ".bin")
+
+
+def widths(v) -> bool:
+    return isinstance(v, list) and all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in v)
+
+
+RULES = [
+    ("model.dropout", number(0, 1, high_open=True), "a probability with 0 <= p < 1"),
+    ("model.kernel_size", lambda v: whole(1)(v) and v % 2 == 1, "an odd number >= 1 (e.g. 3)"),
+    ("model.pooling", one_of("max", "avg"), "max or avg"),
+    ("model.channels", lambda v: widths(v) and len(v) >= 1, "a list of channel counts >= 1, e.g. [32, 64]"),
+    ("model.hidden", widths, "a list of layer widths >= 1, e.g. [256, 128] ([] for none)"),
+    ("model.activation", one_of(*ACTIVATIONS), ", ".join(ACTIVATIONS)),
+    ("model.batch_norm", boolean, "true or false"),
+    ("model.bias", boolean, "true or false"),
+    ("model.freeze", one_of("backbone", "none", allow_none=True), "null (train everything) or backbone (train only the head)"),
+    ("model.unfreeze_at_epoch", whole(1, allow_none=True), "null or an epoch >= 1"),
+    ("model.backbone_lr", number(0, allow_none=True), "null or a learning rate >= 0"),
+    ("model.class_path", import_path, "module.Name, e.g. my_nets.Net"),
+    ("model.trust_repo", boolean, "true or false"),
+    ("model.download", boolean, "true or false"),
+    ("model.kwargs", lambda v: v is None or isinstance(v, dict), "null or {name: value, ...}"),
+]
+
+
+def model_problems(cfg) -> list[str]:
+    found = apply(cfg, RULES)
+    if cfg.model.get("name") == "hub":
+        found += apply(cfg, [("model.source", one_of("auto", "local", "github"), "auto, local or github")])
+    if lookup(cfg, "model.unfreeze_at_epoch") not in (ABSENT, None) and lookup(cfg, "model.freeze") in (ABSENT, None, "none"):
+        found.append("model.unfreeze_at_epoch needs model.freeze=backbone: nothing is frozen to unfreeze.")
+    weights = lookup(cfg, "model.weights")
+    if isinstance(weights, str) and (weights.endswith(WEIGHT_FILES) or "/" in weights):
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            found.append(f"model.weights={weights!r}: no such file (looked in {path.resolve()}).")
+    repo, source = lookup(cfg, "model.repo"), lookup(cfg, "model.source")
+    if isinstance(repo, str) and source == "local" and not (Path(repo).expanduser() / "hubconf.py").is_file():
+        found.append(f"model.repo={repo!r}: {Path(repo).expanduser().resolve()} has no hubconf.py, so it is not a "
+                     "torch.hub directory.")
+    return found
