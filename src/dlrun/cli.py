@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dlrun.commands import SUBCOMMANDS
 from dlrun.config_tree import GROUPS, conf_dir, group_options, register_generated_options
-from dlrun.errors import DlrunError, message, unknown_choice
+from dlrun.errors import DlrunError, message, out_of_memory, unknown_choice
 
 
 def main() -> None:
@@ -64,6 +64,9 @@ def run_subcommand(name: str, argv: list[str]) -> int:
 
         if isinstance(err, Interrupted):   # training stopped on a signal; the run said how to go on
             return 128 + err.signum
+        if out_of_memory(err):
+            fail(f"out of memory ({type(err).__name__}: {message(err).strip().splitlines()[0]}). Free the device "
+                 "(other processes), or use a smaller batch where the command takes one (batch_size=N).", code=1)
         import tempfile
 
         run = Path(str(getattr(args, "run", "") or ""))
@@ -159,11 +162,7 @@ def hydra_app() -> None:
                 return requeue.continue_run(cfg, hydra_output_dir())
             return run(cfg)
         except DlrunError as err:
-            if in_multirun():  # one job's bad value must not end the sweep: record it for the report
-                record_failure(hydra_output_dir(), message(err))
-                return float("nan")
-            discard_if_nothing_trained(hydra_output_dir())
-            fail(err)
+            return rejected(err)
         except KeyboardInterrupt:
             fail(f"interrupted; what was written so far is in {hydra_output_dir()}", code=130)
         except Exception as err:
@@ -174,9 +173,30 @@ def hydra_app() -> None:
 
                 pass_on(err.signum)  # SLURM's warning signal: submitit requeues the job
                 sys.exit(128 + err.signum)
+            if out_of_memory(err):
+                return rejected(DlrunError(out_of_memory_advice(err, cfg)))
             return unexpected(err)
 
     _train()
+
+
+def rejected(err: DlrunError) -> float:
+    """A known problem: one message; in a sweep the job is recorded as failed and the sweep goes on."""
+    if in_multirun():
+        record_failure(hydra_output_dir(), message(err))
+        return float("nan")
+    discard_if_nothing_trained(hydra_output_dir())
+    fail(err)
+
+
+def out_of_memory_advice(err: Exception, cfg) -> str:
+    said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    batch, accum = cfg.get("batch_size"), cfg.trainer.get("grad_accum_steps", 1)
+    smaller = max(1, batch // 2) if isinstance(batch, int) else "N/2"
+    more = accum * 2 if isinstance(accum, int) else 2
+    return (f"out of memory with batch_size={batch} ({type(err).__name__}: {said}). Use a smaller batch, e.g. "
+            f"batch_size={smaller} trainer.grad_accum_steps={more} (the same samples per optimizer step), or a "
+            "smaller model or input size.")
 
 
 def unexpected(err: Exception, job_dir: Path | None = None) -> float:

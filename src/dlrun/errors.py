@@ -22,6 +22,12 @@ def message(err: BaseException) -> str:
     return text
 
 
+def out_of_memory(err: BaseException) -> bool:
+    """torch's CUDA/MPS out-of-memory error, or the CPU allocator failing."""
+    text = str(err)
+    return type(err).__name__ == "OutOfMemoryError" or "can't allocate memory" in text or "out of memory" in text
+
+
 def did_you_mean(name: str, valid: Iterable[str], n: int = 3) -> str:
     """' Did you mean: a, b?' for the close matches of `name`, or '' when none is close."""
     close = difflib.get_close_matches(str(name), list(valid), n=n, cutoff=0.6)

@@ -15,8 +15,9 @@ import torch
 FORMAT = "dlrun-checkpoint-1"
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call `write(file)` on a temporary file beside `path`, fsync, then rename onto `path`."""
+def atomic_write(path: Path, write, before_replace=None) -> None:
+    """Call `write(file)` on a temporary file beside `path`, fsync, then rename onto `path`
+    (after `before_replace()`, when given: the new file is complete by then)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -25,6 +26,8 @@ def atomic_write(path: Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -33,11 +36,23 @@ def atomic_write(path: Path, write) -> None:
 
 def save_checkpoint(state: dict, path: Path, keep_previous: bool = False) -> None:
     """Atomic save; with `keep_previous` the file it replaces stays as <name>.prev.pt, a
-    fallback should the newest file ever be damaged outside dlrun's control."""
+    fallback should the newest file ever be damaged outside dlrun's control. A write that
+    fails (disk full, permission lost) leaves the earlier file as it was and says so."""
     path = Path(path)
-    if keep_previous and path.exists():
-        os.replace(path, previous(path))
-    atomic_write(path, lambda f: torch.save(state, f))
+
+    def keep() -> None:
+        if path.exists():
+            os.replace(path, previous(path))
+
+    try:
+        atomic_write(path, lambda f: torch.save(state, f), before_replace=keep if keep_previous else None)
+    except (OSError, RuntimeError) as err:   # torch's zip writer reports a failed write as a RuntimeError
+        from dlrun.errors import DlrunError
+
+        why = (err.strerror if isinstance(err, OSError) else None) or str(err).strip().splitlines()[0]
+        kept = f"the earlier {path.name} is unchanged" if path.exists() else f"no earlier {path.name} existed"
+        raise DlrunError(f"could not write the checkpoint {path} ({why}): {kept}. Free space or "
+                         f"fix the folder's permissions, then continue with: dlrun resume {path.parent.parent}") from err
 
 
 def previous(path: Path) -> Path:

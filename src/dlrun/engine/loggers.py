@@ -177,7 +177,14 @@ class WandbLogger(Logger):
             self.run.summary[key] = value
 
     def finish(self, ok: bool) -> None:
-        self.run.finish(exit_code=0 if ok else 1)
+        try:
+            self.run.finish(exit_code=0 if ok else 1)
+        except Exception:
+            try:   # its service is gone: without this, wandb's own exit hook prints a traceback
+                self.wandb.teardown()
+            except Exception:
+                pass
+            raise
 
 
 class TensorBoardLogger(Logger):
@@ -220,24 +227,39 @@ class Loggers:
         return next((logger.run_id() for logger in self.loggers if logger.run_id()), None)
 
     def log_step(self, metrics: dict, step: int) -> None:
-        for logger in self.loggers:
-            logger.log_step(metrics, step)
+        self._each("log_step", metrics, step)
 
     def log_epoch(self, row: dict, step: int) -> None:
-        for logger in self.loggers:
-            logger.log_epoch(row, step)
+        self._each("log_epoch", row, step)
 
     def log_summary(self, summary: dict) -> None:
-        for logger in self.loggers:
-            logger.log_summary(summary)
+        self._each("log_summary", summary)
 
     def watch(self, model) -> None:
-        for logger in self.loggers:
-            logger.watch(model)
+        self._each("watch", model)
 
     def log_checkpoint(self, path: Path, metadata: dict) -> None:
-        for logger in self.loggers:
-            logger.log_checkpoint(path, metadata)
+        self._each("log_checkpoint", path, metadata)
+
+    def _each(self, call: str, *args) -> None:
+        """A tracker that fails (its service died, the network went) is switched off with a
+        warning and training goes on; metrics.csv (whose failure is a real one) keeps every epoch."""
+        for logger in list(self.loggers):
+            try:
+                getattr(logger, call)(*args)
+            except DlrunError:
+                raise
+            except Exception as err:
+                if isinstance(logger, CSVLogger):
+                    raise
+                self.loggers.remove(logger)
+                log.warning("%s failed in %s (%s: %s): it is switched off for the rest of this run; training goes "
+                            "on and metrics.csv keeps every epoch", type(logger).__name__, call, type(err).__name__,
+                            str(err).strip().splitlines()[0] if str(err).strip() else "")
+                try:
+                    logger.finish(False)
+                except Exception:
+                    pass
 
     def finish(self, ok: bool) -> None:
         for logger in self.loggers:
