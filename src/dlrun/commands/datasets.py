@@ -1,5 +1,7 @@
 """`dlrun datasets`: every `dataset=` option with its task, size and whether it needs files."""
 
+import sys
+
 from rich.table import Table
 
 from dlrun.commands import table_console
@@ -27,9 +29,8 @@ def main(args) -> int:
             table.add_row(name, "", "", "", "", "config file")
         else:
             table.add_row(name, entry.task, entry.samples, entry.input, entry.files, entry.about)
-    console = table_console()
-    console.print(table)
     if not names:
-        print(f"no dataset matches {args.pattern!r}")
+        print(f"no dataset matches {args.pattern!r}; `dlrun datasets` lists them all", file=sys.stderr)
         return 1
+    table_console().print(table)
     return 0

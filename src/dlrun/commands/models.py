@@ -1,6 +1,7 @@
 """`dlrun models [PATTERN]`: every `model=` option, filtered by a wildcard, in natural order."""
 
 import re
+import sys
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
 def main(args) -> int:
     matches = sorted((r for r in rows(args.config_dir) if fnmatch(r[0], args.pattern)), key=lambda r: natural_key(r[0]))
     if not matches:
-        print(f"no model matches {args.pattern!r}; `dlrun models` lists them all")
+        print(f"no model matches {args.pattern!r}; `dlrun models` lists them all", file=sys.stderr)
         return 1
     table = Table(title=f"model=... options ({len(matches)})")
     for column in ("name", "source", "family", "notes"):
