@@ -112,7 +112,9 @@ CASES = [
      ["unexpected keyword argument 'depth'"]),
     ("custom-model-shape-mismatch", "model=custom model.class_path=my_nets.ForMnist",
      ["model=custom (my_nets.ForMnist) does not fit the data", "(2, 1, 8, 8)", "mat1 and mat2",
-      "dataset.transforms.resize"]),
+      "change the model's layers"]),
+    ("custom-model-shape-mismatch-on-a-folder", "dataset=image_folder dataset.root={imgs} model=custom "
+     "model.class_path=my_nets.ForMnist", ["(2, 3, 8, 8)", "dataset.transforms.resize=[H, W]"]),
     ("hub-not-a-hub-dir", "model=hub model.repo={empty} model.entrypoint=x model.source=local", ["no hubconf.py"]),
     # ---- loss, optimizer, scheduler -----------------------------------------------------------
     ("label-smoothing-1.5", "loss.label_smoothing=1.5", ["loss.label_smoothing=1.5 is not valid"]),

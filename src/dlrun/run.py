@@ -85,7 +85,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
-    check_fits(model, loaders["val"].dataset, info, cfg.model, device)   # a shape mismatch, named before training
+    check_fits(model, loaders["val"].dataset, info, cfg.model, device,   # a shape mismatch, named before training
+               resizable=cfg.dataset.get("transforms") is not None)
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
     monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, info.num_outputs, plan.patience, plan.min_delta)

@@ -117,7 +117,7 @@ def test_local_hub_directory(train, user_dir):
     (["model=custom", "model.class_path=my_nets.ForMnist"],
      r"model=custom \(my_nets.ForMnist\) does not fit the data: given a batch of shape \(2, 1, 8, 8\) \(samples "
      r"\(1, 8, 8\), 10 classes\) its forward pass failed with RuntimeError: mat1 and mat2 shapes cannot be "
-     r"multiplied.*dataset.transforms.resize"),
+     r"multiplied.*To fix: change the model's layers to take images of this size"),
     (["model=custom", "model.class_path=my_nets.ThreeOutputs"],
      r"returned outputs of shape \(2, 3\) for a batch of 2; this data needs \(2, 10\): 10 classes"),
 ])

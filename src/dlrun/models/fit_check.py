@@ -8,12 +8,13 @@ from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError, out_of_memory
 
 FIXES = {
-    "image": "change the model's layers to take this input, or the input size with dataset.transforms.resize=[H, W]",
-    "table": "change the model's layers to take this many features, or the features with dataset.features=[...]",
+    "resizable": "change the model's layers to take this input, or the input size with dataset.transforms.resize=[H, W]",
+    "image": "change the model's layers to take images of this size",
+    "table": "change the model's layers to take this many features",
 }
 
 
-def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.device) -> None:
+def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.device, resizable: bool) -> None:
     """Raise a DlrunError naming the model, the input it received and the data's shape when
     the model cannot take a batch of the data or returns the wrong number of outputs.
     Evaluation mode and no gradients; the random number generators are left as they were."""
@@ -21,7 +22,7 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
     samples = [data[i][0] for i in range(min(2, len(data)))]
     batch = torch.stack([torch.as_tensor(x) for x in samples]).to(device)
     was_training = model.training
-    fix = FIXES["image" if info.is_image else "table"]
+    fix = FIXES["table" if not info.is_image else "resizable" if resizable else "image"]
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         model.eval()
         try:
