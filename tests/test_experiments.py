@@ -68,4 +68,4 @@ def test_datasets_command_lists_every_option(dlrun_cli):
     only = dlrun_cli("datasets", "cifar*")
     assert "cifar100" in only.stdout and "mnist" not in only.stdout
     none = dlrun_cli("datasets", "zzz*")
-    assert none.returncode == 1 and "no dataset matches" in none.stdout
+    assert none.returncode == 1 and "no dataset matches" in none.stderr

@@ -103,4 +103,4 @@ def test_models_command_filters_and_sorts_naturally(dlrun_cli, tmp_path):
     mine = dlrun_cli("models", "my_*", "--config-dir", str(tmp_path / "conf"))
     assert "my_hub_net" in mine.stdout and "config" in mine.stdout
     none = dlrun_cli("models", "resnet19*")
-    assert none.returncode == 1 and "no model matches" in none.stdout
+    assert none.returncode == 1 and "no model matches" in none.stderr
