@@ -81,7 +81,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
     loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
         cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=ranks.batch_per_rank(cfg.batch_size),
-        cuda=device.type == "cuda", shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None))
+        device=device, shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None))
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)

@@ -184,24 +184,73 @@ def test_auto_workers_depend_on_the_data(make_cfg, tmp_path):
     assert loader_options(cfg.loader, in_memory=True, cuda=True)["pin_memory"] is True
 
 
-@pytest.mark.parametrize("override,message", [
-    ("loader.num_workers=-1", "loader.num_workers=-1 is not valid"),
-    ("loader.prefetch_factor=2", "prefetch_factor needs worker processes"),
-    ("loader.pin_memory=maybe", "loader.pin_memory='maybe' is not valid"),
+def test_tensors_in_memory_are_batched_by_a_seeded_permutation(make_cfg):
+    from dlrun import datasets
+    from dlrun.datasets.loaders import TensorBatches
+
+    def build(seed, *overrides):
+        cfg = make_cfg(f"seed={seed}", *overrides)
+        return datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=64)[0]
+
+    loaders = build(1)
+    train = loaders["train"]
+    assert isinstance(train, TensorBatches) and all(isinstance(v, TensorBatches) for v in loaders.values())
+    x_all, y_all = train.dataset.tensors
+    state = train.generator.get_state()
+    epoch = [(x.clone(), y.clone()) for x, y in train]
+    assert len(epoch) == len(train) == -(-len(x_all) // 64)
+    seen = torch.cat([x for x, _ in epoch])
+    assert sorted(map(tuple, seen.flatten(1).tolist())) == sorted(map(tuple, x_all.flatten(1).tolist()))  # a permutation
+    assert not torch.equal(seen, x_all)   # shuffled
+    train.generator.set_state(state)      # as a resume does: the same epoch again
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(epoch, train))
+    again = build(1)["train"]
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(epoch, again))      # the same seed, the same batches
+    other = build(2)["train"]
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(epoch, other))
+    val = [x for x, _ in loaders["val"]]
+    assert torch.equal(torch.cat(val), loaders["val"].dataset.tensors[0])  # evaluation in order
+    assert not isinstance(build(1, "loader.in_memory=false")["train"], TensorBatches)
+    assert not isinstance(build(1, "loader.num_workers=1")["train"], TensorBatches)   # workers asked for
+
+
+def test_a_final_batch_of_one_sample_is_dropped_as_with_a_dataloader(make_cfg):
+    from torch.utils.data import TensorDataset
+
+    from dlrun.datasets.loaders import TensorBatches, drops_last
+
+    data = TensorDataset(torch.arange(65.0).unsqueeze(1), torch.zeros(65, dtype=torch.int64))
+    batches = TensorBatches(data, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0),
+                            drop_last=drops_last(65, 16, True, False), device=None)
+    assert len(batches) == 4 and [len(x) for x, _ in batches] == [16] * 4
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["dataset/transforms=augment"], "needs data held as tensors"),
+    (["loader.num_workers=2"], "it takes no DataLoader workers"),
 ])
-def test_loader_option_errors(dlrun_cli, override, message):
-    result = dlrun_cli(override, "logger=none")
-    assert result.returncode == 2 and message in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
+def test_in_memory_true_where_it_cannot_apply(make_cfg, tmp_path, overrides, message):
+    from dlrun import datasets
+
+    root = fixtures.image_tree(tmp_path / "pets", per_class=8, size=8)
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "loader.in_memory=true", *overrides)
+    with pytest.raises(DlrunError, match=message):
+        datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
 
 
-def test_file_errors_from_the_cli_have_no_traceback(dlrun_cli, tmp_path):
-    result = dlrun_cli("dataset=csv", "dataset.path=missing.csv", "dataset.target=price", "logger=none")
-    assert result.returncode == 2 and "no such file" in result.stderr
-    assert "Traceback" not in result.stderr
-    required = dlrun_cli("dataset=csv", "logger=none")
-    assert required.returncode == 2
-    assert "dataset.path is required" in required.stderr and "dataset.target is required" in required.stderr
+def test_a_small_folder_without_augmentation_is_held_as_tensors(make_cfg, tmp_path):
+    from torch.utils.data import TensorDataset
+
+    from dlrun import datasets
+    from dlrun.datasets.loaders import TensorBatches
+
+    root = fixtures.image_tree(tmp_path / "pets", per_class=8, size=8)
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}")
+    loaders, _ = datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
+    assert isinstance(loaders["train"], TensorBatches) and isinstance(loaders["train"].dataset, TensorDataset)
+    flipped = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.horizontal_flip=true")
+    loaders, _ = datasets.build(flipped.dataset, flipped.loader, seed=0, batch_size=4)
+    assert not isinstance(loaders["train"], TensorBatches)   # random steps: per sample, every epoch
 
 
 def test_extra_transforms_from_config(make_cfg, tmp_path):

@@ -55,7 +55,7 @@ def data_problems(cfg) -> list[str]:
     found += named_paths(cfg)
     if "loader" in cfg:
         try:
-            loader_options(cfg.loader, in_memory=True, cuda=False)
+            loader_options(cfg.loader, in_memory=True, cuda=False, tensors=True)
         except DlrunError as err:
             found.append(str(err))
     return found

@@ -39,7 +39,7 @@ def main(args) -> int:
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
     loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
-        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, cuda=device.type == "cuda"))
+        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, device=device))
     if (info.task, info.num_outputs, tuple(info.input_shape)) != (run.info.task, run.info.num_outputs,
                                                                   tuple(run.info.input_shape)):
         raise DlrunError(f"this data ({info.task}, {info.num_outputs} outputs, input {info.input_shape}) does not fit "

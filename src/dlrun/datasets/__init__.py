@@ -53,17 +53,19 @@ def build_bundle(cfg):
     return known[cfg.name](cfg)
 
 
-def build(cfg, loader_cfg, *, seed: int, batch_size: int, cuda: bool = False, shard: tuple[int, int] | None = None):
+def build(cfg, loader_cfg, *, seed: int, batch_size: int, device=None, shard: tuple[int, int] | None = None):
     """(loaders {"train", "val", "test"}, DataInfo). `shard`: (rank, world size): each loader
-    reads this rank's share of every split (a DistributedSampler), `batch_size` per rank."""
+    reads this rank's share of every split (a DistributedSampler), `batch_size` per rank.
+    Data held as tensors is batched from them on `device` (loader.in_memory)."""
+    from torch.utils.data import TensorDataset
+
     from dlrun.datasets.loaders import make_loader
 
     bundle = build_bundle(cfg)
-    options = loader_options(loader_cfg, in_memory=bundle.in_memory, cuda=cuda)
-    common = dict(batch_size=batch_size, seed=seed, options=options, shard=shard)
-    loaders = {
-        "train": make_loader(bundle.train, train=True, **common),
-        "val": make_loader(bundle.val, train=False, **common),
-        "test": make_loader(bundle.test, train=False, **common),
-    }
+    splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
+    options = loader_options(loader_cfg, in_memory=bundle.in_memory, cuda=getattr(device, "type", None) == "cuda",
+                             tensors=all(isinstance(s, TensorDataset) for s in splits.values()),
+                             sharded=shard is not None)
+    loaders = {name: make_loader(split, train=name == "train", batch_size=batch_size, seed=seed, options=options,
+                                 shard=shard, device=device) for name, split in splits.items()}
     return loaders, bundle.info

@@ -1,11 +1,11 @@
-"""DataLoaders from the `loader:` config, with a data order that is a pure function of the seed."""
+"""Loaders from the `loader:` config, with a data order that is a pure function of the seed:
+torch's DataLoader, or for data held as tensors, batches sliced from them (TensorBatches)."""
 
 import random
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
-
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 
 
 def seed_worker(worker_id: int) -> None:
@@ -16,22 +16,59 @@ def seed_worker(worker_id: int) -> None:
     random.seed(worker_seed)
 
 
+def drops_last(samples: int, batch_size: int, train: bool, drop_last: bool) -> bool:
+    """A final training batch of one sample breaks BatchNorm ("Expected more than 1 value per
+    channel"); dropping only that batch loses at most one sample per epoch."""
+    return train and (drop_last or samples % batch_size == 1)
+
+
+class TensorBatches:
+    """What a DataLoader over a TensorDataset yields, without per-sample `__getitem__` and
+    collate: each epoch one permutation from the loader's own seeded generator (drawn when
+    iteration starts, as a DataLoader's sampler draws), and each batch indexed from tensors
+    that stay on the training device."""
+
+    sampler = None   # the loop asks it for set_epoch (DistributedSampler); there is none here
+
+    def __init__(self, dataset: TensorDataset, *, batch_size: int, shuffle: bool, drop_last: bool,
+                 generator: torch.Generator, device: torch.device | None):
+        self.dataset = dataset
+        self.tensors = tuple(t.to(device) if device is not None else t for t in dataset.tensors)
+        self.batch_size, self.shuffle, self.drop_last, self.generator = batch_size, shuffle, drop_last, generator
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n, size = len(self.dataset), self.batch_size
+        order = torch.randperm(n, generator=self.generator).to(self.tensors[0].device) if self.shuffle else None
+        for start in range(0, len(self) * size, size):
+            if order is None:
+                yield tuple(t[start:start + size] for t in self.tensors)
+            else:
+                picked = order[start:start + size]
+                yield tuple(t[picked] for t in self.tensors)
+
+
 def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, options: dict,
-                shard: tuple[int, int] | None = None) -> DataLoader:
+                shard: tuple[int, int] | None = None, device: torch.device | None = None):
     """One loader. Each has its own generator, so creating an iterator never draws from
     the global torch RNG (model init and dropout stay independent of evaluation).
     `shard` (rank, world size): this rank's share, in an order that is a function of the
-    seed and the epoch (DistributedSampler; the loop calls set_epoch)."""
+    seed and the epoch (DistributedSampler; the loop calls set_epoch). With
+    `options["in_memory"]` a TensorDataset is batched by TensorBatches, its tensors on `device`."""
     generator = torch.Generator().manual_seed(seed if train else seed + 1)
     shuffle = train and options["shuffle"]
+    if options.get("in_memory"):
+        return TensorBatches(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, device=device,
+                             drop_last=drops_last(len(dataset), batch_size, train, options["drop_last"]))
     sampler = None
     if shard is not None:
         rank, world = shard
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
     samples = len(sampler) if sampler is not None else len(dataset)
-    # A final training batch of one sample breaks BatchNorm ("Expected more than 1 value
-    # per channel"); dropping only that batch loses at most one sample per epoch.
-    drop_last = train and (options["drop_last"] or samples % batch_size == 1)
+    drop_last = drops_last(samples, batch_size, train, options["drop_last"])
     workers = options["num_workers"]
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler, drop_last=drop_last,

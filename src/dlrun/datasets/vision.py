@@ -7,7 +7,7 @@ puts the training or evaluation pipeline in front of each split.
 import logging
 from pathlib import Path
 
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, TensorDataset
 from torchvision import datasets as tvd
 
 from dlrun.datasets import image_files
@@ -49,7 +49,22 @@ def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dat
                   "resize": as_plain(transforms.resize)}   # as resolved (resize: auto), for predict and export
     info = DataInfo(CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names),
                     preprocess=preprocess)
+    if in_memory and not random_steps(transforms):   # every epoch would compute the same tensors: once is enough
+        train, val, test = (as_tensors(split) for split in (train, val, test))
     return DataBundle(train, val, test, info=info, in_memory=in_memory)
+
+
+def random_steps(transforms) -> bool:
+    """Whether the training pipeline draws random numbers (crop, flip, the user's own steps)."""
+    return bool(transforms.get("random_crop") or transforms.get("horizontal_flip") or transforms.get("train_extra"))
+
+
+def as_tensors(split: Dataset) -> TensorDataset:
+    """A split through its (deterministic) pipeline once: the tensors a DataLoader would collate."""
+    import torch
+
+    inputs, targets = zip(*(split[i] for i in range(len(split))))
+    return TensorDataset(torch.stack([x.as_subclass(torch.Tensor) for x in inputs]), torch.as_tensor(targets))
 
 
 def as_plain(value):
