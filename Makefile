@@ -1,17 +1,22 @@
 # Two commands on a fresh machine:
 #   make run    create .venv if missing, install dlrun, train the default run
 #   make test   the same set-up, then the whole test suite
+#   make bench  the same set-up, then the performance comparisons (bench/results.md)
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test bench install clean
 
 run: $(STAMP)
 	$(VENV)/bin/dlrun $(ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Every Performance comparison, paired, medians; writes bench/results.md
+bench: $(STAMP)
+	$(VENV)/bin/python bench/performance.py
 
 install: $(STAMP)
 

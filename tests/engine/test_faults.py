@@ -3,8 +3,10 @@
 import json
 import logging
 import os
-import resource
+import re
 import signal
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -12,22 +14,47 @@ import pytest
 
 from dlrun.engine.checkpoint import load_checkpoint
 from dlrun.engine.loggers import CSVLogger
-from dlrun.errors import DlrunError
+from tests.processes import cli_env
 
 
-@pytest.fixture
-def file_size_limit():
-    """`limit(n)`: from now on this process cannot write a file beyond n bytes (the write fails
-    as on a full disk); the previous limit is restored afterwards."""
-    saved_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
-    saved_signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a failed write, not a killed process
+FULL_DISK = """
+import resource, signal, sys
 
-    def limit(n: int) -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (n, saved_limit[1]))
+from dlrun.cli import main
+from dlrun.engine.loggers import CSVLogger
 
-    yield limit
-    resource.setrlimit(resource.RLIMIT_FSIZE, saved_limit)
-    signal.signal(signal.SIGXFSZ, saved_signal)
+# From epoch 2's checkpoint on, no file of this process can grow past 20 kB: its writes fail as
+# on a full disk (SIGXFSZ ignored, so the write fails instead of killing the process). Only
+# this child is limited: pytest's own output files are not.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+logged = CSVLogger.log_epoch
+
+
+def log_epoch(self, row, step):
+    logged(self, row, step)
+    if row["epoch"] == 2:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+CSVLogger.log_epoch = log_epoch
+sys.argv = ["dlrun", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one_loadable(tmp_path):
+    (tmp_path / "full_disk.py").write_text(FULL_DISK)
+    result = subprocess.run([sys.executable, "full_disk.py", "epochs=4", "logger=none", "trainer.progress=none",
+                             "hydra.run.dir=run"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env=cli_env())
+    run_dir = tmp_path / "run"
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(r"could not write the checkpoint .*last.pt .*: the earlier last.pt is unchanged\. Free space "
+                     r".* dlrun resume \S*run$", result.stderr.strip()) and "is the disk full?" in result.stderr, result.stderr
+    kept = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert kept["epoch"] == 1 and kept["train_state"]["epoch"] == 2   # epoch 1's, whole and loadable
+    assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["epoch"] == 1
+    assert not [p for p in (run_dir / "checkpoints").iterdir() if p.name.startswith(".")], "no temporary files left"
 
 
 def after_epoch(monkeypatch, epoch: int, action) -> None:
@@ -40,18 +67,6 @@ def after_epoch(monkeypatch, epoch: int, action) -> None:
             action()
 
     monkeypatch.setattr(CSVLogger, "log_epoch", log_epoch)
-
-
-def test_a_failed_checkpoint_write_keeps_the_previous_one_loadable(train, tmp_path, monkeypatch, file_size_limit):
-    after_epoch(monkeypatch, 2, lambda: file_size_limit(20_000))   # the disk is full from epoch 2's checkpoint on
-    run_dir = tmp_path / "run"
-    with pytest.raises(DlrunError, match=r"could not write the checkpoint .*last.pt .*: the earlier last.pt is "
-                                         r"unchanged\. Free space .* dlrun resume " + str(run_dir)):
-        train("epochs=4", run_dir=run_dir)
-    kept = load_checkpoint(run_dir / "checkpoints" / "last.pt")
-    assert kept["epoch"] == 1 and kept["train_state"]["epoch"] == 2   # epoch 1's, whole and loadable
-    assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["epoch"] == 1
-    assert not [p for p in (run_dir / "checkpoints").iterdir() if p.name.startswith(".")], "no temporary files left"
 
 
 def test_a_tracker_dying_mid_run_does_not_stop_training(train, tmp_path, monkeypatch, caplog):

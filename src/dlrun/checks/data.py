@@ -55,7 +55,10 @@ def data_problems(cfg) -> list[str]:
     found += named_paths(cfg)
     if "loader" in cfg:
         try:
-            loader_options(cfg.loader, in_memory=True, cuda=False, tensors=True)
+            devices, nodes = lookup(cfg, "trainer.devices"), lookup(cfg, "trainer.num_nodes")
+            several = (isinstance(devices, int) and isinstance(nodes, int) and devices * nodes > 1) or \
+                (isinstance(nodes, int) and nodes > 1)
+            loader_options(cfg.loader, in_memory=True, cuda=False, tensors=True, sharded=several)
         except DlrunError as err:
             found.append(str(err))
     return found
