@@ -1,9 +1,16 @@
-"""Seeded, stratified train/val/test splits, and train-only standardisation."""
+"""Seeded, stratified train/val/test splits, and train-only standardisation.
+
+The split is scikit-learn's `train_test_split(..., test_size=f, random_state=seed,
+stratify=labels)` (StratifiedShuffleSplit, or ShuffleSplit without labels), written out
+here with the same random draws in the same order: importing scikit-learn costs 0.8 s of
+every run's start (every trial of a search), and this is all dlrun used it for on its
+default data. tests/datasets/test_splits.py checks index for index against scikit-learn.
+"""
 
 import logging
+from math import ceil
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from dlrun.errors import DlrunError
 
@@ -19,12 +26,59 @@ def check_fraction(key: str, value) -> float:
 def hold_out(indices: np.ndarray, labels: np.ndarray | None, fraction: float, seed: int):
     """(kept, held out) index arrays; stratified by `labels` when given and possible."""
     try:
-        return train_test_split(indices, test_size=fraction, random_state=seed, stratify=labels)
+        train, held = shuffle_split(len(indices), fraction, seed, labels)
+        return indices[train], indices[held]
     except ValueError as err:
         if labels is None:
             raise DlrunError(f"Cannot hold out {fraction:g} of {len(indices)} samples: {err}") from err
         log.warning("split not stratified (%s)", err)
         return hold_out(indices, None, fraction, seed)
+
+
+def shuffle_split(n: int, fraction: float, seed: int, labels) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) positions as scikit-learn's ShuffleSplit / StratifiedShuffleSplit draw
+    them for test_size=fraction, random_state=seed; a ValueError where they raise one."""
+    n_test = ceil(fraction * n)
+    n_train = n - n_test
+    if n_train == 0:
+        raise ValueError(f"With n_samples={n} and test_size={fraction} the train set would be empty.")
+    rng = np.random.RandomState(seed)
+    if labels is None:
+        permutation = rng.permutation(n)
+        return permutation[n_test:n_test + n_train], permutation[:n_test]
+    classes, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if np.min(class_counts) < 2:
+        raise ValueError(f"the least populated classes have one member ({classes[class_counts < 2].tolist()})")
+    if n_train < len(classes) or n_test < len(classes):
+        raise ValueError(f"{min(n_train, n_test)} samples cannot hold each of {len(classes)} classes")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    n_i = approximate_mode(class_counts, n_train, rng)
+    t_i = approximate_mode(class_counts - n_i, n_test, rng)
+    train, test = [], []
+    for i in range(len(classes)):
+        permutation = rng.permutation(class_counts[i])
+        in_class = class_indices[i].take(permutation, mode="clip")
+        train.extend(in_class[:n_i[i]])
+        test.extend(in_class[n_i[i]:n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def approximate_mode(class_counts: np.ndarray, n_draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """Draws per class, proportional to the class sizes, ties broken at random (scikit-learn's
+    sklearn.utils.extmath._approximate_mode)."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            floored[rng.choice(inds, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def split_indices(n: int, labels, *, val_fraction, test_fraction, seed: int, has_val: bool = False,
