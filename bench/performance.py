@@ -86,8 +86,8 @@ def main() -> None:
     script, imports = med["hand-written script, 20 epochs"], med["python -c 'import torch, sklearn.datasets'"]
     notes = {name: f"{value / script:.2f}x the script" for name, value in med.items() if "20 epochs" in name}
     floor = med["... and torch._dynamo (torch.optim's first step)"]
-    notes["dlrun, one epoch"] = (f"+{med['dlrun, one epoch'] - imports:.2f} s over the imports, "
-                                 f"+{med['dlrun, one epoch'] - floor:.2f} s with torch._dynamo")
+    notes["dlrun, one epoch"] = (f"{med['dlrun, one epoch'] - imports:+.2f} s over the imports, "
+                                 f"{med['dlrun, one epoch'] - floor:+.2f} s against the imports with torch._dynamo")
     table = med["dlrun, 60k-row table, DataLoader, 5 epochs"]
     notes["dlrun, 60k-row table, in memory, 5 epochs"] = f"{med['dlrun, 60k-row table, in memory, 5 epochs'] / table:.2f}x the DataLoader"
     lines = [f"Medians of {args.rounds} rounds, whole processes, {date.today()}; {machine()}.", "",

@@ -70,8 +70,9 @@ CASES = [
     ("in-memory-unknown", "loader.in_memory=sometimes", ["loader.in_memory='sometimes' is not valid"]),
     ("in-memory-with-workers", "loader.in_memory=true loader.num_workers=2", ["it takes no DataLoader workers"]),
     ("in-memory-under-ddp", "loader.in_memory=true trainer.devices=2", ["is for one training process"]),
-    ("in-memory-with-augmentation", "loader.in_memory=true dataset=image_folder dataset.root={imgs} "
-     "dataset/transforms=augment", ["needs data held as tensors"]),
+    ("in-memory-with-own-transforms", "loader.in_memory=true dataset=image_folder dataset.root={imgs} "
+     "dataset.transforms.train_extra=[{{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}}]",
+     ["needs data held as tensors"]),
     # ---- dataset ------------------------------------------------------------------------------
     ("val-fraction-2", "dataset.val_fraction=2", ["dataset.val_fraction=2 is not valid", "between 0 and 1"]),
     ("fractions-sum-to-1", "dataset.val_fraction=0.5 dataset.test_fraction=0.6", ["leave nothing to train on"]),

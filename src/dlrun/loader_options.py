@@ -82,6 +82,6 @@ def _in_memory(value, workers, tensors: bool, sharded: bool) -> bool:
                              "shares through a DistributedSampler: use loader.in_memory=auto or false.")
         if not tensors:
             raise DlrunError("loader.in_memory=true needs data held as tensors (the bundled sets, CSV files, "
-                             "small image folders without random augmentation); this data is read sample by "
-                             "sample: use loader.in_memory=auto or false.")
+                             "small image folders whose random steps are crop and flip); this data is read sample "
+                             "by sample (files, your own Dataset or transforms): use loader.in_memory=auto or false.")
     return tensors and not sharded and not wants_workers

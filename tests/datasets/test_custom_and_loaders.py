@@ -226,7 +226,8 @@ def test_a_final_batch_of_one_sample_is_dropped_as_with_a_dataloader(make_cfg):
 
 
 @pytest.mark.parametrize("overrides,message", [
-    (["dataset/transforms=augment"], "needs data held as tensors"),
+    (["dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]"],
+     "needs data held as tensors"),
     (["loader.num_workers=2"], "it takes no DataLoader workers"),
 ])
 def test_in_memory_true_where_it_cannot_apply(make_cfg, tmp_path, overrides, message):
@@ -238,19 +239,45 @@ def test_in_memory_true_where_it_cannot_apply(make_cfg, tmp_path, overrides, mes
         datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
 
 
-def test_a_small_folder_without_augmentation_is_held_as_tensors(make_cfg, tmp_path):
+def test_a_small_folder_is_held_as_tensors_and_crop_and_flip_run_per_batch(make_cfg, tmp_path):
     from torch.utils.data import TensorDataset
 
     from dlrun import datasets
+    from dlrun.datasets.batch_augment import AugmentedTensors
     from dlrun.datasets.loaders import TensorBatches
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=8, size=8)
     cfg = make_cfg("dataset=image_folder", f"dataset.root={root}")
     loaders, _ = datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
     assert isinstance(loaders["train"], TensorBatches) and isinstance(loaders["train"].dataset, TensorDataset)
-    flipped = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.horizontal_flip=true")
-    loaders, _ = datasets.build(flipped.dataset, flipped.loader, seed=0, batch_size=4)
-    assert not isinstance(loaders["train"], TensorBatches)   # random steps: per sample, every epoch
+
+    def epochs(*overrides):
+        cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset/transforms=augment",
+                       "dataset.transforms.resize=8", "dataset.transforms.random_crop=6", *overrides)
+        loaders, info = datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
+        return loaders, info, [[x.clone() for x, _ in loaders["train"]] for _ in range(2)]
+
+    loaders, info, (first, second) = epochs()
+    assert isinstance(loaders["train"].dataset, AugmentedTensors) and info.input_shape == (3, 6, 6)
+    assert first[0].shape == (4, 3, 6, 6) and loaders["val"].dataset.tensors[0].shape[1:] == (3, 6, 6)
+    assert not all(torch.equal(a, b) for a, b in zip(first, second))    # new crops and flips each epoch
+    _, _, again = epochs()
+    assert all(torch.equal(a, b) for a, b in zip(first, again[0]))      # the same seed, the same augmentations
+    rotated, _, _ = epochs("dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]")
+    assert not isinstance(rotated["train"], TensorBatches)   # the user's own steps: per sample
+
+
+def test_batch_crop_and_flip_are_the_per_sample_steps():
+    from dlrun.datasets.batch_augment import BatchAugment
+
+    images = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
+    out = BatchAugment([4, 4], 1, False, None)(images, torch.Generator().manual_seed(3))
+    padded = torch.nn.functional.pad(images, (1, 1, 1, 1))
+    windows = [padded[i, :, r:r + 4, c:c + 4] for i in range(2) for r in range(3) for c in range(3)]
+    assert all(any(torch.equal(out[i], w) for w in windows[i * 9:(i + 1) * 9]) for i in range(2))
+    flipped = BatchAugment(None, 0, True, ([1.0], [2.0]))(images, torch.Generator().manual_seed(0))
+    for i in range(2):
+        assert torch.equal(flipped[i], (images[i] - 1) / 2) or torch.equal(flipped[i], (images[i].flip(-1) - 1) / 2)
 
 
 def test_extra_transforms_from_config(make_cfg, tmp_path):

@@ -140,13 +140,15 @@ def test_a_small_folder_is_decoded_once_into_the_same_tensors(make_cfg, tmp_path
     from dlrun.datasets import image_files
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=10, size=12)
-    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.horizontal_flip=true").dataset
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}",   # the user's own random step: per sample
+                   "dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]"
+                   ).dataset
     decoded = datasets.build_bundle(cfg)
     assert isinstance(decoded.train.base, image_files.DecodedFolder) and decoded.in_memory
     monkeypatch.setattr(image_files, "DECODE_LIMIT", 0)   # as for a folder too big to hold: read every epoch
     from_files = datasets.build_bundle(cfg)
     assert not isinstance(from_files.train.base, image_files.DecodedFolder) and not from_files.in_memory
-    for split in ("val", "test"):   # (training draws random flips)
+    for split in ("val", "test"):   # (training draws random rotations)
         a, b = getattr(decoded, split), getattr(from_files, split)
         assert len(a) == len(b)
         for i in range(len(a)):

@@ -35,6 +35,7 @@ class TensorBatches:
         self.dataset = dataset
         self.tensors = tuple(t.to(device) if device is not None else t for t in dataset.tensors)
         self.batch_size, self.shuffle, self.drop_last, self.generator = batch_size, shuffle, drop_last, generator
+        self.augment = getattr(dataset, "augment", None)   # random crop and flip of a batch (BatchAugment)
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -44,11 +45,11 @@ class TensorBatches:
         n, size = len(self.dataset), self.batch_size
         order = torch.randperm(n, generator=self.generator).to(self.tensors[0].device) if self.shuffle else None
         for start in range(0, len(self) * size, size):
-            if order is None:
-                yield tuple(t[start:start + size] for t in self.tensors)
-            else:
-                picked = order[start:start + size]
-                yield tuple(t[picked] for t in self.tensors)
+            batch = tuple(t[start:start + size] for t in self.tensors) if order is None else \
+                tuple(t[order[start:start + size]] for t in self.tensors)
+            if self.augment is not None:
+                batch = (self.augment(batch[0], self.generator), *batch[1:])
+            yield batch
 
 
 def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, options: dict,

@@ -10,7 +10,7 @@ from pathlib import Path
 from torch.utils.data import Dataset, TensorDataset
 from torchvision import datasets as tvd
 
-from dlrun.datasets import image_files
+from dlrun.datasets import batch_augment, image_files
 from dlrun.datasets.info import CLASSIFICATION, DataBundle, DataInfo
 from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed, build_transforms, normalisation, resolve_resize
@@ -51,7 +51,24 @@ def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dat
                     preprocess=preprocess)
     if in_memory and not random_steps(transforms):   # every epoch would compute the same tensors: once is enough
         train, val, test = (as_tensors(split) for split in (train, val, test))
+    elif in_memory and batch_augment.batchable(transforms):   # crop and flip: per batch, on the device
+        train = augmented_tensors(transforms, Transformed(train_base, train_idx), stats)
+        val, test = as_tensors(val), as_tensors(test)
     return DataBundle(train, val, test, info=info, in_memory=in_memory)
+
+
+def augmented_tensors(transforms, train: Transformed, stats) -> batch_augment.AugmentedTensors:
+    """The training images resized once, their random crop, flip and normalisation left to
+    BatchAugment."""
+    from omegaconf import OmegaConf
+
+    resize_only = OmegaConf.create(OmegaConf.to_container(transforms))
+    resize_only.random_crop, resize_only.eval_extra = None, []
+    train.transform = build_transforms(resize_only, train=False, stats=None)
+    images, targets = as_tensors(train).tensors
+    return batch_augment.AugmentedTensors(images, targets, batch_augment.BatchAugment(
+        batch_augment.crop_size(transforms.get("random_crop")), transforms.get("crop_padding"),
+        bool(transforms.get("horizontal_flip")), stats))
 
 
 def random_steps(transforms) -> bool:
