@@ -145,6 +145,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
                      "class_names": list(info.class_names) if info.class_names else None,
                      "target_mean": info.target_mean, "target_std": info.target_std},
             "device": str(device), "device_name": device_name(device), "precision": plan.precision,
+            **({"peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1)}
+               if device.type == "cuda" else {}),
             "distributed": ranks.describe(device),
             "overrides": job.get("overrides", []),
             "started_at": started_at.isoformat(timespec="seconds"),
