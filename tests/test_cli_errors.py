@@ -159,6 +159,8 @@ CASES = [
     ("reproduce-bare-override", "reproduce {run} mlp", ["overrides are KEY=VALUE"]),
     ("reproduce-bad-value", "reproduce {run} lr=-1", ["lr=-1 is not a positive number"]),
     ("report-no-dir", "report nowhere", ["nowhere: no such directory"]),
+    ("compare-one-run", "compare {run}", ["compare needs at least two runs"]),
+    ("compare-no-dir", "compare {run} nowhere", ["nowhere: no such directory"]),
     ("report-no-runs", "report {empty}", ["holds no runs"]),
     ("models-no-match", "models zzz*", ["no model matches 'zzz*'"]),
     ("datasets-no-match", "datasets zzz", ["no dataset matches 'zzz'"]),
@@ -221,8 +223,8 @@ def outcomes(workspace) -> dict:
         cwd.mkdir(parents=True)
         (cwd / "my_nets.py").write_text(NETS)
         argv = args.format(**{k: str(v) for k, v in workspace.items()}).split()
-        training = argv[0] not in ("eval", "predict", "export", "resume", "reproduce", "report", "models",
-                                   "datasets", "predcit")
+        training = argv[0] not in ("eval", "predict", "export", "resume", "reproduce", "report", "compare",
+                                   "models", "datasets", "predcit")
         quiet = [a for a in QUIET if a.split("=")[0] not in {x.split("=")[0] for x in argv}] if training else []
         result = subprocess.run([DLRUN, *argv, *quiet], cwd=cwd, capture_output=True, text=True, env=cli_env(),
                                 timeout=300)

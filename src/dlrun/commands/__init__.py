@@ -12,6 +12,7 @@ SUBCOMMANDS = {
     "eval": "dlrun.commands.eval",
     "reproduce": "dlrun.commands.reproduce",
     "report": "dlrun.commands.report",
+    "compare": "dlrun.commands.compare",
 }
 
 

@@ -1,0 +1,168 @@
+"""`dlrun compare`: what differs between runs (config keys, versions, git commits) and how
+their results compare (best, final and test metrics side by side, the differences to the
+first run, the validation curves overlaid in one figure). A sweep folder stands for its
+best run."""
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlrun.errors import DlrunError
+from dlrun.runs.report import job_dirs, ranked, read_job
+
+MISSING = "-"
+
+
+@dataclass
+class Run:
+    path: Path
+    label: str
+    config: dict      # the resolved config.yaml, flattened to dotted keys
+    summary: dict     # summary.json ({} for a run that did not finish)
+    curves: dict      # metric -> [(epoch, value)] from metrics.csv
+
+
+def open_runs(paths: list[str]) -> list[Run]:
+    if len(paths) < 2:
+        raise DlrunError("compare needs at least two runs (run directories, or sweep folders for their best runs).")
+    runs = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise DlrunError(f"{raw}: no such directory.")
+        label = raw
+        if not (path / "config.yaml").is_file():   # a sweep: its best completed run
+            best = [j for j in ranked([read_job(p) for p in job_dirs([raw])]) if j.status == "completed"]
+            if not best:
+                raise DlrunError(f"{raw}: no completed run to compare (a sweep folder stands for its best run).")
+            path, label = best[0].path, f"{raw} (best: {best[0].path.name})"
+        runs.append(read_run(path, label))
+    return runs
+
+
+def read_run(path: Path, label: str) -> Run:
+    import yaml
+
+    config = flatten(yaml.safe_load((path / "config.yaml").read_text()) or {})
+    summary = json.loads((path / "summary.json").read_text()) if (path / "summary.json").is_file() else {}
+    curves: dict = {}
+    if (path / "metrics.csv").is_file():
+        with open(path / "metrics.csv") as f:
+            for row in csv.DictReader(f):
+                for key, value in row.items():
+                    if key.startswith("val/") and value not in ("", None):
+                        curves.setdefault(key, []).append((int(row["epoch"]), float(value)))
+    return Run(path, label, config, summary, curves)
+
+
+def flatten(data, prefix: str = "") -> dict:
+    if isinstance(data, dict):
+        flat = {}
+        for key, value in data.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat or {prefix.rstrip("."): {}}
+    return {prefix.rstrip("."): data}
+
+
+def differing(rows: dict) -> list[tuple[str, list]]:
+    """(key, values) for the keys whose values are not all equal."""
+    return [(key, values) for key, values in sorted(rows.items()) if len({json.dumps(v, default=str) for v in values}) > 1]
+
+
+def config_differences(runs: list[Run]) -> list[tuple[str, list]]:
+    keys = {k for run in runs for k in run.config}
+    return differing({k: [run.config.get(k, MISSING) for run in runs] for k in keys})
+
+
+def environment_differences(runs: list[Run]) -> list[tuple[str, list]]:
+    def env(run: Run) -> dict:
+        summary = run.summary
+        return {**{f"version/{k}": v for k, v in (summary.get("versions") or {}).items()},
+                "git commit": (summary.get("git") or {}).get("commit", MISSING),
+                "git dirty": (summary.get("git") or {}).get("dirty", MISSING)}
+    found = [env(run) for run in runs]
+    return differing({k: [e.get(k, MISSING) for e in found] for k in {k for e in found for k in e}})
+
+
+def metric_rows(runs: list[Run]) -> list[tuple[str, list]]:
+    """('best val/acc', [values]), ('final val/acc', ...), ('test/acc', ...), ... in that order."""
+    rows: dict[str, list] = {}
+    for kind, pick in (("best", lambda s: (s.get("best") or {}).get("metrics") or {}),
+                       ("final", lambda s: s.get("final") or {}), ("test", lambda s: s.get("test") or {})):
+        keys = sorted({k for run in runs for k, v in pick(run.summary).items() if isinstance(v, (int, float))
+                       and k not in ("epoch", "seconds", "lr")})
+        for key in keys:
+            rows[key if kind == "test" else f"{kind} {key}"] = [pick(run.summary).get(key) for run in runs]
+    rows["best epoch"] = [(run.summary.get("best") or {}).get("epoch") for run in runs]
+    return list(rows.items())
+
+
+def with_differences(values: list) -> list[str]:
+    """Each value, and after the first its difference to the first."""
+    first = values[0]
+    cells = []
+    for i, value in enumerate(values):
+        text = MISSING if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+        if i and _number(value) and _number(first):
+            text += f" ({value - first:+.3g})"
+        cells.append(text)
+    return cells
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def table(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
+    """One table: the differing config keys, versions and commits, then the metrics."""
+    header = ["", *[f"run {i + 1}" for i in range(len(runs))]]
+    rows = [["path", *[run.label for run in runs]]]
+    rows += [[f"config {k}", *[_cell(v) for v in values]] for k, values in config_differences(runs)]
+    rows += [[k, *[_cell(v) for v in values]] for k, values in environment_differences(runs)]
+    rows += [[k, *with_differences(values)] for k, values in metric_rows(runs)]
+    return header, rows
+
+
+def _cell(value) -> str:
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def write_table(header: list[str], rows: list[list[str]], path: Path) -> None:
+    if path.suffix.lower() == ".csv":
+        with open(path, "w", newline="") as f:
+            csv.writer(f).writerows([header, *rows])
+        return
+    if path.suffix.lower() != ".md":
+        raise DlrunError(f"--output {path}: use a .csv or .md file name.")
+    md = io.StringIO()
+    md.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+    for row in rows:
+        md.write("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |\n")
+    path.write_text(md.getvalue())
+
+
+def plot(runs: list[Run], path: Path) -> None:
+    """The validation curves of every run overlaid, one panel per validation metric."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    metrics = sorted({m for run in runs for m in run.curves}, key=lambda m: (m != "val/loss", m))
+    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for i, run in enumerate(runs):
+            points = run.curves.get(metric, [])
+            ax.plot([e for e, _ in points], [v for _, v in points], marker="o", label=f"run {i + 1}")
+        ax.set_title(metric)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
