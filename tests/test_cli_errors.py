@@ -161,6 +161,11 @@ CASES = [
     ("report-no-dir", "report nowhere", ["nowhere: no such directory"]),
     ("compare-one-run", "compare {run}", ["compare needs at least two runs"]),
     ("compare-no-dir", "compare {run} nowhere", ["nowhere: no such directory"]),
+    ("lr-find-few-steps", "lr-find --steps 5", ["--steps 5 is too few"]),
+    ("lr-find-bounds", "lr-find --min-lr 1 --max-lr 0.1", ["use 0 < min-lr < max-lr"]),
+    ("lr-find-model-typo", "lr-find model=resnet19", ["Unknown model 'resnet19'"]),
+    ("lr-find-bad-value", "lr-find model.dropout=1.5", ["model.dropout=1.5 is not valid"]),
+    ("lr-find-unknown-key", "lr-find trainer.epochz=3", ["Could not override 'trainer.epochz'"]),
     ("report-no-runs", "report {empty}", ["holds no runs"]),
     ("models-no-match", "models zzz*", ["no model matches 'zzz*'"]),
     ("datasets-no-match", "datasets zzz", ["no dataset matches 'zzz'"]),
@@ -224,7 +229,7 @@ def outcomes(workspace) -> dict:
         (cwd / "my_nets.py").write_text(NETS)
         argv = args.format(**{k: str(v) for k, v in workspace.items()}).split()
         training = argv[0] not in ("eval", "predict", "export", "resume", "reproduce", "report", "compare",
-                                   "models", "datasets", "predcit")
+                                   "lr-find", "models", "datasets", "predcit")
         quiet = [a for a in QUIET if a.split("=")[0] not in {x.split("=")[0] for x in argv}] if training else []
         result = subprocess.run([DLRUN, *argv, *quiet], cwd=cwd, capture_output=True, text=True, env=cli_env(),
                                 timeout=300)

@@ -79,16 +79,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     device = ranks.local_device(select_device(cfg.trainer.device))
     configure_determinism(cfg.trainer.deterministic)
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
-    loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
-        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=ranks.batch_per_rank(cfg.batch_size),
-        device=device, shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None))
-    model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
-    frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
-    model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
-    check_fits(model, loaders["val"].dataset, info, cfg.model, device,   # a shape mismatch, named before training
-               resizable=cfg.dataset.get("transforms") is not None)
-    criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
-    optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
+    loaders, info, model, frozen, criterion, optimizer = build_training(cfg, device)
     monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, info.num_outputs, plan.patience, plan.min_delta)
     schedule = build_schedule(cfg.scheduler, optimizer, monitor_mode=monitor.mode,
                               total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(loaders["train"])))
@@ -171,6 +162,22 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     if ranks.is_main():
         print(f"run directory: {run_dir}")  # always, also with trainer.progress=none
     return done.best_value
+
+
+def build_training(cfg: DictConfig, device: torch.device):
+    """(loaders, DataInfo, model on `device`, frozen backbone or None, criterion, optimizer): the
+    data, model, loss and optimizer of the composed run (also what `dlrun lr-find` trains)."""
+    loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
+        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=ranks.batch_per_rank(cfg.batch_size),
+        device=device, shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None))
+    model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
+    frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
+    model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
+    check_fits(model, loaders["val"].dataset, info, cfg.model, device,   # a shape mismatch, named before training
+               resizable=cfg.dataset.get("transforms") is not None)
+    criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
+    optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
+    return loaders, info, model, frozen, criterion, optimizer
 
 
 def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path, console):

@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "reproduce": "dlrun.commands.reproduce",
     "report": "dlrun.commands.report",
     "compare": "dlrun.commands.compare",
+    "lr-find": "dlrun.commands.lr_find",
 }
 
 
