@@ -121,6 +121,11 @@ CASES = [
       "change the model's layers"]),
     ("custom-model-shape-mismatch-on-a-folder", "dataset=image_folder dataset.root={imgs} model=custom "
      "model.class_path=my_nets.ForMnist", ["(2, 3, 8, 8)", "dataset.transforms.resize=[H, W]"]),
+    ("timm-arch-required", "model=timm", ["model.arch is required"]),
+    ("timm-arch-typo", "model=timm model.arch=resnet10", ["model.arch='resnet10' is not a timm model",
+                                                          "Did you mean: resnet10t"]),
+    ("timm-weights-file-missing", "model=timm model.arch=resnet10t model.weights=missing.pth",
+     ["model.weights='missing.pth': no such file"]),
     ("hub-not-a-hub-dir", "model=hub model.repo={empty} model.entrypoint=x model.source=local", ["no hubconf.py"]),
     # ---- loss, optimizer, scheduler -----------------------------------------------------------
     ("label-smoothing-1.5", "loss.label_smoothing=1.5", ["loss.label_smoothing=1.5 is not valid"]),

@@ -15,11 +15,12 @@ from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_M
 HELP = "list every model option (dlrun's own, your classes, torch.hub, all torchvision classifiers)"
 
 ABOUT = {
-    "cnn": "conv blocks + global pooling + linear head; model.channels, kernel_size, pooling, dropout",
+    "cnn": "conv blocks + 2x2 average pooling + linear head; model.channels, kernel_size, pooling, dropout",
     "mlp": "multilayer perceptron; model.hidden, activation, dropout, batch_norm",
     "linear": "one linear layer: linear or logistic regression",
     "custom": "your nn.Module: model.class_path=module.Class",
     "hub": "torch.hub entrypoint: model.repo, model.entrypoint",
+    "timm": "any timm model: model.arch=NAME (dlrun models --source timm lists them)",
 }
 FAMILIES = ("alexnet", "convnext", "densenet", "efficientnet_v2", "efficientnet", "googlenet", "inception", "maxvit",
             "mnasnet", "mobilenet_v2", "mobilenet_v3", "regnet", "resnext", "resnet", "shufflenet", "squeezenet",
@@ -38,11 +39,14 @@ def family(name: str) -> str:
 def add_arguments(parser) -> None:
     parser.add_argument("pattern", nargs="?", default="*", help="only names matching this wildcard, e.g. 'resnet*'")
     parser.add_argument("--config-dir", "-cd", help="also list the model YAML files in this config directory")
+    parser.add_argument("--source", choices=["dlrun", "timm"], default="dlrun",
+                        help="timm: list timm's architectures (model=timm model.arch=NAME) instead")
 
 
 def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
     found = {name: ("dlrun", "", ABOUT[name]) for name in BUILTIN_MODELS}
     found.update({name: ("yours", "", ABOUT[name]) for name in USER_MODELS})
+    found["timm"] = ("timm", "", ABOUT["timm"])
     found.update({name: ("torchvision", family(name), "random init; model.weights=DEFAULT for pretrained")
                   for name in TORCHVISION_CLASSIFIERS})
     for root in [conf_dir()] + ([Path(config_dir)] if config_dir else []):
@@ -52,12 +56,24 @@ def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
     return [(name, *found[name]) for name in found]
 
 
+def timm_rows(pattern: str) -> list[tuple[str, str, str, str]]:
+    from dlrun.models.timm_models import import_timm
+
+    timm = import_timm()
+    pretrained = {name.split(".")[0] for name in timm.list_models(pattern, pretrained=True)}
+    return [(f"model.arch={name}", "timm", name.split("_")[0],
+             "model.weights=pretrained for timm's weights" if name in pretrained else "random init")
+            for name in timm.list_models(pattern)]
+
+
 def main(args) -> int:
-    matches = sorted((r for r in rows(args.config_dir) if fnmatch(r[0], args.pattern)), key=lambda r: natural_key(r[0]))
+    found = timm_rows(args.pattern) if args.source == "timm" else rows(args.config_dir)
+    matches = sorted((r for r in found if fnmatch(r[0].removeprefix("model.arch="), args.pattern)),
+                     key=lambda r: natural_key(r[0]))
     if not matches:
         print(f"no model matches {args.pattern!r}; `dlrun models` lists them all", file=sys.stderr)
         return 1
-    table = Table(title=f"model=... options ({len(matches)})")
+    table = Table(title=f"{'model=timm model.arch' if args.source == 'timm' else 'model'}=... options ({len(matches)})")
     for column in ("name", "source", "family", "notes"):
         table.add_column(column, no_wrap=column != "notes")
     for row in matches:

@@ -28,12 +28,16 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
         net = getattr(builtin, name)(cfg, info)
     elif name in USER_MODELS:
         net = getattr(user_models, name)(cfg, info)
+    elif name == "timm":
+        from dlrun.models import timm_models   # timm: an optional dependency, imported only for its models
+
+        net = timm_models.build(cfg, info, load_weights=load_weights)
     elif name in TORCHVISION_CLASSIFIERS:
         from dlrun.models import torchvision_models   # torchvision: only for its models
 
         net = torchvision_models.build(cfg, info, load_weights=load_weights)
     else:
-        raise unknown_choice("model", name, (*BUILTIN_MODELS, *USER_MODELS, *TORCHVISION_CLASSIFIERS))
+        raise unknown_choice("model", name, (*BUILTIN_MODELS, *USER_MODELS, "timm", *TORCHVISION_CLASSIFIERS))
     if info.target_mean is not None:
         return builtin.InTargetUnits(net, info.target_mean, info.target_std)
     return net
@@ -41,6 +45,10 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
 
 def preprocessing(cfg) -> dict | None:
     """The input transforms that pretrained weights expect, or None."""
+    if cfg.name == "timm":
+        from dlrun.models import timm_models
+
+        return timm_models.preprocessing(cfg)
     if cfg.name not in TORCHVISION_CLASSIFIERS:
         return None
     from dlrun.models import torchvision_models
