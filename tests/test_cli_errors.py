@@ -26,7 +26,7 @@ CASES = [
     ("dataset-unknown", "dataset=nope", ["Unknown dataset 'nope'", "digits"]),
     ("loss-typo", "loss=crossentropy", ["Unknown loss 'crossentropy'", "cross_entropy"]),
     ("scheduler-typo", "scheduler=cosin", ["Unknown scheduler 'cosin'", "Did you mean: cosine"]),
-    ("logger-unknown", "logger=mlflow2", ["Unknown logger 'mlflow2'", "tensorboard, wandb"]),
+    ("logger-unknown", "logger=mlflow2", ["Unknown logger 'mlflow2'", "mlflow, none, tensorboard, wandb"]),
     ("trainer-typo", "trainer=gpus", ["Unknown trainer 'gpus'", "Did you mean: gpu"]),
     ("experiment-typo", "experiment=digits_cn", ["Unknown experiment 'digits_cn'", "digits_cnn"]),
     ("hparams-search-unknown", "-m hparams_search=nope", ["Unknown hparams_search 'nope'", "digits_optuna"]),
@@ -146,6 +146,8 @@ CASES = [
     # ---- logger -------------------------------------------------------------------------------
     ("wandb-mode-unknown", "logger=wandb logger.wandb.mode=sometimes", ["logger.wandb.mode='sometimes' is not valid"]),
     ("wandb-watch-unknown", "logger=wandb logger.wandb.watch=weights", ["logger.wandb.watch='weights' is not valid"]),
+    ("mlflow-log-model-not-bool", "logger=mlflow logger.mlflow.log_model=maybe",
+     ["logger.mlflow.log_model='maybe' is not valid"]),
     ("tensorboard-flush-zero", "logger=tensorboard logger.tensorboard.flush_secs=0",
      ["logger.tensorboard.flush_secs=0 is not valid"]),
     # ---- subcommands --------------------------------------------------------------------------

@@ -11,6 +11,10 @@ RULES = [
     ("logger.wandb.log_model", boolean, "true or false"),
     ("logger.wandb.tags", lambda v: isinstance(v, list), "a list, e.g. [baseline, v2]"),
     ("logger.tensorboard.flush_secs", number(0, low_open=True), "a number of seconds > 0"),
+    ("logger.mlflow.log_model", boolean, "true or false"),
+    ("logger.mlflow.experiment", lambda v: isinstance(v, str) and v.strip() != "", "an experiment name"),
+    ("logger.mlflow.tracking_uri", lambda v: v is None or (isinstance(v, str) and v.strip() != ""),
+     "null (MLFLOW_TRACKING_URI, else outputs/mlflow.db) or a URI such as http://127.0.0.1:5000"),
 ]
 
 

@@ -271,14 +271,18 @@ class Loggers:
 
 def build_loggers(cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say,
                   columns: list[str], resume_id: str | None = None) -> Loggers:
-    """metrics.csv always; W&B when `logger=wandb`."""
-    known = {"wandb", "tensorboard"}
+    """metrics.csv always; W&B, TensorBoard and MLflow when chosen (`logger=[wandb,mlflow]`)."""
+    known = {"wandb", "tensorboard", "mlflow"}
     unknown = set(cfg or {}) - known
     if unknown:
         raise DlrunError(f"Unknown logger {', '.join(sorted(unknown))}: valid loggers are {', '.join(sorted(known))}.")
     loggers: list = [CSVLogger(Path(run_dir) / "metrics.csv", columns)]
     if cfg and "tensorboard" in cfg:
         loggers.append(TensorBoardLogger(cfg.tensorboard, run_dir=run_dir, config=config, say=say))
+    if cfg and "mlflow" in cfg:
+        from dlrun.engine.mlflow_logger import MLflowLogger
+
+        loggers.append(MLflowLogger(cfg.mlflow, run_dir=run_dir, config=config, name=name, group=group, say=say))
     if cfg and "wandb" in cfg:
         loggers.append(WandbLogger(cfg.wandb, run_dir=run_dir, config=config, name=name, group=group, say=say,
                                    resume_id=resume_id))
