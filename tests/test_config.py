@@ -18,7 +18,7 @@ def test_every_group_has_options():
     assert {"none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",
             "warmup_cosine"} == group_options("scheduler")
     assert {"default", "cpu", "gpu", "debug", "ddp"} == group_options("trainer")
-    assert {"wandb", "tensorboard", "none"} == group_options("logger")
+    assert {"wandb", "tensorboard", "mlflow", "none"} == group_options("logger")
 
 
 @pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])

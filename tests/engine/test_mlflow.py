@@ -94,3 +94,36 @@ def test_an_unreachable_server_never_stops_training(tmp_path):
                    "epochs=1", "hydra.run.dir=run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "run" / "summary.json").is_file() and (tmp_path / "outputs" / "mlflow.db").is_file()
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_resumed_run_continues_its_mlflow_run(train, tmp_path, monkeypatch):
+    import argparse
+
+    from mlflow.tracking import MlflowClient
+
+    from dlrun.commands import resume as resume_command
+    from dlrun.engine.loggers import CSVLogger
+
+    monkeypatch.chdir(tmp_path)   # the local store: outputs/mlflow.db here
+    args = ("logger=mlflow", "epochs=3", "trainer.checkpoint_every_n_steps=5", "trainer.log_every_n_steps=1")
+
+    def crash_at_step_25(self, metrics, step):
+        if step == 25:   # in epoch 2
+            raise Crash()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CSVLogger, "log_step", crash_at_step_25, raising=False)
+        with pytest.raises(Crash):
+            train(*args, run_dir=tmp_path / "run")
+    first = json.loads((tmp_path / "run" / "mlflow_run.json").read_text())
+    assert resume_command.main(argparse.Namespace(run=str(tmp_path / "run"), trust=[], devices=None)) == 0
+    assert json.loads((tmp_path / "run" / "mlflow_run.json").read_text()) == first
+    client = MlflowClient(first["tracking_uri"])
+    run = client.get_run(first["run_id"])
+    assert run.info.status == "FINISHED" and "test/acc" in run.data.metrics
+    assert len(client.search_runs([run.info.experiment_id])) == 1   # continued, not a second run
+    assert max(m.step for m in client.get_metric_history(first["run_id"], "val/acc")) > 25
