@@ -53,3 +53,18 @@ def test_n_jobs_runs_trials_in_processes_of_their_own_with_the_cores_divided(tmp
     submitit = tmp_path / "parallel" / ".submitit"
     assert len([p for p in submitit.iterdir() if p.name.isdigit()]) == 3, "each trial a submitit job of its own"
     assert (tmp_path / "parallel" / "optimization_results.yaml").is_file()
+
+
+def test_a_local_job_lost_as_it_started_is_submitted_again_but_nothing_else():
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import LocalLauncher, SlurmLauncher
+    from submitit.core.utils import UncompletedJobError
+
+    from dlrun.search.sweeper import lost_at_start
+
+    lost = UncompletedJobError("Job 1 (task: 0) with path /x/1_0_result.pkl\nhas not produced any output (state: "
+                               "FINISHED)\nNo output/error stream produced ! Check: /x/1_0_log.out")
+    died = UncompletedJobError("Job 1 (task: 0) with path /x/1_0_result.pkl\nhas not produced any output (state: "
+                               "FINISHED)\nError stream produced:\n----------------------------------------\nKilled")
+    local, slurm = LocalLauncher.__new__(LocalLauncher), SlurmLauncher.__new__(SlurmLauncher)
+    assert lost_at_start(local, lost)
+    assert not lost_at_start(local, died) and not lost_at_start(slurm, lost) and not lost_at_start(local, OSError())

@@ -165,10 +165,15 @@ class OptunaSweeper(Sweeper):
     def launch(self, trial, environment: list[str]):
         """Run the trial's job; returns Hydra's JobReturn, or the exception that prevented one."""
         overrides = self.space.trial_overrides(trial.params) + environment
-        try:
-            return self.launcher.launch([overrides], initial_job_idx=trial.number)[0]
-        except Exception as err:  # the job's process died (killed, out of memory) or could not start
-            return err
+        for attempt in (1, 2):
+            try:
+                return self.launcher.launch([overrides], initial_job_idx=trial.number)[0]
+            except Exception as err:  # the job's process died (killed, out of memory) or could not start
+                if attempt == 1 and lost_at_start(self.launcher, err):
+                    print(f"trial {trial.number}: its process ended before it wrote anything (lost as it "
+                          "started); submitting it again", file=sys.stderr, flush=True)
+                    continue
+                return err
 
     def tell(self, trial, outcome) -> None:
         from optuna.trial import TrialState
@@ -240,6 +245,15 @@ def suggest(trial, name: str, distribution) -> None:
         trial.suggest_int(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
     else:
         trial.suggest_categorical(name, distribution.choices)
+
+
+def lost_at_start(launcher, err: Exception) -> bool:
+    """A local submitit job that ended without any output or log at all: its process was lost
+    as it started (seen under load with two trials submitted at once), before any of the
+    trial's code ran, so submitting it again repeats nothing. SLURM jobs are left to the
+    cluster launcher's own reporting."""
+    return type(launcher).__name__ == "LocalLauncher" and type(err).__name__ == "UncompletedJobError" \
+        and "has not produced any output" in str(err) and "No output/error stream produced" in str(err)
 
 
 def use_submitit_local(config: DictConfig) -> None:
