@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dlrun.commands import SUBCOMMANDS
 from dlrun.config_tree import GROUPS, conf_dir, group_options, register_generated_options
-from dlrun.errors import DlrunError, message, out_of_memory, unknown_choice
+from dlrun.errors import DlrunError, first_line, message, out_of_memory, unknown_choice
 
 
 def main() -> None:
@@ -100,7 +100,7 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         if isinstance(err, Interrupted):   # training stopped on a signal; the run said how to go on
             return 128 + err.signum
         if out_of_memory(err):
-            fail(f"out of memory ({type(err).__name__}: {message(err).strip().splitlines()[0]}). Free the device "
+            fail(f"out of memory ({type(err).__name__}: {first_line(err)}). Free the device "
                  "(other processes), or use a smaller batch where the command takes one (batch_size=N).", code=1)
         import tempfile
 
@@ -225,11 +225,10 @@ def rejected(err: DlrunError) -> float:
 
 
 def out_of_memory_advice(err: Exception, cfg) -> str:
-    said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     batch, accum = cfg.get("batch_size"), cfg.trainer.get("grad_accum_steps", 1)
     smaller = max(1, batch // 2) if isinstance(batch, int) else "N/2"
     more = accum * 2 if isinstance(accum, int) else 2
-    return (f"out of memory with batch_size={batch} ({type(err).__name__}: {said}). Use a smaller batch, e.g. "
+    return (f"out of memory with batch_size={batch} ({type(err).__name__}: {first_line(err)}). Use a smaller batch, e.g. "
             f"batch_size={smaller} trainer.grad_accum_steps={more} (the same samples per optimizer step), or a "
             "smaller model or input size.")
 
@@ -243,8 +242,7 @@ def unexpected(err: Exception, job_dir: Path | None = None) -> float:
 
     if "1" in (os.environ.get("DLRUN_DEBUG"), os.environ.get("HYDRA_FULL_ERROR")):
         raise err
-    said = message(err).strip().splitlines()
-    short = f"{type(err).__name__}: {said[0]}" if said else type(err).__name__
+    short = f"{type(err).__name__}: {first_line(err)}" if message(err).strip() else type(err).__name__
     trace = "".join(traceback.format_exception(err))
     if job_dir is None and in_multirun():
         record_failure(hydra_output_dir(), short, trace)

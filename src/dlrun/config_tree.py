@@ -10,6 +10,16 @@ from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
 GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "logger", "experiment", "hparams_search")
 
 
+def flatten(data, prefix: str = "") -> dict:
+    """A resolved config as {dotted.key: value}; an empty mapping stays a value ({})."""
+    if isinstance(data, dict):
+        flat = {}
+        for key, value in data.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+        return flat or {prefix.rstrip("."): {}}
+    return {prefix.rstrip("."): data}
+
+
 def conf_dir() -> Path:
     """The `conf/` tree: inside the installed package (wheel) or at the repository root."""
     here = Path(__file__).resolve().parent

@@ -22,6 +22,12 @@ def message(err: BaseException) -> str:
     return text
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of what to tell the user about `err` (its type's name when it says nothing)."""
+    lines = message(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
 def out_of_memory(err: BaseException) -> bool:
     """torch's CUDA/MPS out-of-memory error, or the CPU allocator failing."""
     text = str(err)

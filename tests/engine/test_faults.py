@@ -10,7 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from dlrun.engine.checkpoint import load_checkpoint
 from dlrun.engine.loggers import CSVLogger

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, one_of, size, whole
+from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, size, whole
 from dlrun.errors import DlrunError
 from dlrun.loader_options import loader_options
 

@@ -5,7 +5,7 @@ the curve (lr_find.png, lr_find.csv)."""
 from datetime import datetime
 from pathlib import Path
 
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, first_line
 
 HELP = "find a learning rate: a range test on the run the overrides compose"
 
@@ -70,4 +70,4 @@ def compose(overrides: list[str]):
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             return hydra_compose(config_name="config", overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
-        raise DlrunError(str(err).strip().splitlines()[0]) from err
+        raise DlrunError(first_line(err)) from err

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, first_line
 
 log = logging.getLogger("dlrun")
 
@@ -255,7 +255,7 @@ class Loggers:
                 self.loggers.remove(logger)
                 log.warning("%s failed in %s (%s: %s): it is switched off for the rest of this run; training goes "
                             "on and metrics.csv keeps every epoch", type(logger).__name__, call, type(err).__name__,
-                            str(err).strip().splitlines()[0] if str(err).strip() else "")
+                            first_line(err) if str(err).strip() else "")
                 try:
                     logger.finish(False)
                 except Exception:

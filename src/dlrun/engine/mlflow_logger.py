@@ -14,8 +14,9 @@ import os
 import time
 from pathlib import Path
 
+from dlrun.config_tree import flatten
 from dlrun.engine.loggers import Logger
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, first_line
 
 LOCAL_STORE = Path("outputs") / "mlflow.db"   # a SQLite store (MLflow 3 retired the file store)
 RUN_FILE = "mlflow_run.json"
@@ -29,15 +30,6 @@ def import_mlflow():
         raise DlrunError("logger=mlflow needs MLflow, an optional dependency: pip install 'dlrun[mlflow]' "
                          "(or pip install mlflow).") from err
     return mlflow
-
-
-def flatten(data, prefix: str = "") -> dict:
-    if isinstance(data, dict):
-        out = {}
-        for key, value in data.items():
-            out.update(flatten(value, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): data}
 
 
 class MLflowLogger(Logger):
@@ -54,7 +46,7 @@ class MLflowLogger(Logger):
             self.client, experiment = self._connect(mlflow, uri, cfg.get("experiment") or "dlrun")
         except Exception as err:   # an unreachable or failing server: never stop training for it
             local = local_store()
-            say(f"[yellow]MLflow at {uri} is not reachable ({type(err).__name__}: {str(err).splitlines()[0][:160]}); "
+            say(f"[yellow]MLflow at {uri} is not reachable ({type(err).__name__}: {first_line(err)[:160]}); "
                 f"logging to the local store {LOCAL_STORE} instead (mlflow ui --backend-store-uri {local}).[/]")
             uri = local
             self.client, experiment = self._connect(mlflow, uri, cfg.get("experiment") or "dlrun")

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError, out_of_memory
+from dlrun.errors import DlrunError, first_line, out_of_memory
 
 FIXES = {
     "resizable": "change the model's layers to take this input, or the input size with dataset.transforms.resize=[H, W]",
@@ -30,10 +30,9 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
         except (RuntimeError, ValueError, TypeError, IndexError) as err:
             if out_of_memory(err):
                 raise   # not a shape problem: the CLI says how to use less memory
-            said = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise DlrunError(f"{name} does not fit the data: given a batch of shape {tuple(batch.shape)} (samples "
                              f"{info.input_shape}, {describe(info)}) its forward pass failed with "
-                             f"{type(err).__name__}: {said}. To fix: {fix}.") from err
+                             f"{type(err).__name__}: {first_line(err)}. To fix: {fix}.") from err
         finally:
             model.train(was_training)
     if not isinstance(out, torch.Tensor):

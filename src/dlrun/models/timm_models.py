@@ -11,7 +11,7 @@ from pathlib import Path
 from torch import nn
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError, did_you_mean
+from dlrun.errors import DlrunError, did_you_mean, first_line
 
 TRIAL_SIZES = (32, 64, 128, 224)   # tried in turn when the architecture does not take the data's own size
 
@@ -63,7 +63,7 @@ def create(timm, arch: str, spec, download: bool, **kwargs) -> nn.Module:
             return timm.create_model(arch, pretrained=True, **kwargs)
         except Exception as err:
             raise DlrunError(f"timm's pretrained weights for {arch} could not be loaded ({type(err).__name__}: "
-                             f"{str(err).splitlines()[0][:200]}). They come from timm's cache (the Hugging Face "
+                             f"{first_line(err)[:200]}). They come from timm's cache (the Hugging Face "
                              "hub cache); set model.download=true to fetch them, or give a file: "
                              "model.weights=path/to/weights.pth") from err
     path = Path(str(spec)).expanduser()
@@ -74,7 +74,7 @@ def create(timm, arch: str, spec, download: bool, **kwargs) -> nn.Module:
         return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
     except Exception as err:
         raise DlrunError(f"The weights in {path} do not fit model.arch={arch} ({type(err).__name__}: "
-                         f"{str(err).splitlines()[0][:300]}).") from err
+                         f"{first_line(err)[:300]}).") from err
 
 
 def takes(net: nn.Module, channels: int, height: int, width: int) -> bool:

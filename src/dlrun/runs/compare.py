@@ -4,14 +4,14 @@ first run, the validation curves overlaid in one figure). A sweep folder stands 
 best run."""
 
 import csv
-import io
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from dlrun.errors import DlrunError
-from dlrun.runs.report import job_dirs, ranked, read_job
+from dlrun.config_tree import flatten
+from dlrun.runs.report import job_dirs, ranked, read_job, write_csv, write_markdown
 
 MISSING = "-"
 
@@ -56,15 +56,6 @@ def read_run(path: Path, label: str) -> Run:
                     if key.startswith("val/") and value not in ("", None):
                         curves.setdefault(key, []).append((int(row["epoch"]), float(value)))
     return Run(path, label, config, summary, curves)
-
-
-def flatten(data, prefix: str = "") -> dict:
-    if isinstance(data, dict):
-        flat = {}
-        for key, value in data.items():
-            flat.update(flatten(value, f"{prefix}{key}."))
-        return flat or {prefix.rstrip("."): {}}
-    return {prefix.rstrip("."): data}
 
 
 def differing(rows: dict) -> list[tuple[str, list]]:
@@ -131,17 +122,10 @@ def _cell(value) -> str:
 
 
 def write_table(header: list[str], rows: list[list[str]], path: Path) -> None:
-    if path.suffix.lower() == ".csv":
-        with open(path, "w", newline="") as f:
-            csv.writer(f).writerows([header, *rows])
-        return
-    if path.suffix.lower() != ".md":
+    writers = {".csv": write_csv, ".md": write_markdown}
+    if path.suffix.lower() not in writers:
         raise DlrunError(f"--output {path}: use a .csv or .md file name.")
-    md = io.StringIO()
-    md.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
-    for row in rows:
-        md.write("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |\n")
-    path.write_text(md.getvalue())
+    writers[path.suffix.lower()](header, rows, path)
 
 
 def plot(runs: list[Run], path: Path) -> None:

@@ -112,15 +112,23 @@ def write_report(jobs: list[Job], out: Path) -> list[Path]:
     """report.csv, report.md and report.png in `out`."""
     header, rows = table_rows(jobs)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "report.csv", "w", newline="") as f:
+    write_csv(header, rows, out / "report.csv")
+    write_markdown(header, rows, out / "report.md")
+    plot(jobs, out / "report.png")
+    return [out / "report.csv", out / "report.md", out / "report.png"]
+
+
+def write_csv(header: list[str], rows: list[list[str]], path: Path) -> None:
+    with open(path, "w", newline="") as f:
         csv.writer(f).writerows([header, *rows])
+
+
+def write_markdown(header: list[str], rows: list[list[str]], path: Path) -> None:
     md = io.StringIO()
     md.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
     for row in rows:
         md.write("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |\n")
-    (out / "report.md").write_text(md.getvalue())
-    plot(jobs, out / "report.png")
-    return [out / "report.csv", out / "report.md", out / "report.png"]
+    path.write_text(md.getvalue())
 
 
 def plot(jobs: list[Job], path: Path) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 SMOOTHING = 0.9       # exponential moving average of the loss (about the last 10 steps), bias-corrected
 DIVERGED = 4.0        # stop once the smoothed loss exceeds this many times its minimum
