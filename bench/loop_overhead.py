@@ -22,11 +22,11 @@ from dlrun import datasets, models
 from dlrun.config_tree import conf_dir
 from dlrun.engine import RunConsole, build_loggers
 from dlrun.engine.loop import Parts, fit
-from dlrun.engine.metrics import metric_names
+from dlrun.engine.metrics import make_metrics, metric_names
 from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
-from dlrun.losses import build_loss
-from dlrun.optim import build_optimizer
+from dlrun.training.losses import build_loss
+from dlrun.training.optimizers import build_optimizer
 from dlrun.seeding import seed_everything
 
 
@@ -65,14 +65,15 @@ def textbook(cfg, device, epochs):
 def dlrun_loop(cfg, device, epochs):
     loaders, info, model, criterion, optimizer = setup(cfg, device)
     plan = plan_from_config(cfg.trainer, epochs, device)
-    monitor = Monitor("auto", "auto", info.task, info.num_outputs)
+    metrics = make_metrics(info.task, info.num_outputs).to(device)
+    monitor = Monitor("auto", "auto", info.task, metrics.higher_is_better())
     with tempfile.TemporaryDirectory() as run_dir:
         console = RunConsole("none")
         loggers = build_loggers(None, run_dir=Path(run_dir), config={}, name=None, group=None, say=console.say,
                                 columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs), "lr", "seconds"])
         scaler = torch.amp.GradScaler(device.type, enabled=False)
         fit(Parts(model, criterion, optimizer, None, scaler, loaders), plan, device=device, monitor=monitor,
-                     task=info.task, num_outputs=info.num_outputs, run_dir=Path(run_dir), loggers=loggers,
+                     task=info.task, metrics=metrics, run_dir=Path(run_dir), loggers=loggers,
                      console=console, record={})
         with open(Path(run_dir) / "metrics.csv") as f:
             times = [float(row["seconds"]) for row in csv.DictReader(f)]

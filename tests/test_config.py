@@ -1,6 +1,7 @@
 """Every option of every config group composes, and the top-level knobs reach the groups."""
 
 import pytest
+from omegaconf import OmegaConf
 
 from dlrun.config_tree import GROUPS, group_options
 from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
@@ -13,10 +14,10 @@ def test_every_group_has_options():
         assert group_options(group), group
     assert {"digits", "synthetic"} <= group_options("dataset")
     assert {"mlp", "cnn", "resnet50", "vgg16", "mobilenet_v3_small", "vit_b_16"} <= group_options("model")
-    assert {"cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits"} == group_options("loss")
-    assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"} == group_options("optimizer")
+    assert {"cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "custom"} == group_options("loss")
+    assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "custom"} == group_options("optimizer")
     assert {"none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",
-            "warmup_cosine"} == group_options("scheduler")
+            "warmup_cosine", "custom"} == group_options("scheduler")
     assert {"default", "cpu", "gpu", "debug", "ddp"} == group_options("trainer")
     assert {"wandb", "tensorboard", "mlflow", "none"} == group_options("logger")
 
@@ -26,6 +27,9 @@ def test_option_composes(make_cfg, group, option):
     cfg = make_cfg(f"{group}={option}")
     if group == "model":
         assert cfg.model.name == option
+    if option == "custom" and group in ("loss", "optimizer", "scheduler"):
+        assert OmegaConf.is_missing(cfg[group], "class_path") and cfg[group].kwargs == {}   # required
+        return
     if group == "optimizer":
         assert cfg.optimizer.lr == cfg.lr and cfg.optimizer._partial_
     if group == "loss":

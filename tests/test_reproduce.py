@@ -74,7 +74,7 @@ def test_untrusted_import_paths_are_refused(dlrun_cli, finished_run, tmp_path, e
 
 
 def test_allow_list_rules():
-    from dlrun.safety import import_paths, is_trusted, trusted_prefixes
+    from dlrun.runs.safety import import_paths, is_trusted, trusted_prefixes
 
     config = {"optimizer": {"_target_": "torch.optim.SGD"}, "model": {"name": "custom", "class_path": "my.Net"},
               "dataset": {"transforms": {"train_extra": [{"_target_": "torchvision.transforms.v2.RandomRotation"}]}}}

@@ -30,11 +30,11 @@ from dlrun.distributed import ranks
 from dlrun.distributed.launch import started_by_dlrun, train_in_processes
 from dlrun.distributed.topology import topology
 from dlrun.errors import DlrunError
-from dlrun.losses import build_loss
+from dlrun.training.losses import build_loss, check_loss
 from dlrun.models.fit_check import check_fits
 from dlrun.models.transfer import freeze_backbone, parameter_groups
-from dlrun.optim import build_optimizer
-from dlrun.schedulers import build_schedule
+from dlrun.training.optimizers import build_optimizer
+from dlrun.training.schedulers import build_schedule
 from dlrun.search.trial import TrialPruning, search_job
 from dlrun.runs.run_record import environment
 from dlrun.seeding import seed_everything
@@ -80,7 +80,10 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     configure_determinism(cfg.trainer.deterministic)
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
     loaders, info, model, frozen, criterion, optimizer = build_training(cfg, device)
-    monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, info.num_outputs, plan.patience, plan.min_delta)
+    chosen = cfg.trainer.get("metrics")   # trainer.metrics: default or a list of names
+    val_metrics = make_metrics(info.task, info.num_outputs, selection=chosen).to(device)
+    monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, val_metrics.higher_is_better(), plan.patience,
+                      plan.min_delta)
     schedule = build_schedule(cfg.scheduler, optimizer, monitor_mode=monitor.mode,
                               total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(loaders["train"])))
     scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
@@ -94,7 +97,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
         state, wandb_id = restore(resume_from, model, optimizer, schedule, scaler, run_dir, console)
     loggers = build_loggers(cfg.get("logger"), run_dir=run_dir, config=config, name=job.get("name"),
                             group=job.get("group"), say=console.say, resume_id=wandb_id,
-                            columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val"), "lr", "seconds"]
+                            columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val", chosen), "lr",
+                                     "seconds"]
                             ) if ranks.is_main() else Loggers([])
     loggers.watch(model)
     pruning = TrialPruning(search) if search else None
@@ -108,14 +112,13 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     ok = False
     try:
         with stop_on_signals() as stop:
-            result = fit(parts, plan, device=device, monitor=monitor, task=info.task, num_outputs=info.num_outputs,
+            result = fit(parts, plan, device=device, monitor=monitor, task=info.task, metrics=val_metrics,
                          run_dir=run_dir, loggers=loggers, console=console, record=record, state=state, stop=stop,
                          pruning=pruning)
         ranks.barrier()  # rank 0 has written best.pt
         best = load_checkpoint(run_dir / "checkpoints" / "best.pt")
         model.load_state_dict(best["model"])
-        test = evaluate(model, loaders["test"], criterion, make_metrics(info.task, info.num_outputs).to(device),
-                        device, info.task, split="test")
+        test = evaluate(model, loaders["test"], criterion, val_metrics, device, info.task, split="test")
 
         # ---- record ---------------------------------------------------------------
         done = result.state
@@ -173,9 +176,10 @@ def build_training(cfg: DictConfig, device: torch.device):
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), unfreeze_epoch(cfg.model))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
-    check_fits(model, loaders["val"].dataset, info, cfg.model, device,   # a shape mismatch, named before training
-               resizable=cfg.dataset.get("transforms") is not None)
+    outputs, targets = check_fits(model, loaders["val"].dataset, info, cfg.model, device,  # a shape mismatch,
+                                  resizable=cfg.dataset.get("transforms") is not None)  # named before training
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
+    check_loss(criterion, outputs, targets, cfg.loss)   # the loss takes the data's outputs and targets
     optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
     return loaders, info, model, frozen, criterion, optimizer
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun.errors import DlrunError
-from dlrun.safety import check_trusted
+from dlrun.runs.safety import check_trusted
 
 
 @dataclass
@@ -44,7 +44,7 @@ def with_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
 
 
 def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:
-    """The run at `path`; refuses a config naming code outside the allow-list (dlrun.safety).
+    """The run at `path`; refuses a config naming code outside the allow-list (dlrun.runs.safety).
     What the directory alone shows is checked before torch is imported."""
     run_dir = Path(path).expanduser()
     if not run_dir.is_dir():

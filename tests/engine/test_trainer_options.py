@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from dlrun.engine import load_checkpoint
 from dlrun.errors import DlrunError
-from dlrun.schedulers import build_schedule
+from dlrun.training.schedulers import build_schedule
 
 
 def rows(run_dir):
@@ -198,7 +198,7 @@ def test_accuracy_ties_go_to_the_lower_validation_loss():
     from dlrun.engine.monitor import Monitor
     from dlrun.engine.state import TrainState
 
-    monitor, state = Monitor("auto", "auto", "classification", 10), TrainState()
+    monitor, state = Monitor("auto", "auto", "classification", {"acc": True, "f1": True}), TrainState()
     assert monitor.update(state, {"val/acc": 0.9, "val/loss": 0.5}, 1)
     assert not monitor.update(state, {"val/acc": 0.9, "val/loss": 0.6}, 2)
     assert monitor.update(state, {"val/acc": 0.9, "val/loss": 0.3}, 3) and state.best_epoch == 3

@@ -55,7 +55,7 @@ def test_run_directory_contents(train):
 def test_test_metrics_come_from_the_best_checkpoint(train, make_cfg):
     from dlrun import datasets, models
     from dlrun.engine import evaluate, make_metrics
-    from dlrun.losses import build_loss
+    from dlrun.training.losses import build_loss
 
     run_dir = train("epochs=3")
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -2,8 +2,9 @@
 
 import re
 
-from dlrun.checks.values import apply, boolean, is_int, is_number, number, one_of, whole
+from dlrun.checks.values import ABSENT, apply, lookup, boolean, is_int, is_number, number, one_of, whole
 from dlrun.distributed.topology import topology_problems
+from dlrun.metrics.catalogue import column_name, selection_problems
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -61,6 +62,16 @@ def trainer_problems(cfg) -> list[str]:
         world = devices * nodes
         found.append(f"batch_size={cfg.batch_size} is the global batch and must divide evenly among the {world} "
                      f"training processes: use a multiple of {world}.")
+    metrics = lookup(cfg, "trainer.metrics")
+    if metrics is not ABSENT:
+        found += selection_problems(metrics)
+        monitor = lookup(cfg, "trainer.monitor")
+        if isinstance(monitor, str) and monitor.startswith("val/") and monitor != "val/loss" \
+                and isinstance(metrics, list) and not selection_problems(metrics):
+            chosen = [column_name(m) for m in metrics]
+            if monitor[4:] not in chosen:
+                found.append(f"trainer.monitor={monitor} is not among trainer.metrics ({', '.join(chosen)}): "
+                             f"add {monitor[4:]} to the list or monitor one of them.")
     if str(trainer.get("precision")) == "16" and str(trainer.get("device")) in ("cpu", "mps"):
         found.append("trainer.precision=16 (float16 with a gradient scaler) needs a CUDA device; "
                      "on the CPU use trainer.precision=bf16.")

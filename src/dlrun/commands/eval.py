@@ -30,7 +30,7 @@ def main(args) -> int:
     from dlrun.commands import table_console
     from dlrun.engine import evaluate, select_device
     from dlrun.engine.metrics import make_metrics
-    from dlrun.losses import build_loss
+    from dlrun.training.losses import build_loss
     from dlrun.run import build_or_explain
     from dlrun.saved_run import rebuild_model
     from dlrun.seeding import seed_everything
@@ -45,7 +45,8 @@ def main(args) -> int:
         raise DlrunError(f"this data ({info.task}, {info.num_outputs} outputs, input {info.input_shape}) does not fit "
                          f"the run's model ({run.info.task}, {run.info.num_outputs} outputs, input {run.info.input_shape}).")
     model = rebuild_model(run).to(device)
-    metrics = make_metrics(info.task, info.num_outputs, confusion=info.task == "classification").to(device)
+    metrics = make_metrics(info.task, info.num_outputs, confusion=info.task == "classification",
+                           selection=cfg.trainer.get("metrics")).to(device)
     criterion = build_loss(cfg.loss, run.info).to(device)
     values = evaluate(model, loaders[args.split], criterion, metrics, device, info.task, split=args.split)
     confusion = metrics.compute()["confusion"].tolist() if "confusion" in metrics else None

@@ -8,7 +8,6 @@ Every export also writes model.json: the classes or outputs and the exact input
 preprocessing, so the model can be fed without dlrun.
 """
 
-import json
 import os
 import sys
 import warnings

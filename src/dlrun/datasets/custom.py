@@ -13,7 +13,7 @@ from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed
 from dlrun.datasets.vision import image_bundle
 from dlrun.errors import DlrunError
-from dlrun.imports import import_object
+from dlrun.config.imports import import_object
 
 log = logging.getLogger("dlrun")
 TARGET_STATS_SAMPLE = 1000

@@ -6,11 +6,12 @@ Evaluation: to float [0, 1] -> resize -> centre crop  ->         eval_extra  -> 
 
 import numpy as np
 import torch
-from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from dlrun.errors import DlrunError, root_cause
+from dlrun.config.imports import build
+from dlrun.errors import DlrunError
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 STATS_SAMPLE = 1000  # training images read to estimate the dataset's mean and std
@@ -94,15 +95,18 @@ def _size(key: str, value):
 
 
 def _extra(key: str, specs) -> list:
+    """The user's transforms: torchvision's, or a class or function of their own (working directory)."""
     transforms = []
-    for spec in specs or []:
-        if not hasattr(spec, "get") or not spec.get("_target_"):
-            raise DlrunError(f"dataset.transforms.{key}: each entry needs a _target_, e.g. "
+    for index, spec in enumerate(specs or []):
+        spec = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else spec
+        if not isinstance(spec, dict) or not (spec.get("_target_") or spec.get("class_path")):
+            raise DlrunError(f"dataset.transforms.{key}: each entry needs a _target_ (or class_path), e.g. "
                              "{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}; got " + repr(spec))
-        try:
-            transforms.append(instantiate(spec))
-        except Exception as err:
-            raise DlrunError(f"dataset.transforms.{key}: {spec['_target_']} could not be built: {root_cause(err)}") from err
+        transform = build(spec, f"dataset.transforms.{key}[{index}]")
+        if not callable(transform):
+            raise DlrunError(f"dataset.transforms.{key}[{index}] built a {type(transform).__name__}, which cannot be "
+                             "called on an image: a transform is a callable (an nn.Module or a v2.Transform).")
+        transforms.append(transform)
     return transforms
 
 

@@ -27,7 +27,7 @@ from torch import nn
 from dlrun.distributed.ranks import any_rank, distributed, global_max, global_mean, is_main, unwrap
 from dlrun.engine.checkpoint import FORMAT, save_checkpoint
 from dlrun.engine.interrupt import Interrupted
-from dlrun.engine.metrics import RunningMean, make_metrics, prepare
+from dlrun.engine.metrics import RunningMean, prepare
 from dlrun.engine.state import TrainState, capture_rng, restore_rng
 from dlrun.errors import DlrunError
 
@@ -45,20 +45,20 @@ class Parts:
     model: nn.Module
     criterion: nn.Module
     optimizer: torch.optim.Optimizer
-    schedule: object | None        # dlrun.schedulers.Schedule
+    schedule: object | None        # dlrun.training.schedulers.Schedule
     scaler: torch.amp.GradScaler
     loaders: dict
     frozen: object | None = None   # dlrun.models.transfer.Frozen
 
 
-def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, num_outputs: int, run_dir: Path,
+def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics, run_dir: Path,
         loggers, console, record: dict, state: TrainState | None = None, stop=None, pruning=None) -> FitResult:
     """Train by `plan` (engine.plan.TrainPlan). `record`: plain data stored in every checkpoint
-    (config, data description, W&B id). `state`: where to resume. `stop`: a StopFlag (signals).
+    (config, data description, W&B id). `metrics`: the run's TaskMetrics (on `device`), for validation.
+    `state`: where to resume. `stop`: a StopFlag (signals).
     `pruning`: a search trial's pruner (dlrun.search.trial.TrialPruning), asked after each validation."""
     model, criterion, optimizer, schedule, scaler = parts.model, parts.criterion, parts.optimizer, parts.schedule, parts.scaler
     train_loader = parts.loaders["train"]
-    metrics = make_metrics(task, num_outputs).to(device)
     autocast = (torch.autocast(device.type, dtype=plan.autocast_dtype) if plan.autocast_dtype else nullcontext())
     checkpoints = Path(run_dir) / "checkpoints"
     resuming = state is not None

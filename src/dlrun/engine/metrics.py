@@ -1,4 +1,5 @@
 """Evaluation metrics per task, from sums kept on the device; names follow `split/name`.
+The metrics a run chooses beyond these (`trainer.metrics`) come from dlrun.metrics.
 
 Written here rather than taken from torchmetrics: `import torchmetrics` costs 2.3 s per
 process (it imports torchvision.models, torch._dynamo and scipy.signal for its image
@@ -13,44 +14,53 @@ import torch
 from dlrun.datasets.info import CLASSIFICATION, REGRESSION
 from dlrun.distributed.ranks import global_mean, global_sum
 from dlrun.errors import DlrunError
-
-MAXIMISED = {"acc", "top5", "f1", "r2"}
-TOP_K = 5
+from dlrun.metrics.catalogue import TOP_K, resolve
 
 
-def metric_keys(task: str, num_outputs: int) -> list[str]:
-    """The scalar metrics of a task, sorted by name."""
-    if task == CLASSIFICATION:
-        return ["acc", "f1", *(["top5"] if num_outputs > TOP_K else [])]
-    return ["mae", "mse", "r2", "rmse"]
+def metric_keys(task: str, num_outputs: int, selection=None) -> list[str]:
+    """The scalar metrics of a task: `selection` (trainer.metrics) or the defaults."""
+    return [entry.name for entry in resolve(selection, task, num_outputs)]
 
 
-def make_metrics(task: str, num_outputs: int, confusion: bool = False) -> "TaskMetrics":
-    """Classification: accuracy, top-5 accuracy (more than 5 classes), macro F1 and, on
-    request, the confusion matrix. Regression: MAE, MSE, RMSE, R2 (averaged over outputs)."""
+def make_metrics(task: str, num_outputs: int, confusion: bool = False, selection=None) -> "TaskMetrics":
+    """By default, classification: accuracy, top-5 accuracy (more than 5 classes), macro F1;
+    regression: MAE, MSE, RMSE, R2 (averaged over outputs). `selection`: trainer.metrics.
+    `confusion`: also the confusion matrix (classification)."""
     if task not in (CLASSIFICATION, REGRESSION):
         raise DlrunError(f"no metrics for task {task!r}")
-    return TaskMetrics(task, num_outputs, confusion)
+    return TaskMetrics(task, num_outputs, confusion, selection=selection)
 
 
-def metric_names(task: str, num_outputs: int, split: str = "val") -> list[str]:
+def metric_names(task: str, num_outputs: int, split: str = "val", selection=None) -> list[str]:
     """The scalar columns `evaluate` returns, in its order."""
-    return [f"{split}/{n}" for n in ["loss", *metric_keys(task, num_outputs)]]
+    return [f"{split}/{n}" for n in ["loss", *metric_keys(task, num_outputs, selection)]]
 
 
 class TaskMetrics:
     """update(outputs, targets) per batch, compute() -> {name: tensor} over every rank."""
 
-    def __init__(self, task: str, num_outputs: int, confusion: bool = False, device=None):
+    def __init__(self, task: str, num_outputs: int, confusion: bool = False, device=None, selection=None):
         self.task, self.num_outputs, self.confusion = task, num_outputs, confusion
+        self.entries = resolve(selection, task, num_outputs)
         self.device = torch.device(device or "cpu")
+        self.extra = {}
+        if any(entry.source != "builtin" for entry in self.entries):
+            from dlrun.metrics import library   # torchmetrics: imported only when a run chooses such a metric
+
+            self.extra = {e.name: library.build(e, task, num_outputs) for e in self.entries if e.source != "builtin"}
         self.reset()
 
     def __iter__(self):
-        return iter(metric_keys(self.task, self.num_outputs) + (["confusion"] if self.confusion else []))
+        return iter([entry.name for entry in self.entries] + (["confusion"] if self.confusion else []))
+
+    def higher_is_better(self) -> dict:
+        """name -> True/False, or None where a user's metric does not say."""
+        return {e.name: e.higher_is_better if e.higher_is_better is not None or e.name not in self.extra
+                else self.extra[e.name].higher_is_better for e in self.entries}
 
     def to(self, device) -> "TaskMetrics":
         self.device = torch.device(device)
+        self.extra = {name: metric.to(device) for name, metric in self.extra.items()}
         self.reset()
         return self
 
@@ -62,9 +72,13 @@ class TaskMetrics:
             self.top_hits = torch.zeros((), dtype=torch.int64, device=device)
         else:  # per output: count, sum |e|, sum e^2, sum y, sum y^2
             self.sums = torch.zeros(5, classes, dtype=real, device=device)
+        for metric in self.extra.values():
+            metric.reset()
 
     @torch.no_grad()
     def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        for metric in self.extra.values():
+            metric.update(outputs, targets)
         if self.task == CLASSIFICATION:
             classes = self.num_outputs
             targets = targets.long()
@@ -80,6 +94,12 @@ class TaskMetrics:
 
     @torch.no_grad()
     def compute(self) -> dict[str, torch.Tensor]:
+        """The chosen metrics, in their order (and the confusion matrix when asked)."""
+        values = self.sums_values()
+        chosen = {e.name: self.extra[e.name].compute() if e.name in self.extra else values[e.name] for e in self.entries}
+        return {**chosen, **({"confusion": values["confusion"]} if self.confusion else {})}
+
+    def sums_values(self) -> dict[str, torch.Tensor]:
         if self.task == CLASSIFICATION:
             return self.classification(global_sum(self.matrix).view(self.num_outputs, self.num_outputs),
                                        global_sum(self.top_hits))

@@ -1,23 +1,30 @@
 """The monitored metric: which epoch is best (best.pt, top-k) and when to stop early."""
 
 from dlrun.datasets.info import CLASSIFICATION
-from dlrun.engine.metrics import MAXIMISED, metric_names
 from dlrun.engine.state import TrainState
 from dlrun.errors import DlrunError
 
 
 class Monitor:
-    """`val/acc` (max) or `val/loss` (min) by default; its running values live in a TrainState."""
+    """`val/acc` (max) or `val/loss` (min) by default; its running values live in a TrainState.
+    `higher_is_better`: the run's metrics (TaskMetrics.higher_is_better()), name -> bool or None."""
 
-    def __init__(self, metric: str, mode: str, task: str, num_outputs: int, patience: int | None = None,
+    def __init__(self, metric: str, mode: str, task: str, higher_is_better: dict, patience: int | None = None,
                  min_delta: float = 0.0):
         if metric == "auto":
-            metric = "val/acc" if task == CLASSIFICATION else "val/loss"
-        valid = metric_names(task, num_outputs, "val") + ["train/loss"]
+            metric = "val/acc" if task == CLASSIFICATION and "acc" in higher_is_better else "val/loss"
+        valid = ["val/loss", *(f"val/{name}" for name in higher_is_better), "train/loss"]
         if metric not in valid:
-            raise DlrunError(f"trainer.monitor={metric!r} is not a metric of this {task} run: use one of {', '.join(valid)}.")
+            hint = "" if not metric.startswith("val/") else (
+                f" To monitor {metric}, add {metric[4:]} to trainer.metrics (e.g. 'trainer.metrics=[acc,{metric[4:]}]').")
+            raise DlrunError(f"trainer.monitor={metric!r} is not a metric of this {task} run: use one of "
+                             f"{', '.join(valid)}.{hint}")
         if mode == "auto":
-            mode = "max" if metric.split("/")[1] in MAXIMISED else "min"
+            better = higher_is_better.get(metric.split("/")[1], False)   # losses: lower is better
+            if better is None:
+                raise DlrunError(f"trainer.monitor={metric}: your metric does not say whether higher is better: set "
+                                 "trainer.mode=max or min (or higher_is_better in its trainer.metrics entry).")
+            mode = "max" if better else "min"
         if mode not in ("min", "max"):
             raise DlrunError(f"trainer.mode={mode!r} is not valid: use min, max or auto.")
         self.metric, self.mode, self.patience, self.min_delta = metric, mode, patience, abs(min_delta)

@@ -14,13 +14,15 @@ FIXES = {
 }
 
 
-def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.device, resizable: bool) -> None:
+def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.device, resizable: bool):
     """Raise a DlrunError naming the model, the input it received and the data's shape when
     the model cannot take a batch of the data or returns the wrong number of outputs.
-    Evaluation mode and no gradients; the random number generators are left as they were."""
+    Evaluation mode and no gradients; the random number generators are left as they were.
+    Returns the (outputs, targets) of those samples, for the loss's own check."""
     name = model_name(model_cfg)
-    samples = [data[i][0] for i in range(min(2, len(data)))]
-    batch = torch.stack([torch.as_tensor(x) for x in samples]).to(device)
+    samples = [data[i] for i in range(min(2, len(data)))]
+    batch = torch.stack([torch.as_tensor(x) for x, _ in samples]).to(device)
+    targets = torch.stack([torch.as_tensor(y) for _, y in samples]).to(device)
     was_training = model.training
     fix = FIXES["table" if not info.is_image else "resizable" if resizable else "image"]
     with torch.random.fork_rng(devices=[]), torch.no_grad():
@@ -44,6 +46,7 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
                          f"this data needs ({batch.shape[0]}, {info.num_outputs}): {describe(info)}. To fix: size "
                          "the model's last layer from the data (a user model declaring num_classes / num_outputs "
                          "as a parameter gets it from dlrun).")
+    return out, targets
 
 
 def model_name(model_cfg) -> str:

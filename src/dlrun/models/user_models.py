@@ -15,7 +15,7 @@ from torch import nn
 
 from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError, did_you_mean
-from dlrun.imports import import_object
+from dlrun.config.imports import import_object
 from dlrun.models.transfer import output_size, replace_head
 
 

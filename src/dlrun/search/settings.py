@@ -12,6 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun.errors import DlrunError, unknown_choice
+from dlrun.metrics.catalogue import maximised
 
 SAMPLERS = {
     "tpe": "TPESampler",
@@ -26,7 +27,6 @@ PRUNERS = {
     "none": "NopPruner",
 }
 DIRECTIONS = ("auto", "maximize", "minimize")
-MAXIMISED = ("acc", "top5", "f1", "r2")   # as dlrun.engine.metrics.MAXIMISED, without importing torch
 JOURNAL_NAME = "optuna.journal"
 
 
@@ -114,7 +114,11 @@ def resolve_direction(direction: str, config: DictConfig) -> str:
                 "(val/acc, maximize) or a regression (val/loss, minimize): set trainer.monitor (e.g. val/acc) or "
                 "hydra.sweeper.direction=maximize|minimize.")
         monitor = "val/acc" if task == "classification" else "val/loss"
-    return "maximize" if str(monitor).split("/")[-1] in MAXIMISED else "minimize"
+    higher = maximised(str(monitor), trainer.get("metrics"))
+    if higher is None:
+        raise DlrunError(f"hydra.sweeper.direction=auto cannot tell whether {monitor} is maximised: set "
+                         "trainer.mode=max|min or hydra.sweeper.direction=maximize|minimize.")
+    return "maximize" if higher else "minimize"
 
 
 def dataset_task(dataset: DictConfig) -> str | None:

@@ -1,17 +1,25 @@
-"""Learning-rate schedules from conf/scheduler/, stepped at the granularity each declares.
+"""Learning-rate schedules from conf/scheduler/ or the user's own, stepped at the granularity each declares.
 
-A YAML names its torch scheduler (`_target_`) and its `interval`: `epoch` (after each
-epoch; `plateau` gets the monitored metric) or `step` (after each optimizer step).
-`total_steps: auto` becomes the optimizer steps of the whole run.
+A YAML names its scheduler (`_target_`, or `class_path` + `kwargs` for `scheduler=custom`)
+and its `interval`: `epoch` (after each epoch; `plateau` gets the monitored metric) or
+`step` (after each optimizer step). `total_steps: auto` becomes the optimizer steps of
+the whole run. A user's scheduler is called with the optimizer and needs step(),
+state_dict() and load_state_dict() (what resume restores); one whose step takes the
+metric (like ReduceLROnPlateau) subclasses ReduceLROnPlateau.
 """
 
 import math
 
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
-from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau
 
-from dlrun.errors import DlrunError, root_cause
+from dlrun.config.imports import build, load_target, target_of
+from dlrun.errors import DlrunError
+from dlrun.training.kinds import refuse_other_kinds
+
+NEEDED = ("step", "state_dict", "load_state_dict")
+WANTED = ("a learning-rate scheduler (a torch LRScheduler, or a class or function taking the optimizer "
+          "whose result has step(), state_dict() and load_state_dict())")
 
 INTERVALS = ("epoch", "step")
 
@@ -62,20 +70,23 @@ class Schedule:
 
 def build_schedule(cfg, optimizer, *, total_steps: int, monitor_mode: str) -> Schedule | None:
     """None for `scheduler=none`."""
-    if cfg.get("_target_") is None:
+    if cfg.get("_target_") is None and cfg.get("class_path") is None:
         return None
     options = OmegaConf.to_container(cfg, resolve=True)
     interval = options.pop("interval", "epoch")
     if interval not in INTERVALS:
         raise DlrunError(f"scheduler.interval={interval!r} is not valid: use epoch or step.")
-    if options.get("total_steps") == "auto":
-        options["total_steps"] = total_steps
-    if options.get("mode") == "auto":
-        options["mode"] = monitor_mode
-    try:
-        scheduler = instantiate(options)(optimizer)
-    except DlrunError:
-        raise
-    except Exception as err:
-        raise DlrunError(f"The scheduler could not be built ({cfg._target_}): {root_cause(err)}") from err
+    for values in (options, options.get("kwargs") or {}):
+        if values.get("total_steps") == "auto":
+            values["total_steps"] = total_steps
+        if values.get("mode") == "auto":
+            values["mode"] = monitor_mode
+    target = load_target(options, "scheduler")
+    where = "=".join(target_of(options, "scheduler"))
+    refuse_other_kinds(target, where, WANTED, allowed=(LRScheduler, ReduceLROnPlateau))
+    scheduler = build(options, "scheduler", optimizer)
+    missing = [name for name in NEEDED if not callable(getattr(scheduler, name, None))]
+    if missing:
+        raise DlrunError(f"{where} built a {type(scheduler).__name__} without {', '.join(missing)}(): "
+                         f"not {WANTED}.")
     return Schedule(scheduler, interval)

@@ -23,6 +23,10 @@ def import_paths(node, where: str = "") -> list[tuple[str, str]]:
     elif isinstance(node, list):
         for index, value in enumerate(node):
             found += import_paths(value, f"{where}[{index}]")
+    metrics = (node.get("trainer") or {}).get("metrics") if isinstance(node, dict) and not where else None
+    for index, entry in enumerate(metrics if isinstance(metrics, list) else []):
+        if isinstance(entry, str) and "." in entry:   # a metric of the user's own, by import path
+            found.append((f"trainer.metrics[{index}]", entry))
     model = node.get("model") if isinstance(node, dict) and not where else None
     if isinstance(model, dict) and model.get("name") == "hub" and model.get("source") != "local":
         found.append(("model.repo", f"hub:{model.get('repo')}"))  # a remote hub repository runs its own code

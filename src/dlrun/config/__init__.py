@@ -1,0 +1,1 @@
+"""Reading what the config names: import paths of the user's own code."""

@@ -1,0 +1,160 @@
+"""`trainer.metrics`: the metric names a run may choose, per task, and whether each is
+maximised. Plain Python (no torch, no torchmetrics): the config checks, the sweeper's
+direction and the monitor read it before anything heavy is imported.
+
+An entry of `trainer.metrics` is one of
+  a name below                       acc, auroc, mape ...
+  an import path                     my_metrics.brier: a function (outputs, targets) -> number, or a
+                                     torchmetrics.Metric class; the column is its last part (brier)
+  {name, class_path, kwargs, higher_is_better}   the same with options
+`default` (or null): the defaults of the task, as before the key existed.
+"""
+
+from dataclasses import dataclass, field
+
+from omegaconf import OmegaConf
+
+from dlrun.errors import DlrunError, did_you_mean
+
+CLASSIFICATION, REGRESSION = "classification", "regression"
+TOP_K = 5
+
+# name -> (higher is better, what it is). The first group is computed by dlrun's own
+# on-device sums (dlrun.engine.metrics); the rest by torchmetrics, imported when chosen.
+BUILTIN = {
+    CLASSIFICATION: {"acc": (True, "accuracy"), "f1": (True, "macro F1 over classes"),
+                     "top5": (True, "top-5 accuracy (more than 5 classes)")},
+    REGRESSION: {"mae": (False, "mean absolute error"), "mse": (False, "mean squared error"),
+                 "r2": (True, "R2, averaged over outputs"), "rmse": (False, "root mean squared error")},
+}
+LIBRARY = {
+    CLASSIFICATION: {
+        "auroc": (True, "area under the ROC curve (binary: of the positive class; else macro one-vs-rest)"),
+        "average_precision": (True, "area under the precision-recall curve (binary: positive class; else macro)"),
+        "precision": (True, "precision (binary: of the positive class; else macro)"),
+        "recall": (True, "recall (binary: of the positive class; else macro)"),
+        "specificity": (True, "specificity (binary: of the positive class; else macro)"),
+        "mcc": (True, "Matthews correlation coefficient"),
+        "cohen_kappa": (True, "Cohen's kappa"),
+        "calibration_error": (False, "expected calibration error of the softmax confidence (15 bins)"),
+    },
+    REGRESSION: {
+        "mape": (False, "mean absolute percentage error"),
+        "explained_variance": (True, "explained variance, averaged over outputs"),
+        "pearson": (True, "Pearson correlation, averaged over outputs"),
+        "spearman": (True, "Spearman rank correlation, averaged over outputs"),
+    },
+}
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    name: str                          # the column: val/<name>
+    source: str                        # builtin | library | user
+    higher_is_better: bool | None      # None: the user's metric did not say
+    class_path: str | None = None
+    kwargs: dict = field(default_factory=dict)
+
+
+def names(task: str) -> dict:
+    return {**BUILTIN[task], **LIBRARY[task]}
+
+
+def every_name() -> list[str]:
+    return sorted({n for task in (CLASSIFICATION, REGRESSION) for n in names(task)})
+
+
+def default_names(task: str, num_outputs: int) -> list[str]:
+    if task == CLASSIFICATION:
+        return ["acc", "f1", *(["top5"] if num_outputs > TOP_K else [])]
+    return ["mae", "mse", "r2", "rmse"]
+
+
+def entry_problem(entry) -> str | None:
+    """What is wrong with one entry of trainer.metrics, from the config alone (None: fine)."""
+    if isinstance(entry, str):
+        if "." in entry:
+            parts = entry.split(".")
+            return None if all(p.isidentifier() for p in parts) else (
+                f"trainer.metrics: {entry!r} is not an import path (module.function or module.Class)")
+        if entry in every_name():
+            return None
+        return (f"trainer.metrics: unknown metric {entry!r}.{did_you_mean(entry, every_name())} "
+                f"Classification: {', '.join(names(CLASSIFICATION))}; regression: {', '.join(names(REGRESSION))}; "
+                "or your own as an import path (my_metrics.brier)")
+    if isinstance(entry, dict):
+        unknown = sorted(set(entry) - {"name", "class_path", "kwargs", "higher_is_better"})
+        if not entry.get("class_path") or not isinstance(entry.get("name"), str) or unknown:
+            return (f"trainer.metrics: {entry!r} is not valid: a metric of your own is "
+                    "{name: brier, class_path: my_metrics.brier, kwargs: {}, higher_is_better: false}")
+        if entry.get("higher_is_better") not in (None, True, False):
+            return f"trainer.metrics: {entry['name']}.higher_is_better must be true, false or null"
+        return None
+    return f"trainer.metrics: {entry!r} is not a metric name, an import path or {{name, class_path}}"
+
+
+def plain(value):
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+
+def selection_problems(value) -> list[str]:
+    value = plain(value)
+    if value in (None, DEFAULT):
+        return []
+    if not isinstance(value, list) or not value:
+        return [f"trainer.metrics={value!r} is not valid: use default or a list, e.g. [acc, f1, auroc]"]
+    found = [p for p in map(entry_problem, value) if p]
+    columns = [column_name(e) for e in value if not entry_problem(e)]
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        found.append(f"trainer.metrics names {', '.join(repeated)} more than once")
+    return found
+
+
+def column_name(entry) -> str:
+    if isinstance(entry, dict):
+        return str(entry["name"])
+    return entry.rsplit(".", 1)[-1]
+
+
+def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
+    """The metrics of `trainer.metrics` for this data; names that do not fit it are refused."""
+    value = plain(value)
+    problems = selection_problems(value)
+    if problems:
+        raise DlrunError(problems[0] + ".")
+    if value in (None, DEFAULT):
+        value = default_names(task, num_outputs)
+    chosen = []
+    for entry in value:
+        if isinstance(entry, dict) or "." in entry:
+            spec = entry if isinstance(entry, dict) else {"class_path": entry}
+            chosen.append(MetricEntry(column_name(entry), "user", spec.get("higher_is_better"),
+                                      str(spec["class_path"]), dict(spec.get("kwargs") or {})))
+            continue
+        own = names(task)
+        if entry not in own:
+            other = REGRESSION if task == CLASSIFICATION else CLASSIFICATION
+            raise DlrunError(f"trainer.metrics: {entry} is a {other} metric, but this dataset is a {task} task. "
+                             f"{task.capitalize()} metrics: {', '.join(own)}.")
+        if entry == "top5" and num_outputs <= TOP_K:
+            raise DlrunError(f"trainer.metrics: top5 needs more than {TOP_K} classes; this dataset has {num_outputs}.")
+        source = "builtin" if entry in BUILTIN[task] else "library"
+        chosen.append(MetricEntry(entry, source, own[entry][0]))
+    return chosen
+
+
+def maximised(metric: str, value=None) -> bool | None:
+    """Whether `metric` (val/auroc, or auroc) is maximised: from the catalogue, or the user's
+    entry in `value` (trainer.metrics); None when nothing says."""
+    name, value = metric.split("/")[-1], plain(value)
+    if name == "loss":
+        return False
+    for entry in value if isinstance(value, list) else []:
+        if not entry_problem(entry) and column_name(entry) == name and (isinstance(entry, dict) or "." in entry):
+            return entry.get("higher_is_better") if isinstance(entry, dict) else None
+    for task in (CLASSIFICATION, REGRESSION):
+        if name in names(task):
+            return names(task)[name][0]
+    return None
