@@ -18,6 +18,10 @@ class SavedRun:
     info: "DataInfo"  # noqa: F821 (dlrun.datasets.info.DataInfo, imported lazily)
 
 
+# dlrun's own import paths that moved: a saved config naming the old one still builds.
+MOVED = {"dlrun.schedulers.": "dlrun.training.schedulers."}
+
+
 def load_trusted_config(run_dir: Path, trust=()) -> DictConfig:
     """A run's saved config.yaml, after checking its import paths against the allow-list."""
     config_file = Path(run_dir) / "config.yaml"
@@ -25,6 +29,10 @@ def load_trusted_config(run_dir: Path, trust=()) -> DictConfig:
         raise DlrunError(f"{run_dir} is not a dlrun run directory: it has no config.yaml.")
     cfg = OmegaConf.load(config_file)
     check_trusted(OmegaConf.to_container(cfg), trust, source=str(config_file))
+    target = OmegaConf.select(cfg, "scheduler._target_")
+    for old, new in MOVED.items():
+        if isinstance(target, str) and target.startswith(old):
+            cfg.scheduler._target_ = new + target[len(old):]
     return cfg
 
 

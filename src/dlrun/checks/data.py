@@ -15,7 +15,7 @@ def normalize_ok(v) -> bool:
 
 
 def extra_ok(v) -> bool:
-    return isinstance(v, list) and all(isinstance(t, dict) and t.get("_target_") for t in v)
+    return isinstance(v, list) and all(isinstance(t, dict) and (t.get("_target_") or t.get("class_path")) for t in v)
 
 
 RULES = [
@@ -35,7 +35,7 @@ RULES = [
     ("dataset.transforms.horizontal_flip", boolean, "true or false"),
     ("dataset.transforms.normalize", normalize_ok, "dataset, imagenet, none or {mean: [...], std: [...]}"),
     ("dataset.transforms.train_extra", extra_ok,
-     "a list of transforms, each with a _target_, e.g. [{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]"),
+     "a list of transforms, each with a _target_ (or class_path), e.g. [{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]"),
     ("dataset.transforms.eval_extra", extra_ok, "a list of transforms, each with a _target_"),
 ]
 

@@ -8,6 +8,7 @@ second class, index 1) is scored, as scikit-learn's roc_auc_score and precision_
 """
 
 import inspect
+import warnings
 
 import torch
 import torchmetrics
@@ -20,6 +21,8 @@ from dlrun.errors import DlrunError, first_line
 from dlrun.metrics.catalogue import CLASSIFICATION, MetricEntry
 
 BINS = 15  # calibration error
+# dlrun's evaluation splits are what such metrics are for; the warning would print in every run
+warnings.filterwarnings("ignore", message=r"Metric `SpearmanCorrcoef` will save all targets")
 
 
 def library_metric(name: str, task: str, num_outputs: int) -> "Adapted":
@@ -58,8 +61,9 @@ def positive_probability(outputs: torch.Tensor) -> torch.Tensor:
 class Adapted:
     """A torchmetrics Metric fed with transformed outputs; its value averaged to one number."""
 
-    def __init__(self, metric: torchmetrics.Metric, transform=None, label: str | None = None):
+    def __init__(self, metric: torchmetrics.Metric, transform=None, label: str | None = None, higher=None):
         self.metric, self.transform, self.label = metric, transform, label   # label: a user metric's entry
+        self.higher = higher if higher is not None else getattr(metric, "higher_is_better", None)
 
     def to(self, device) -> "Adapted":
         self.metric = self.metric.to(device)
@@ -83,7 +87,7 @@ class Adapted:
 
     @property
     def higher_is_better(self):
-        return getattr(self.metric, "higher_is_better", None)
+        return self.higher
 
 
 class FunctionMetric(torchmetrics.Metric):
@@ -122,10 +126,9 @@ def user_metric(entry: MetricEntry, num_outputs: int) -> Adapted:
         if entry.kwargs:
             raise DlrunError(f"{key}: kwargs are for a torchmetrics.Metric class; {entry.class_path} is a function.")
         metric = FunctionMetric(target)
-        metric.higher_is_better = getattr(target, "higher_is_better", None)
     else:
         raise DlrunError(f"{key}: {entry.class_path} is a {type(target).__name__}, not a metric.")
-    return Adapted(metric, label=f"{key} ({entry.class_path})")
+    return Adapted(metric, label=f"{key} ({entry.class_path})", higher=getattr(target, "higher_is_better", None))
 
 
 def build(entry: MetricEntry, task: str, num_outputs: int) -> Adapted:
