@@ -12,11 +12,12 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.processes import DLRUN, QUIET, cli_env
 
-# (id, arguments, fragments the message must contain). {imgs} {bad_imgs} {csv} {run} {edited_run}
+# (id, arguments, fragments the message must contain). {imgs} {bad_imgs} {csv} {npy} {npz} {run} {edited_run}
 # {file} {empty} stand for the workspace's fixtures (see `workspace`); the nets of NETS are in
 # every row's working directory.
 CASES = [
@@ -127,6 +128,36 @@ CASES = [
     ("timm-weights-file-missing", "model=timm model.arch=resnet10t model.weights=missing.pth",
      ["model.weights='missing.pth': no such file"]),
     ("hub-not-a-hub-dir", "model=hub model.repo={empty} model.entrypoint=x model.source=local", ["no hubconf.py"]),
+    # ---- your own pieces, metrics by name, data files ------------------------------------------
+    ("loss-is-an-optimizer", "loss=custom loss.class_path=torch.optim.Adam",
+     ["loss.class_path=torch.optim.Adam is an optimizer, not a loss"]),
+    ("optimizer-is-a-loss", "optimizer=custom optimizer.class_path=torch.nn.MSELoss", ["is a loss, not an optimizer"]),
+    ("scheduler-is-an-optimizer", "scheduler=custom scheduler.class_path=torch.optim.SGD",
+     ["is an optimizer, not a learning-rate scheduler"]),
+    ("loss-wrong-argument", "loss=custom loss.class_path=torch.nn.HuberLoss loss.kwargs={{delt:1}}",
+     ["unexpected keyword argument 'delt'", "It takes", "delta"]),
+    ("optimizer-wrong-argument", "optimizer=custom optimizer.class_path=torch.optim.SGD optimizer.kwargs={{momentun:0.9}}",
+     ["momentun", "It takes"]),
+    ("target-leftover-key", "loss._target_=torch.nn.L1Loss", ["label_smoothing", "~loss.label_smoothing"]),
+    ("loss-module-missing", "loss=custom loss.class_path=my_loss.Focal", ["module 'my_loss' not found", "working directory"]),
+    ("loss-not-scalar", "loss=custom loss.class_path=torch.nn.MSELoss loss.kwargs={{reduction:none}}",
+     ["returned a tensor of shape (2, 10)", ".mean()"]),
+    ("loss-wrong-call", "loss=custom loss.class_path=torch.nn.Linear loss.kwargs={{in_features:10,out_features:1}}",
+     ["failed on a batch of outputs (2, 10) float32, targets (2,) int64", "loss(outputs, targets)"]),
+    ("custom-loss-without-class", "loss=custom", ["loss.class_path is required"]),
+    ("metric-typo", "trainer.metrics=[acc,aucroc]", ["unknown metric 'aucroc'", "Did you mean: auroc"]),
+    ("metric-of-another-task", "dataset=diabetes model=mlp loss=mse trainer.metrics=[mae,auroc]",
+     ["auroc is a classification metric", "this dataset is a regression task", "mape"]),
+    ("monitor-not-chosen", "trainer.metrics=[acc,f1] trainer.monitor=val/auroc",
+     ["trainer.monitor=val/auroc is not among trainer.metrics (acc, f1)"]),
+    ("metric-class-not-a-metric", "trainer.metrics=[acc,torch.nn.Linear]", ["is a class but not a torchmetrics.Metric"]),
+    ("top5-few-classes", "dataset=iris model=mlp trainer.metrics=[top5]", ["top5 needs more than 5 classes"]),
+    ("table-unknown-extension", "dataset=table dataset.path={file} dataset.target=y",
+     ["notes.txt", ".parquet", "rename the file or convert it"]),
+    ("arrays-given-a-table", "dataset=arrays dataset.path={csv}", ["dataset=arrays reads .npz", "dataset=table"]),
+    ("arrays-without-targets", "dataset=arrays dataset.path={npy}", ["holds one array", "dataset.targets_path"]),
+    ("arrays-unknown-key", "dataset=arrays dataset.path={npz} dataset.inputs_key=images",
+     ["dataset.inputs_key='images'", "It holds: inputs, y"]),
     # ---- loss, optimizer, scheduler -----------------------------------------------------------
     ("label-smoothing-1.5", "loss.label_smoothing=1.5", ["loss.label_smoothing=1.5 is not valid"]),
     ("huber-delta-zero", "loss=huber dataset=diabetes loss.delta=0", ["loss.delta=0 is not valid"]),
@@ -215,6 +246,8 @@ def workspace(tmp_path_factory) -> dict:
     (bad_imgs / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not the rest of a png")
     (root / "table.csv").write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
     (root / "notes.txt").write_text("not data\n")
+    np.save(root / "inputs.npy", np.zeros((10, 3), np.float32))
+    np.savez(root / "pair.npz", inputs=np.zeros((10, 3), np.float32), y=np.arange(10) % 2)
     (root / "empty").mkdir()
     trained = subprocess.run([DLRUN, *QUIET, "model=mlp", "model.hidden=[8]", "epochs=1", f"hydra.run.dir={root}/run"],
                              cwd=root, capture_output=True, text=True, env=cli_env(), timeout=300)
@@ -223,7 +256,8 @@ def workspace(tmp_path_factory) -> dict:
     config = root / "edited_run" / "config.yaml"
     config.write_text(config.read_text().replace("hidden:\n  - 8", "hidden:\n  - 16"))
     return {"imgs": imgs, "bad_imgs": bad_imgs, "csv": root / "table.csv", "run": root / "run",
-            "edited_run": root / "edited_run", "file": root / "notes.txt", "empty": root / "empty", "root": root}
+            "edited_run": root / "edited_run", "file": root / "notes.txt", "empty": root / "empty", "root": root,
+            "npy": root / "inputs.npy", "npz": root / "pair.npz"}
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +309,7 @@ def test_help_lists_groups_and_examples(dlrun_cli):
     result = dlrun_cli("--help")
     assert result.returncode == 0
     assert "== Config groups" in result.stdout
-    assert "optimizer: adadelta, adagrad, adam, adamw, rmsprop, sgd" in result.stdout
+    assert "optimizer: adadelta, adagrad, adam, adamw, custom, rmsprop, sgd" in result.stdout
     assert "dlrun model=resnet50 optimizer=adam lr=1e-3" in result.stdout
 
 

@@ -1,4 +1,4 @@
-"""Turn raw inputs (image files, CSV rows) into the tensors a run's model saw at
+"""Turn raw inputs (image files, table rows) into the tensors a run's model saw at
 evaluation, and model outputs into readable predictions."""
 
 from pathlib import Path
@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dlrun.datasets.file_formats import FORMATS, table_format
+from dlrun.datasets.tables import read_table
 from dlrun.errors import DlrunError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -19,7 +21,7 @@ def load_inputs(paths: list[str], run) -> tuple[list[str], torch.Tensor]:
         path = Path(raw).expanduser()
         if not path.is_file():
             raise DlrunError(f"{raw}: no such file.")
-        if path.suffix.lower() == ".csv":
+        if is_table(path):
             rows = table_rows(path, how, run.info.input_shape)
             names += [f"{path.name}:{i + 1}" for i in range(len(rows))]
             tensors.append(rows)
@@ -27,16 +29,23 @@ def load_inputs(paths: list[str], run) -> tuple[list[str], torch.Tensor]:
             names.append(path.name)
             tensors.append(image_tensor(path, how, run)[None])
         else:
-            raise DlrunError(f"{raw}: dlrun predicts on image files ({', '.join(IMAGE_SUFFIXES)}) and .csv rows.")
+            raise DlrunError(f"{raw}: dlrun predicts on image files ({', '.join(IMAGE_SUFFIXES)}) and table rows "
+                             f"({', '.join(FORMATS)}).")
     return names, torch.cat(tensors)
 
 
-def table_rows(path: Path, how: dict, input_shape) -> torch.Tensor:
-    import pandas as pd
+def is_table(path: Path) -> bool:
+    try:
+        return bool(table_format(path, "input"))
+    except DlrunError:
+        return False
 
+
+def table_rows(path: Path, how: dict, input_shape) -> torch.Tensor:
     if how.get("kind") != "table":
         raise DlrunError(f"{path.name}: this run was trained on {how.get('kind', 'unknown')} data, not table rows.")
-    frame = pd.read_csv(path)
+    frame = read_table(path, "input")
+    frame.columns = [str(c) for c in frame.columns]
     features = how.get("features") or list(frame.columns)
     missing = [f for f in features if f not in frame.columns]
     if missing:

@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
-from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, size, whole
+from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, one_of, size, whole
+from dlrun.datasets.file_formats import array_format, table_format
 from dlrun.errors import DlrunError
 from dlrun.loader_options import loader_options
 
 FRACTION = (number(0, 1, low_open=True, high_open=True), "a fraction between 0 and 1 (exclusive), e.g. 0.15")
 TASKS = {"synthetic": ("classification", "regression")}
+FILE_KINDS = {"table": table_format, "arrays": array_format}   # the extensions each option reads
 
 
 def normalize_ok(v) -> bool:
@@ -28,6 +30,7 @@ RULES = [
     ("dataset.n_classes", whole(2), "a whole number >= 2"),
     ("dataset.noise", number(0), "a number >= 0"),
     ("dataset.num_classes", whole(2, allow_none=True), "null or a whole number >= 2"),
+    ("dataset.layout", one_of("auto", "channels_first", "channels_last"), "auto, channels_first or channels_last"),
     ("dataset.class_path", import_path, "module.Name, e.g. my_data.MyDataset"),
     ("dataset.transforms.resize", size(allow_auto=True), "auto, null, a size or [height, width]"),
     ("dataset.transforms.random_crop", size(), "null, a size or [height, width]"),
@@ -68,7 +71,7 @@ def named_paths(cfg) -> list[str]:
     """The files and folders the dataset names exist."""
     name = cfg.dataset.get("name")
     found = []
-    for key, want_dir in (("path", False), ("root", True)):
+    for key, want_dir in (("path", False), ("targets_path", False), ("root", True)):
         value = lookup(cfg, f"dataset.{key}")
         if value is ABSENT or not isinstance(value, str) or (key == "root" and name != "image_folder"):
             continue   # torchvision sets' root is a download folder: it need not exist yet
@@ -78,5 +81,10 @@ def named_paths(cfg) -> list[str]:
             found.append(f"dataset.root={value!r}: {what}.")
         elif not want_dir and not path.is_file():
             what = "is a folder, not a file" if path.exists() else f"no such file (looked in {path.resolve()})"
-            found.append(f"dataset.path={value!r}: {what}.")
+            found.append(f"dataset.{key}={value!r}: {what}.")
+        elif not want_dir and name in FILE_KINDS:
+            try:
+                FILE_KINDS[name](path, f"dataset.{key}")
+            except DlrunError as err:
+                found.append(str(err))
     return found

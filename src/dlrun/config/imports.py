@@ -10,6 +10,7 @@ is found without packaging it. Errors name the key, the path and what went wrong
 import importlib
 import inspect
 import os
+import re
 import sys
 
 from dlrun.errors import DlrunError, did_you_mean, root_cause
@@ -92,6 +93,10 @@ def build(spec: dict, key: str, *args, **extra):
         if isinstance(cause, DlrunError):   # the target's own check, already worded for the user
             raise cause from err
         hint = takes(target) if isinstance(cause, TypeError) else ""
+        extra_key = re.search(r"unexpected keyword argument '(\w+)'", str(cause))
+        if extra_key and extra_key.group(1) in options:
+            hint += (f" A key the group's option set stays unless removed: ~{key}.{extra_key.group(1)} "
+                     f"(or start from {key}=custom).")
         raise DlrunError(f"{where} could not be built with {described(options)}: {type(cause).__name__}: "
                          f"{cause}.{hint}") from err
 

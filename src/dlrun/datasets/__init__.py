@@ -19,13 +19,15 @@ __all__ = ["DATASETS", "build", "build_bundle", "builders"]
 
 def builders() -> dict:
     """dataset name -> builder(cfg). torchvision is imported only by the builders that use it."""
-    from dlrun.datasets import csv_data, sklearn_sets
+    from dlrun.datasets import arrays, sklearn_sets, tables
 
     return {
         "digits": sklearn_sets.digits,
         **{name: partial(sklearn_sets.bundled, name) for name in sklearn_sets.BUNDLED},
         "synthetic": sklearn_sets.synthetic,
-        "csv": csv_data.csv,
+        "table": tables.table,
+        "csv": tables.table,   # the table option's first name: any table file
+        "arrays": arrays.arrays,
         **{name: partial(_image_set, "torchvision_set", name) for name, entry in DATASETS.items()
            if entry.files == "download"},
         "image_folder": partial(_image_set, "image_folder"),

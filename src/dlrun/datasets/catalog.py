@@ -35,7 +35,11 @@ DATASETS = {
     "svhn": DatasetEntry("class.", "73,257 + 26,032", "3x32x32", "download",
                          "street-view house numbers"),
     "image_folder": DatasetEntry("class.", "yours", "3xHxW", "dataset.root", "a folder per class"),
+    "table": DatasetEntry("auto", "yours", "columns", "dataset.path",
+                          "a CSV, TSV, Parquet or Feather file with a target column"),
     "csv": DatasetEntry("auto", "yours", "columns", "dataset.path", "a CSV file with a target column"),
+    "arrays": DatasetEntry("auto", "yours", "yours", "dataset.path",
+                           "inputs and targets in .npz, .npy or .pt files (features or images)"),
     "custom": DatasetEntry("auto", "yours", "yours", "class_path",
                            "your torch.utils.data.Dataset class"),
 }

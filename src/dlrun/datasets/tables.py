@@ -1,29 +1,42 @@
-"""`dataset=csv`: a CSV file with a target column, read with pandas."""
+"""`dataset=table` (and `dataset=csv`): a CSV, TSV, Parquet or Feather file with a target
+column, read with pandas by the file's extension."""
 
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from dlrun.datasets.file_formats import table_format
 from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataBundle
 from dlrun.datasets.tabular import array_bundle
-from dlrun.errors import DlrunError, did_you_mean
+from dlrun.errors import DlrunError, did_you_mean, first_line
 
 log = logging.getLogger("dlrun")
 
 MAX_CLASSES_FOR_INTEGERS = 20  # integer targets with more distinct values are treated as regression
-
-
-def csv(cfg) -> DataBundle:
+def read_table(path: Path, key: str = "dataset.path", default: str | None = None):
+    """A pandas DataFrame of the file at `path`, read by its extension (`default`: for others)."""
     import pandas as pd
 
+    kind = table_format(path, key, default)
+    try:
+        if kind in ("CSV", "TSV"):
+            return pd.read_csv(path, sep="\t" if kind == "TSV" else ",")
+        if kind == "Parquet":
+            return pd.read_parquet(path)
+        return pd.read_feather(path)
+    except ImportError as err:   # pandas reads Parquet and Feather through pyarrow
+        raise DlrunError(f"reading {kind} files needs pyarrow ({err}): pip install pyarrow") from err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as err:
+        raise DlrunError(f"{key}={str(path)!r} could not be read as {kind}: {first_line(err)}") from err
+
+
+def table(cfg) -> DataBundle:
     path = Path(str(cfg.path)).expanduser()
     if not path.is_file():
         raise DlrunError(f"dataset.path={cfg.path!r}: no such file (looked in {path.resolve()}).")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DlrunError(f"dataset.path={cfg.path!r} could not be read as CSV: {err}") from err
+    frame = read_table(path, default="CSV" if cfg.name == "csv" else None)
+    frame.columns = [str(c) for c in frame.columns]
     columns = [str(c) for c in frame.columns]
     if cfg.target not in frame.columns:
         raise DlrunError(f"dataset.target={cfg.target!r} is not a column of {path.name}.{did_you_mean(cfg.target, columns)}"
@@ -34,13 +47,11 @@ def csv(cfg) -> DataBundle:
     if missing:
         raise DlrunError(f"{path.name} has empty values in column(s) {', '.join(map(str, missing))}: "
                          "fill or drop those rows first.")
-    task = _task(frame[cfg.target], cfg.task)
+    task = infer_task(frame[cfg.target], cfg.task)
     y = frame[cfg.target]
     if task == CLASSIFICATION:
-        class_names, y = np.unique(y.astype(str) if y.dtype == object else y.to_numpy(), return_inverse=True)
-        if len(class_names) < 2:
-            raise DlrunError(f"dataset.target={cfg.target!r} has a single value: nothing to classify.")
-        return array_bundle(x.to_numpy(np.float32), y, cfg, task=task, class_names=[str(c) for c in class_names],
+        class_names, y = class_ids(y.astype(str) if y.dtype == object else y.to_numpy(), f"dataset.target={cfg.target!r}")
+        return array_bundle(x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names,
                             feature_names=[str(f) for f in features])
     if not np.issubdtype(y.dtype, np.number):
         raise DlrunError(f"dataset.task=regression but column {cfg.target!r} is not numeric.")
@@ -56,7 +67,7 @@ def _features(frame, cfg, file_name: str) -> list:
     if cfg.features is None:
         skipped = [str(c) for c in others if c not in numeric]
         if skipped:
-            log.warning("csv: ignoring non-numeric column(s) %s; choose columns with dataset.features=[...]",
+            log.warning("ignoring non-numeric column(s) %s; choose columns with dataset.features=[...]",
                         ", ".join(skipped))
         if not numeric:
             raise DlrunError(f"{file_name} has no numeric feature columns besides the target {cfg.target!r}.")
@@ -76,8 +87,17 @@ def _features(frame, cfg, file_name: str) -> list:
     return features
 
 
-def _task(target, requested: str) -> str:
-    """Strings, booleans and integers with few values are labels; other numbers are values."""
+def class_ids(labels, what: str) -> tuple[list[str], np.ndarray]:
+    """(class names, a class id per sample) from labels of any kind, classes sorted."""
+    class_names, ids = np.unique(labels, return_inverse=True)
+    if len(class_names) < 2:
+        raise DlrunError(f"{what} has a single value: nothing to classify.")
+    return [str(c) for c in class_names], ids.reshape(-1)
+
+
+def infer_task(target, requested: str) -> str:
+    """Strings, booleans and integers with few values are labels; other numbers are values.
+    `target`: a pandas Series."""
     import pandas as pd
 
     if requested in (CLASSIFICATION, REGRESSION):
@@ -89,5 +109,5 @@ def _task(target, requested: str) -> str:
     else:
         integral = np.all(np.mod(target.to_numpy(np.float64), 1) == 0)
         task = CLASSIFICATION if integral and target.nunique() <= MAX_CLASSES_FOR_INTEGERS else REGRESSION
-    log.info("csv: target %r looks like %s (override with dataset.task=...)", target.name, task)
+    log.info("target %r looks like %s (override with dataset.task=...)", target.name, task)
     return task
