@@ -70,7 +70,7 @@ def test_transform_and_metric_of_your_own(train, pieces, tmp_path):
 
     folder = image_tree(tmp_path / "images", per_class=10, size=8)
     run_dir = train("dataset=image_folder", f"dataset.root={folder}", "epochs=2", "loader.num_workers=0",
-                    "+dataset.transforms.train_extra=[{_target_: my_pieces.Invert}]",
+                    "dataset.transforms.train_extra=[{_target_: my_pieces.Invert}]",
                     "trainer.metrics=[acc,my_pieces.brier]", "trainer.monitor=val/brier", run_dir=tmp_path / "run")
     assert pieces.CALLS["transform"] >= 2 * 10   # every training image of both epochs went through it
     table = rows(run_dir)
