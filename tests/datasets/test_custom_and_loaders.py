@@ -296,7 +296,7 @@ def test_extra_transforms_from_config(make_cfg, tmp_path):
     assert v2.Grayscale in eval_steps and train_steps[-1] is v2.Normalize  # extras come before normalising
     bad = make_cfg("dataset=image_folder", f"dataset.root={root}",
                    "dataset.transforms.train_extra=[{_target_: torchvision.transforms.v2.Rotate}]")
-    with pytest.raises(DlrunError, match="torchvision.transforms.v2.Rotate could not be built"):
+    with pytest.raises(DlrunError, match="train_extra.0.._target_=.torchvision.transforms.v2.Rotate.: module torchvision.transforms.v2 has no .Rotate."):
         datasets.build_bundle(bad.dataset)
 
 

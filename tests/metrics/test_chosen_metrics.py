@@ -34,7 +34,7 @@ def binary_run(tmp_path_factory):
 def predictions(run_dir, split):
     """The best checkpoint's positive-class probabilities and the targets of `split`."""
     from dlrun import datasets
-    from dlrun.saved_run import load_run, rebuild_model
+    from dlrun.runs.saved_run import load_run, rebuild_model
 
     saved = load_run(run_dir)
     loaders, _ = datasets.build(saved.cfg.dataset, saved.cfg.loader, seed=saved.cfg.seed, batch_size=64)

@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from dlrun.errors import DlrunError
-    from dlrun.saved_run import load_run, with_overrides
+    from dlrun.runs.saved_run import load_run, with_overrides
 
     run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
 
@@ -32,7 +32,7 @@ def main(args) -> int:
     from dlrun.engine.metrics import make_metrics
     from dlrun.training.losses import build_loss
     from dlrun.run import build_or_explain
-    from dlrun.saved_run import rebuild_model
+    from dlrun.runs.saved_run import rebuild_model
     from dlrun.seeding import seed_everything
 
     cfg = with_overrides(run.cfg, args.overrides)

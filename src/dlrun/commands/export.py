@@ -47,14 +47,14 @@ def input_spec(run) -> dict:
 
 
 def main(args) -> int:
-    from dlrun.saved_run import load_run
+    from dlrun.runs.saved_run import load_run
 
     run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
 
     import torch
 
     from dlrun.engine.checkpoint import write_json
-    from dlrun.saved_run import rebuild_model
+    from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
     out = Path(args.output) if args.output else run.path / "export"

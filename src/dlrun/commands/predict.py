@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from dlrun.saved_run import load_run
+    from dlrun.runs.saved_run import load_run
 
     run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
 
@@ -26,8 +26,8 @@ def main(args) -> int:
 
     from dlrun.commands import table_console
 
-    from dlrun.inference import load_inputs, readable
-    from dlrun.saved_run import rebuild_model
+    from dlrun.runs.inference import load_inputs, readable
+    from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
     names, batch = load_inputs(args.inputs, run)

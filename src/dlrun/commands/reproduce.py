@@ -57,7 +57,7 @@ def main(args) -> int:
 
     from dlrun.commands import table_console
     from dlrun.errors import DlrunError
-    from dlrun.saved_run import load_trusted_config, with_overrides
+    from dlrun.runs.saved_run import load_trusted_config, with_overrides
 
     original = Path(args.run).expanduser()
     summary_file = original / "summary.json"

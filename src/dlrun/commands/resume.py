@@ -61,7 +61,7 @@ def use_devices(cfg, devices: int, saved: dict) -> None:
 
 def main(args) -> int:
     from dlrun.errors import DlrunError
-    from dlrun.saved_run import load_trusted_config
+    from dlrun.runs.saved_run import load_trusted_config
 
     run_dir = Path(args.run).expanduser()
     cfg = load_trusted_config(run_dir, args.trust)
