@@ -63,9 +63,13 @@ def test_columns_best_checkpoint_and_scikit_learn(binary_run):
         assert values[f"{split}/acc"] == pytest.approx(np.mean((p > 0.5) == y), abs=1e-6)
 
 
-def test_eval_reports_the_chosen_metrics(binary_run, dlrun_cli, tmp_path):
-    result = dlrun_cli("eval", str(binary_run), "--output", str(tmp_path / "eval.json"))
-    assert result.returncode == 0, result.stderr
+def test_eval_reports_the_chosen_metrics(binary_run, tmp_path):
+    import argparse
+
+    from dlrun.commands import eval as eval_command
+
+    assert eval_command.main(argparse.Namespace(run=str(binary_run), overrides=[], checkpoint="best", trust=[],
+                                                split="test", output=str(tmp_path / "eval.json"))) == 0
     values = json.loads((tmp_path / "eval.json").read_text())["metrics"]
     recorded = json.loads((binary_run / "summary.json").read_text())["test"]
     assert values == pytest.approx(recorded, abs=1e-6) and "test/auroc" in values

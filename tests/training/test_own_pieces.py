@@ -84,17 +84,19 @@ def test_transform_and_metric_of_your_own(train, pieces, tmp_path):
     assert "test/brier" in summary["test"]
 
 
-def test_saved_run_with_own_pieces_needs_trust_then_reproduces(dlrun_cli, workdir):
-    args = ["model=mlp", "epochs=2", "logger=none", "trainer.progress=none", "trainer=cpu",
-            "loss=custom", "loss.class_path=my_pieces.Focal", "optimizer=custom", "optimizer.class_path=my_pieces.PlainSGD",
-            "lr=0.05", "scheduler=custom", "scheduler.class_path=my_pieces.Halve", "trainer.metrics=[acc,my_pieces.brier]"]
-    first = dlrun_cli(*args, "hydra.run.dir=original", cwd=workdir)
-    assert first.returncode == 0, first.stderr
-    refused = dlrun_cli("reproduce", "original", "--verify", cwd=workdir)
+def test_saved_run_with_own_pieces_needs_trust_then_reproduces(train, pieces, dlrun_cli, workdir, capsys):
+    import argparse
+
+    from dlrun.commands import reproduce
+
+    train("model=mlp", "epochs=2", "loss=custom", "loss.class_path=my_pieces.Focal", "optimizer=custom",
+          "optimizer.class_path=my_pieces.PlainSGD", "lr=0.05", "scheduler=custom", "scheduler.class_path=my_pieces.Halve",
+          "trainer.metrics=[acc,my_pieces.brier]", run_dir=workdir / "original")
+    refused = dlrun_cli("reproduce", "original", "--verify", cwd=workdir)   # the real command: refused before torch
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     for named in ("loss.class_path=my_pieces.Focal", "optimizer.class_path=my_pieces.PlainSGD",
                   "scheduler.class_path=my_pieces.Halve", "trainer.metrics[1]=my_pieces.brier", "--trust my_pieces"):
         assert named in refused.stderr, refused.stderr
-    trusted = dlrun_cli("reproduce", "original", "--verify", "--trust", "my_pieces", cwd=workdir)
-    assert trusted.returncode == 0, trusted.stderr
-    assert "all metrics identical" in trusted.stderr and "test: test/brier" in trusted.stdout
+    assert reproduce.main(argparse.Namespace(run="original", overrides=[], verify=True, trust=["my_pieces"])) == 0
+    said = capsys.readouterr()
+    assert "all metrics identical" in said.err and "test: test/brier" in said.out

@@ -7,6 +7,7 @@ plus the checks that need more than one key or the file system."""
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun.checks.data import data_problems
+from dlrun.checks.imports import import_problems
 from dlrun.checks.logger import logger_problems
 from dlrun.checks.model import model_problems
 from dlrun.checks.parts import parts_problems
@@ -17,7 +18,7 @@ from dlrun.errors import DlrunError
 def problems(cfg: DictConfig) -> list[str]:
     found = [f"{key} is required: set it on the command line, e.g. {key}=..." for key in sorted(OmegaConf.missing_keys(cfg))]
     found += top_level_problems(cfg)
-    for group in (trainer_problems, data_problems, model_problems, parts_problems, logger_problems):
+    for group in (trainer_problems, data_problems, model_problems, parts_problems, logger_problems, import_problems):
         found += group(cfg)
     return found
 
