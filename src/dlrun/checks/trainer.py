@@ -4,7 +4,8 @@ import re
 
 from dlrun.checks.values import ABSENT, apply, lookup, boolean, is_int, is_number, number, one_of, whole
 from dlrun.distributed.topology import topology_problems
-from dlrun.metrics.catalogue import column_name, selection_problems
+from dlrun.datasets.catalog import dataset_task
+from dlrun.metrics.catalogue import column_name, selection_problems, task_problems
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -65,6 +66,9 @@ def trainer_problems(cfg) -> list[str]:
     metrics = lookup(cfg, "trainer.metrics")
     if metrics is not ABSENT:
         found += selection_problems(metrics)
+        task = dataset_task(cfg.dataset) if "dataset" in cfg else None
+        if task is not None and not selection_problems(metrics):
+            found += task_problems(metrics, task)
         monitor = lookup(cfg, "trainer.monitor")
         if isinstance(monitor, str) and monitor.startswith("val/") and monitor != "val/loss" \
                 and isinstance(metrics, list) and not selection_problems(metrics):

@@ -43,3 +43,12 @@ DATASETS = {
     "custom": DatasetEntry("auto", "yours", "yours", "class_path",
                            "your torch.utils.data.Dataset class"),
 }
+
+
+def dataset_task(dataset) -> str | None:
+    """The task a dataset config declares or its catalogue entry knows; None when the data decides."""
+    task = dataset.get("task")
+    if task in ("classification", "regression"):
+        return task
+    entry = DATASETS.get(dataset.get("name"))
+    return {"class.": "classification", "regr.": "regression"}.get(entry.task) if entry else None

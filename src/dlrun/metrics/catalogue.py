@@ -118,6 +118,14 @@ def column_name(entry) -> str:
     return entry.rsplit(".", 1)[-1]
 
 
+def task_problems(value, task: str) -> list[str]:
+    """Names of the other task's metrics in `value` (a checked list), as messages."""
+    own, other = names(task), REGRESSION if task == CLASSIFICATION else CLASSIFICATION
+    return [f"trainer.metrics: {entry} is a {other} metric, but this dataset is a {task} task. "
+            f"{task.capitalize()} metrics: {', '.join(own)}."
+            for entry in plain(value) or [] if isinstance(entry, str) and "." not in entry and entry not in own]
+
+
 def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
     """The metrics of `trainer.metrics` for this data; names that do not fit it are refused."""
     value = plain(value)
@@ -135,9 +143,7 @@ def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
             continue
         own = names(task)
         if entry not in own:
-            other = REGRESSION if task == CLASSIFICATION else CLASSIFICATION
-            raise DlrunError(f"trainer.metrics: {entry} is a {other} metric, but this dataset is a {task} task. "
-                             f"{task.capitalize()} metrics: {', '.join(own)}.")
+            raise DlrunError(task_problems([entry], task)[0])
         if entry == "top5" and num_outputs <= TOP_K:
             raise DlrunError(f"trainer.metrics: top5 needs more than {TOP_K} classes; this dataset has {num_outputs}.")
         source = "builtin" if entry in BUILTIN[task] else "library"

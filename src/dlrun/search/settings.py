@@ -12,6 +12,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlrun.errors import DlrunError, unknown_choice
+from dlrun.datasets.catalog import dataset_task
 from dlrun.metrics.catalogue import maximised
 
 SAMPLERS = {
@@ -119,16 +120,6 @@ def resolve_direction(direction: str, config: DictConfig) -> str:
         raise DlrunError(f"hydra.sweeper.direction=auto cannot tell whether {monitor} is maximised: set "
                          "trainer.mode=max|min or hydra.sweeper.direction=maximize|minimize.")
     return "maximize" if higher else "minimize"
-
-
-def dataset_task(dataset: DictConfig) -> str | None:
-    from dlrun.datasets.catalog import DATASETS
-
-    task = dataset.get("task")
-    if task in ("classification", "regression"):
-        return task
-    entry = DATASETS.get(dataset.get("name"))
-    return {"class.": "classification", "regr.": "regression"}.get(entry.task) if entry else None
 
 
 def trial_seed(seed: int | None, trial_number: int) -> int | None:
