@@ -121,9 +121,12 @@ def column_name(entry) -> str:
 def task_problems(value, task: str) -> list[str]:
     """Names of the other task's metrics in `value` (a checked list), as messages."""
     own, other = names(task), REGRESSION if task == CLASSIFICATION else CLASSIFICATION
+    value = plain(value)
+    if not isinstance(value, list):   # default (or null): the task's own
+        return []
     return [f"trainer.metrics: {entry} is a {other} metric, but this dataset is a {task} task. "
             f"{task.capitalize()} metrics: {', '.join(own)}."
-            for entry in plain(value) or [] if isinstance(entry, str) and "." not in entry and entry not in own]
+            for entry in value if isinstance(entry, str) and "." not in entry and entry not in own]
 
 
 def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
