@@ -158,6 +158,17 @@ CASES = [
     ("arrays-without-targets", "dataset=arrays dataset.path={npy}", ["holds one array", "dataset.targets_path"]),
     ("arrays-unknown-key", "dataset=arrays dataset.path={npz} dataset.inputs_key=images",
      ["dataset.inputs_key='images'", "It holds: inputs, y"]),
+    # ---- training recipes ----------------------------------------------------------------------
+    ("sync-batchnorm-on-cpu", "trainer.sync_batchnorm=true trainer.device=cpu",
+     ["trainer.sync_batchnorm=true needs CUDA", "SyncBatchNorm runs on GPUs only"]),
+    ("ema-decay-1.5", "trainer.ema.decay=1.5", ["trainer.ema.decay=1.5 is not valid", "0 < decay < 1"]),
+    ("ema-evaluate-without-ema", "trainer.ema.evaluate=true", ["trainer.ema.evaluate=true needs an EMA"]),
+    ("swa-after-the-last-epoch", "epochs=3 trainer.swa.start_epoch=5",
+     ["trainer.swa.start_epoch=5 is after the last epoch (epochs=3)"]),
+    ("policy-unknown", "dataset=image_folder dataset.root={imgs} dataset.transforms.auto_augment={{name:randaug}}",
+     ["dataset.transforms.auto_augment={'name': 'randaug'} is not valid", "trivialaugment"]),
+    ("mixup-negative", "dataset=image_folder dataset.root={imgs} dataset.transforms.mixup_alpha=-1",
+     ["dataset.transforms.mixup_alpha=-1 is not valid"]),
     # ---- loss, optimizer, scheduler -----------------------------------------------------------
     ("label-smoothing-1.5", "loss.label_smoothing=1.5", ["loss.label_smoothing=1.5 is not valid"]),
     ("huber-delta-zero", "loss=huber dataset=diabetes loss.delta=0", ["loss.delta=0 is not valid"]),

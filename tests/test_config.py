@@ -22,9 +22,25 @@ def test_every_group_has_options():
     assert {"wandb", "tensorboard", "mlflow", "none"} == group_options("logger")
 
 
+@pytest.fixture(scope="module")
+def compose_once():
+    """compose(overrides) under one Hydra initialisation for the whole module (each option's
+    own test would otherwise pay Hydra's set-up again)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from dlrun.config_tree import conf_dir, register_generated_options
+
+    register_generated_options()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        yield lambda *overrides: compose(config_name="config", overrides=list(overrides))
+    GlobalHydra.instance().clear()
+
+
 @pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
-def test_option_composes(make_cfg, group, option):
-    cfg = make_cfg(f"{group}={option}")
+def test_option_composes(compose_once, group, option):
+    cfg = compose_once(f"{group}={option}")
     if group == "model":
         assert cfg.model.name == option
     if option == "custom" and group in ("loss", "optimizer", "scheduler"):

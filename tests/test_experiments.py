@@ -22,7 +22,7 @@ def test_preset_opens_with_its_command_and_composes(make_cfg, name):
     lines = (conf_dir() / "experiment" / f"{name}.yaml").read_text().splitlines()
     assert lines[0] == "# @package _global_"  # Hydra reads this directive only as the first line
     assert lines[1].startswith(f"# dlrun experiment={name}")
-    cfg = make_cfg(f"experiment={name}", "dataset.root=/data" if "folder" in name else "seed=0")
+    cfg = make_cfg(f"experiment={name}", "dataset.root=/data" if "folder" in name or "resnet50" in name else "seed=0")
     assert cfg.epochs >= 1
 
 

@@ -43,6 +43,7 @@ def register_generated_options() -> None:
             "freeze": None,             # null | backbone: train only the new head
             "unfreeze_at_epoch": None,  # with freeze: the epoch (1-based) from which everything trains
             "backbone_lr": None,        # learning rate of the pretrained layers; null: lr
+            "kwargs": None,             # more constructor arguments, e.g. {stochastic_depth_prob: 0.2}
         })
 
 

@@ -23,12 +23,14 @@ from dlrun.engine.metrics import metric_names
 from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
 from dlrun.engine.state import TrainState
+from dlrun.engine.averaging import Averages
 from dlrun.engine.checkpoint import atomic_write
 from dlrun.engine.loggers import Loggers
 from dlrun.cluster import slurm_env
 from dlrun.distributed import ranks
 from dlrun.distributed.launch import started_by_dlrun, train_in_processes
 from dlrun.distributed.topology import topology
+from dlrun.datasets.batch_mix import build_mix
 from dlrun.errors import DlrunError
 from dlrun.training.losses import build_loss, check_loss
 from dlrun.models.fit_check import check_fits
@@ -87,6 +89,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     schedule = build_schedule(cfg.scheduler, optimizer, monitor_mode=monitor.mode,
                               total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(loaders["train"])))
     scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
+    averages = Averages(model, cfg.trainer, optimizer, plan.epochs)   # EMA / SWA of the weights, when asked
     total, trainable = models.count_parameters(model)
     console.say(f"{cfg.model.name}: {total:,} parameters ({trainable:,} trainable) on {device_name(device)}; "
                 f"data: {info.task}, input {info.input_shape}, {info.num_outputs} outputs, "
@@ -94,7 +97,7 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
                 "train/val/test samples")
     state, wandb_id = None, None
     if resume_from is not None:
-        state, wandb_id = restore(resume_from, model, optimizer, schedule, scaler, run_dir, console)
+        state, wandb_id = restore(resume_from, model, optimizer, schedule, scaler, run_dir, console, averages)
     loggers = build_loggers(cfg.get("logger"), run_dir=run_dir, config=config, name=job.get("name"),
                             group=job.get("group"), say=console.say, resume_id=wandb_id,
                             columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val", chosen), "lr",
@@ -102,9 +105,10 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
                             ) if ranks.is_main() else Loggers([])
     loggers.watch(model)
     pruning = TrialPruning(search) if search else None
-    trained = ranks.wrap_ddp(model, device)   # DistributedDataParallel when there are several processes
+    trained = ranks.wrap_ddp(model, device, cfg.trainer.get("sync_batchnorm", False))  # DDP with several processes
+    mix = build_mix(cfg.dataset.get("transforms"), info, criterion.loss)   # MixUp / CutMix, when asked
     parts = Parts(torch.compile(trained) if cfg.trainer.compile else trained, criterion, optimizer, schedule, scaler,
-                  loaders, frozen)
+                  loaders, frozen, averages, mix)
     record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(), "world_size": ranks.world_size(),
               "job": {k: v for k, v in job.items() if k != "output_dir"}}
 
@@ -180,11 +184,11 @@ def build_training(cfg: DictConfig, device: torch.device):
                                   resizable=cfg.dataset.get("transforms") is not None)  # named before training
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     check_loss(criterion, outputs, targets, cfg.loss)   # the loss takes the data's outputs and targets
-    optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")))
+    optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")), model)
     return loaders, info, model, frozen, criterion, optimizer
 
 
-def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path, console):
+def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path, console, averages=None):
     """Load a checkpoint's states for a resume; metrics.csv keeps only the epochs it covers."""
     from dlrun.engine.loggers import truncate_metrics
 
@@ -195,6 +199,8 @@ def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path,
         schedule.load_state_dict(saved["scheduler"])
     if saved.get("scaler"):
         scaler.load_state_dict(saved["scaler"])
+    if averages:
+        averages.load_state_dict(saved.get("averages"))
     state = TrainState.from_dict(saved["train_state"])
     if ranks.is_main():
         truncate_metrics(run_dir / "metrics.csv", before_epoch=state.epoch)

@@ -44,6 +44,7 @@ def hand_written_training(cfg, epochs: int, sliced: bool):
 @pytest.mark.parametrize("in_memory", [True, False], ids=["tensors-sliced", "dataloader"])
 def test_engine_weights_equal_hand_written_loop(train, in_memory):
     overrides = ("model=cnn", "optimizer=sgd", "optimizer.weight_decay=1e-4", "lr=0.05", "epochs=3", "seed=7",
+                 "optimizer.decay_norm_and_bias=true",   # as the hand-written SGD(model.parameters(), weight_decay)
                  f"loader.in_memory={str(in_memory).lower()}")
     run_dir = train(*overrides)
     engine_weights = load_checkpoint(run_dir / "checkpoints" / "last.pt")["model"]

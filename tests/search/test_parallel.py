@@ -51,7 +51,9 @@ def test_n_jobs_runs_trials_in_processes_of_their_own_with_the_cores_divided(tmp
         summary = json.loads((run_dir / "summary.json").read_text())
         assert summary["cpu_threads"] == threads
     submitit = tmp_path / "parallel" / ".submitit"
-    assert len([p for p in submitit.iterdir() if p.name.isdigit()]) == 3, "each trial a submitit job of its own"
+    jobs = [p for p in submitit.iterdir() if p.name.isdigit()]
+    # each trial a submitit job of its own (one more where a job lost as it started was submitted again)
+    assert len(jobs) == 3 or (len(jobs) == 4 and "submitting it again" in result.stderr), result.stderr[-2000:]
     assert (tmp_path / "parallel" / "optimization_results.yaml").is_file()
 
 

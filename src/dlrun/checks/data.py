@@ -20,6 +20,13 @@ def extra_ok(v) -> bool:
     return isinstance(v, list) and all(isinstance(t, dict) and (t.get("_target_") or t.get("class_path")) for t in v)
 
 
+POLICIES = ("randaugment", "trivialaugment", "autoaugment", "augmix")   # dlrun.datasets.transforms.POLICIES
+
+
+def policy_ok(v) -> bool:
+    return v is None or (isinstance(v, dict) and v.get("name") in POLICIES)
+
+
 RULES = [
     ("dataset.val_fraction", *FRACTION),
     ("dataset.test_fraction", *FRACTION),
@@ -39,6 +46,13 @@ RULES = [
     ("dataset.transforms.normalize", normalize_ok, "dataset, imagenet, none or {mean: [...], std: [...]}"),
     ("dataset.transforms.train_extra", extra_ok,
      "a list of transforms, each with a _target_ (or class_path), e.g. [{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]"),
+    ("dataset.transforms.auto_augment", policy_ok,
+     "null or {name: randaugment | trivialaugment | autoaugment | augmix, ...its options}"),
+    ("dataset.transforms.random_erasing", number(0, 1), "a probability from 0 to 1, e.g. 0.25"),
+    ("dataset.transforms.mixup_alpha", number(0), "a number >= 0 (0: off), e.g. 0.2"),
+    ("dataset.transforms.cutmix_alpha", number(0), "a number >= 0 (0: off), e.g. 1.0"),
+    ("dataset.transforms.mix_switch_prob", number(0, 1), "a probability from 0 to 1"),
+    ("dataset.transforms.mix_prob", number(0, 1), "a probability from 0 to 1"),
     ("dataset.transforms.eval_extra", extra_ok, "a list of transforms, each with a _target_"),
 ]
 

@@ -19,6 +19,7 @@ RULES = [
     ("optimizer.weight_decay", number(0), "a number >= 0"),
     ("optimizer.momentum", number(0, 1, high_open=True), "a number with 0 <= momentum < 1"),
     ("optimizer.nesterov", boolean, "true or false"),
+    ("optimizer.decay_norm_and_bias", boolean, "true or false"),
     ("optimizer.betas", betas, "[beta1, beta2], each with 0 <= beta < 1, e.g. [0.9, 0.999]"),
     ("optimizer.eps", number(0, low_open=True), "a number > 0, e.g. 1e-8"),
     ("optimizer.alpha", number(0, 1), "a number with 0 <= alpha <= 1"),

@@ -31,6 +31,15 @@ RULES = [
     ("trainer.checkpoint_every_n_steps", whole(1, allow_none=True), "a whole number of steps >= 1 or null"),
     ("trainer.early_stopping.patience", whole(1, allow_none=True), "a whole number of validations >= 1 or null"),
     ("trainer.early_stopping.min_delta", number(0, allow_none=True), "a number >= 0"),
+    ("trainer.ema.decay", number(0, 1, low_open=True, high_open=True, allow_none=True),
+     "null or a number with 0 < decay < 1, e.g. 0.9998"),
+    ("trainer.ema.every_n_steps", whole(1), "a whole number of optimizer steps >= 1"),
+    ("trainer.ema.warmup_steps", whole(0), "a whole number of optimizer steps >= 0"),
+    ("trainer.ema.evaluate", boolean, "true or false"),
+    ("trainer.swa.start_epoch", whole(1, allow_none=True), "null or an epoch >= 1"),
+    ("trainer.swa.lr", number(0, low_open=True, allow_none=True), "null or a learning rate > 0"),
+    ("trainer.swa.anneal_epochs", whole(0), "a whole number of epochs >= 0"),
+    ("trainer.sync_batchnorm", boolean, "true or false"),
     ("trainer.progress", one_of("auto", "bar", "lines", "none"), "auto, bar, lines or none"),
     ("trainer.mode", one_of("auto", "min", "max"), "auto, min or max"),
     ("trainer.monitor", lambda v: v == "auto" or (isinstance(v, str) and v.startswith(("val/", "train/"))),
@@ -76,6 +85,15 @@ def trainer_problems(cfg) -> list[str]:
             if monitor[4:] not in chosen:
                 found.append(f"trainer.monitor={monitor} is not among trainer.metrics ({', '.join(chosen)}): "
                              f"add {monitor[4:]} to the list or monitor one of them.")
+    if trainer.get("sync_batchnorm") is True and str(trainer.get("device")) in ("cpu", "mps"):
+        found.append("trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only; "
+                     "on the CPU leave it false (each process keeps its own BatchNorm statistics).")
+    swa_start, epochs = lookup(cfg, "trainer.swa.start_epoch"), cfg.get("epochs")
+    if is_int(swa_start) and is_int(epochs) and swa_start > epochs:
+        found.append(f"trainer.swa.start_epoch={swa_start} is after the last epoch (epochs={epochs}): "
+                     "averaging would never start.")
+    if lookup(cfg, "trainer.ema.evaluate") is True and lookup(cfg, "trainer.ema.decay") is None:
+        found.append("trainer.ema.evaluate=true needs an EMA: set trainer.ema.decay (e.g. 0.9998).")
     if str(trainer.get("precision")) == "16" and str(trainer.get("device")) in ("cpu", "mps"):
         found.append("trainer.precision=16 (float16 with a gradient scaler) needs a CUDA device; "
                      "on the CPU use trainer.precision=bf16.")

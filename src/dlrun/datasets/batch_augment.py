@@ -47,7 +47,7 @@ class AugmentedTensors(TensorDataset):
 
 def batchable(transforms) -> bool:
     """The training pipeline's random steps are ones BatchAugment does (not the user's own)."""
-    return not transforms.get("train_extra")
+    return not (transforms.get("train_extra") or transforms.get("auto_augment") or transforms.get("random_erasing"))
 
 
 def crop_size(value) -> list[int] | None:

@@ -1,7 +1,11 @@
 """Image transforms from `dataset.transforms` (torchvision.transforms.v2).
 
-Training:   to float [0, 1] -> resize -> random crop -> flip -> train_extra -> normalise
-Evaluation: to float [0, 1] -> resize -> centre crop  ->         eval_extra  -> normalise
+Training:   to float [0, 1] -> resize -> random crop -> flip -> auto_augment -> train_extra -> normalise -> random erasing
+Evaluation: to float [0, 1] -> resize -> centre crop  ->                          eval_extra  -> normalise
+
+`auto_augment` is a policy of torchvision.transforms.v2 (RandAugment, TrivialAugmentWide,
+AutoAugment, AugMix), applied to the uint8 image as torchvision's reference recipes do;
+random erasing follows normalisation, as there.
 """
 
 import numpy as np
@@ -121,10 +125,37 @@ def build_transforms(cfg, *, train: bool, stats: tuple | None) -> v2.Compose:
         steps.append(v2.RandomCrop(crop, padding=cfg.crop_padding or None) if train else v2.CenterCrop(crop))
     if train and cfg.horizontal_flip:
         steps.append(v2.RandomHorizontalFlip())
+    if train and cfg.get("auto_augment"):
+        steps += [v2.ToDtype(torch.uint8, scale=True), policy(cfg.auto_augment), v2.ToDtype(torch.float32, scale=True)]
     steps += _extra("train_extra" if train else "eval_extra", cfg.train_extra if train else cfg.eval_extra)
     if stats is not None:
         steps.append(v2.Normalize(mean=list(stats[0]), std=list(stats[1])))
+    if train and cfg.get("random_erasing"):
+        steps.append(v2.RandomErasing(p=float(cfg.random_erasing)))
     return v2.Compose(steps)
+
+
+POLICIES = {"randaugment": "RandAugment", "trivialaugment": "TrivialAugmentWide", "autoaugment": "AutoAugment",
+            "augmix": "AugMix"}
+AUTOAUGMENT_POLICIES = {"imagenet": "IMAGENET", "cifar10": "CIFAR10", "svhn": "SVHN"}
+
+
+def policy(spec):
+    """`{name: randaugment, num_ops: 2, magnitude: 9, ...}`: the v2 policy with those arguments."""
+    options = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else dict(spec)
+    name = options.pop("name", None)
+    if name not in POLICIES:
+        raise DlrunError(f"dataset.transforms.auto_augment.name={name!r} is not valid: use {', '.join(POLICIES)}.")
+    if name == "autoaugment":
+        chosen = options.get("policy", "imagenet")
+        if chosen not in AUTOAUGMENT_POLICIES:
+            raise DlrunError(f"dataset.transforms.auto_augment.policy={chosen!r} is not valid: use "
+                             f"{', '.join(AUTOAUGMENT_POLICIES)}.")
+        options["policy"] = getattr(v2.AutoAugmentPolicy, AUTOAUGMENT_POLICIES[chosen])
+    try:
+        return getattr(v2, POLICIES[name])(**options)
+    except TypeError as err:
+        raise DlrunError(f"dataset.transforms.auto_augment ({name}): {err}") from err
 
 
 def normalisation(cfg, unnormalised_train: Dataset, seed: int) -> tuple | None:

@@ -72,8 +72,9 @@ def augmented_tensors(transforms, train: Transformed, stats) -> batch_augment.Au
 
 
 def random_steps(transforms) -> bool:
-    """Whether the training pipeline draws random numbers (crop, flip, the user's own steps)."""
-    return bool(transforms.get("random_crop") or transforms.get("horizontal_flip") or transforms.get("train_extra"))
+    """Whether the training pipeline draws random numbers (crop, flip, a policy, erasing, the user's own steps)."""
+    return bool(transforms.get("random_crop") or transforms.get("horizontal_flip") or transforms.get("train_extra")
+                or transforms.get("auto_augment") or transforms.get("random_erasing"))
 
 
 def as_tensors(split: Dataset) -> TensorDataset:

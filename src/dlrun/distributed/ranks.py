@@ -107,9 +107,16 @@ def batch_per_rank(batch_size: int) -> int:
     return batch_size // world
 
 
-def wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:
+def wrap_ddp(model: nn.Module, device: torch.device, sync_batchnorm: bool = False) -> nn.Module:
+    """DistributedDataParallel when there are several processes; `sync_batchnorm`: BatchNorm
+    layers become torch's SyncBatchNorm first (CUDA only: torch runs it on GPUs)."""
     if not distributed():
         return model
+    if sync_batchnorm:
+        if device.type != "cuda":
+            raise DlrunError(f"trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only, and "
+                             f"this run trains on {device.type}. Leave it false there.")
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from dlrun.distributed.ranks import any_rank, distributed, global_max, global_mean, is_main, unwrap
+from dlrun.engine.averaging import Averages
 from dlrun.engine.checkpoint import FORMAT, save_checkpoint
 from dlrun.engine.interrupt import Interrupted
 from dlrun.engine.metrics import RunningMean, prepare
@@ -49,6 +50,8 @@ class Parts:
     scaler: torch.amp.GradScaler
     loaders: dict
     frozen: object | None = None   # dlrun.models.transfer.Frozen
+    averages: object | None = None  # dlrun.engine.averaging.Averages: EMA / SWA of the weights
+    mix: object | None = None       # MixUp / CutMix of training batches (dlrun.datasets.batch_mix), soft targets
 
 
 def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics, run_dir: Path,
@@ -64,16 +67,20 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics
     resuming = state is not None
     state = state or TrainState()
     batches = plan.train_batches(len(train_loader))
+    averages = parts.averages or Averages(None, {}, optimizer, plan.epochs)
     row: dict = {}
 
-    def save(path_name: str) -> None:
+    def save(path_name: str, weights: nn.Module | None = None) -> None:
+        """`weights`: the model to store as "model" when not the one training (best.pt of an
+        evaluated EMA, the SWA model); the training weights are then in the averages' state."""
         if state.batch == 0:  # between epochs: the next epoch's data order starts from here
             state.data_order = train_loader.generator.get_state()
         if not is_main():  # rank 0 writes every file of a distributed run
             return
         save_checkpoint({
             "format": FORMAT, "epoch": state.epoch if state.batch else state.epoch - 1, "global_step": state.step,
-            "model": unwrap(model).state_dict(),  # without DDP's `module.` or torch.compile's prefixes
+            "model": unwrap(weights or model).state_dict(),  # without DDP's `module.` or torch.compile's prefixes
+            **({"averages": averages.state_dict()} if averages else {}),
             "optimizer": optimizer.state_dict(),
             "scheduler": schedule.state_dict() if schedule is not None else None, "scaler": scaler.state_dict(),
             "metrics": row, "train_state": {**state.to_dict(), "rng": capture_rng()}, **record,
@@ -107,6 +114,8 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics
                     break
                 inputs = inputs.to(device, non_blocking=True)     # (B, C, H, W) or (B, F)
                 targets = targets.to(device, non_blocking=True)   # (B,) class ids or (B, K) values
+                if parts.mix is not None:                         # MixUp / CutMix: targets become (B, classes)
+                    inputs, targets = parts.mix(inputs, targets)
                 if plan.channels_last and inputs.dim() == 4:
                     inputs = inputs.contiguous(memory_format=torch.channels_last)
                 with autocast:
@@ -129,10 +138,11 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
-                if schedule is not None:
+                if schedule is not None and not averages.swa_epoch(epoch):
                     schedule.after_step()
                 state.step += 1
                 step_on_device += 1
+                averages.after_step(unwrap(model), state.step)   # the EMA, every ema.every_n_steps
                 log_now = state.step % plan.log_every_n_steps == 0
                 if log_now:
                     check_finite(first_bad_step, epoch, plan.precision)  # host sync, at the logging interval
@@ -154,13 +164,14 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics
 
         # ---- validate ------------------------------------------------------
         validated = plan.validates(epoch)
-        val = evaluate(model, parts.loaders["val"], criterion, metrics, device, task, split="val",
+        val = evaluate(averages.evaluated(model), parts.loaders["val"], criterion, metrics, device, task, split="val",
                        batches=plan.val_batches(len(parts.loaders["val"])), autocast=autocast) if validated else {}
         lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with (epoch schedules)
         row = {"epoch": epoch, "train/loss": train_loss, **val, "lr": lr,
                "seconds": round(time.perf_counter() - started, 3)}
-        if schedule is not None:
+        if schedule is not None and not averages.swa_epoch(epoch):   # from swa.start_epoch, SWALR sets the rate
             schedule.after_epoch(row.get(monitor.metric) if validated else None)
+        averages.after_epoch(unwrap(model), epoch)
         loggers.log_epoch(row, state.step)
 
         # ---- checkpoint ----------------------------------------------------
@@ -171,7 +182,7 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics
         state.epoch, state.batch, state.loss_total, state.loss_count = epoch + 1, 0, 0.0, 0
         save("last.pt")
         if improved:
-            save("best.pt")
+            save("best.pt", averages.evaluated(model))
         if validated and plan.save_top_k > 1:
             keep_top_k(state, monitor, row[monitor.metric], epoch, plan.save_top_k, checkpoints, save)
         console.epoch_end(row, improved)
@@ -179,7 +190,23 @@ def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics
             console.say(state.stopped)
             break
 
+    if averages.swa is not None and averages.swa_epoch(plan.epochs) and not state.stopped:
+        row = finish_swa(averages, parts.loaders, criterion, metrics, device, task, state, monitor, save, console)
     return FitResult(state, row)
+
+
+def finish_swa(averages, loaders, criterion, metrics, device, task, state: TrainState, monitor, save, console) -> dict:
+    """The SWA model, its BatchNorm statistics recomputed (update_bn), validated and kept as
+    best.pt: the run's result (summary.json's best is its validation)."""
+    swa_model = averages.finish_swa(loaders["train"], device)
+    val = evaluate(swa_model, loaders["val"], criterion, metrics, device, task, split="val")
+    state.best_epoch = state.epoch - 1
+    state.best_metrics = {"epoch": state.best_epoch, **val}
+    state.best_value = val.get(monitor.metric, state.best_value)
+    console.say("stochastic weight averaging: the averaged model validates at "
+                + ", ".join(f"{k} {v:.4g}" for k, v in val.items()))
+    save("best.pt", swa_model)
+    return {"epoch": state.best_epoch, **val}
 
 
 def check_finite(first_bad_step: torch.Tensor, epoch: int, precision: str) -> None:

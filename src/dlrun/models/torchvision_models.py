@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 from torch import nn
 from torchvision import models as tvm
 
@@ -69,7 +70,13 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
     if name in _PATCH and spec is None:
         patch = _PATCH[name]
         kwargs["image_size"] = patch * max(1, math.ceil(max(height, width) / patch))
-    net = tvm.get_model(name, weights=None, **kwargs)
+    extra = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.get("kwargs") is not None else {}
+    if not isinstance(extra, dict):
+        raise DlrunError(f"model.kwargs={extra!r} is not valid: use {{name: value}}, e.g. {{stochastic_depth_prob: 0.2}}.")
+    try:   # e.g. stochastic_depth_prob (EfficientNet, ConvNeXt, Swin, MaxViT), dropout
+        net = tvm.get_model(name, weights=None, **kwargs, **extra)
+    except TypeError as err:
+        raise DlrunError(f"model={name} does not take model.kwargs={extra}: {err}.") from err
     if spec is not None and load_weights:
         if weights.is_file_spec(spec):
             state, source = weights.read_state_dict(Path(spec)), spec

@@ -45,8 +45,9 @@ class Criterion(nn.Module):
     def forward(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.log_probs:
             outputs = F.log_softmax(outputs, dim=1)
-        if self.num_classes is not None and not self.takes_indices:
+        if self.num_classes is not None and not self.takes_indices and targets.dim() == 1:
             targets = F.one_hot(targets, self.num_classes).to(outputs.dtype)  # (B,) -> (B, classes)
+        # (B, classes) targets are already probabilities: MixUp / CutMix (dlrun.datasets.batch_mix)
         if self.scaled:
             outputs, targets = (outputs - self.mean) / self.std, (targets - self.mean) / self.std
         return self.loss(outputs, targets)
