@@ -2,7 +2,6 @@
 SIGTERM), `dlrun resume` ends with the weights and metrics of an uninterrupted run."""
 
 import csv
-import os
 import signal
 import subprocess
 import sys
@@ -167,35 +166,18 @@ def test_resumed_run_continues_its_wandb_run(tmp_path):
     assert sorted(epochs) == [1, 2, 3]
 
 
-class Crash(Exception):
-    pass
-
-
 def test_augmented_images_in_memory_resume_bit_identical(train, tmp_path, monkeypatch):
     """Crop and flip per batch from the loader's generator: a run stopped mid-epoch and resumed
     ends with the weights of the uninterrupted run."""
-    import argparse
-
-    from dlrun.commands import resume as resume_command
-    from dlrun.engine.loggers import CSVLogger
     from tests.datasets import fixtures
+    from tests.stopping import crash_then_resume
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=12, size=8)
     args = ("dataset=image_folder", f"dataset.root={root}", "dataset/transforms=augment", "dataset.transforms.resize=8",
             "dataset.transforms.random_crop=6", "model.channels=[8]", "epochs=3", "batch_size=4",
             "trainer.checkpoint_every_n_steps=2", "trainer.log_every_n_steps=1")
     reference = load_checkpoint(train(*args, run_dir=tmp_path / "ref") / "checkpoints" / "last.pt")["model"]
-
-    def crash_at_step_7(self, metrics, step):
-        if step == 7:
-            raise Crash()
-
-    with monkeypatch.context() as patch:
-        patch.setattr(CSVLogger, "log_step", crash_at_step_7, raising=False)
-        with pytest.raises(Crash):
-            train(*args, run_dir=tmp_path / "stopped")
-    assert load_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")["train_state"]["batch"] > 0  # mid-epoch
-    assert resume_command.main(argparse.Namespace(run=str(tmp_path / "stopped"), trust=[], devices=None)) == 0
+    crash_then_resume(train, args, tmp_path / "stopped", monkeypatch, at_step=7)
     final = load_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")["model"]
     for name, tensor in reference.items():
         assert torch.equal(final[name], tensor), f"{name} differs from the uninterrupted run"

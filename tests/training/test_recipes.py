@@ -2,7 +2,6 @@
 targets, an EMA of the weights (validated, in best.pt, resumed exactly), SWA with update_bn,
 and no weight decay on normalisation layers and biases."""
 
-import argparse
 import json
 
 import pytest
@@ -11,12 +10,9 @@ import torch
 from dlrun.engine.checkpoint import load_checkpoint
 from dlrun.errors import DlrunError
 from tests.datasets import fixtures
+from tests.stopping import crash_then_resume
 
 IMAGES = ("model.channels=[8]", "batch_size=8", "loader.num_workers=0")
-
-
-class Crash(Exception):
-    pass
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +66,6 @@ def test_a_loss_that_cannot_take_soft_targets_is_refused(train, folder, tmp_path
 
 
 def test_ema_is_validated_kept_in_best_pt_and_resumes_bit_identical(train, folder, tmp_path, monkeypatch):
-    from dlrun.commands import resume as resume_command
-    from dlrun.engine.loggers import CSVLogger
-
     args = ("dataset=image_folder", f"dataset.root={folder}", "dataset.transforms.random_crop=6",
             "dataset.transforms.crop_padding=1", "dataset.transforms.horizontal_flip=true",
             "dataset.transforms.mixup_alpha=0.2", "dataset.transforms.cutmix_alpha=1.0", *IMAGES, "batch_size=4",
@@ -85,15 +78,7 @@ def test_ema_is_validated_kept_in_best_pt_and_resumes_bit_identical(train, folde
     best_ema = {k.removeprefix("module."): v for k, v in best["averages"]["ema"].items() if k.startswith("module.")}
     assert all(torch.equal(best["model"][k], best_ema[k]) for k in best["model"])   # best.pt holds the EMA weights
 
-    def crash_at_step_9(self, metrics, step):
-        if step == 9:
-            raise Crash()
-
-    with monkeypatch.context() as patch:
-        patch.setattr(CSVLogger, "log_step", crash_at_step_9, raising=False)
-        with pytest.raises(Crash):
-            train(*args, run_dir=tmp_path / "stopped")
-    assert resume_command.main(argparse.Namespace(run=str(tmp_path / "stopped"), trust=[], devices=None)) == 0
+    crash_then_resume(train, args, tmp_path / "stopped", monkeypatch, at_step=7)
     final = load_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")
     for part in ("model", "averages"):
         expected = reference[part] if part == "model" else reference[part]["ema"]
