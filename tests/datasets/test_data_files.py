@@ -61,3 +61,26 @@ def test_image_arrays_channels_last(train, tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["data"]["input_shape"] == [3, 8, 8] and summary["data"]["class_names"] == ["0", "1"]
     assert summary["test"]["test/acc"] >= 0.9
+
+
+def test_an_arrays_run_predicts_from_image_files(train, tmp_path):
+    import argparse
+
+    from PIL import Image
+
+    from dlrun.commands import predict
+
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, size=80)
+    images = rng.integers(0, 60, size=(80, 8, 8, 3), dtype=np.uint8)
+    images[labels == 1, 2:6, 2:6, :] = 255
+    np.savez(tmp_path / "images.npz", images=images, labels=labels)
+    run_dir = train("dataset=arrays", f"dataset.path={tmp_path / 'images.npz'}", "model=cnn", "epochs=3", "lr=3e-3")
+    bright = np.zeros((8, 8, 3), np.uint8)
+    bright[2:6, 2:6] = 255
+    Image.fromarray(bright).save(tmp_path / "bright.png")
+    out = tmp_path / "predictions.csv"
+    assert predict.main(argparse.Namespace(run=str(run_dir), inputs=[str(tmp_path / "bright.png")], checkpoint="best",
+                                           trust=[], output=str(out))) == 0
+    with open(out) as f:
+        assert next(csv.DictReader(f))["class"] == "1"   # an RGB file, in the layout the arrays trained in

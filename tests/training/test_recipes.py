@@ -122,3 +122,18 @@ def test_no_weight_decay_on_norms_and_biases(make_cfg):
     everything = build_optimizer(make_cfg("optimizer=adamw", "optimizer.decay_norm_and_bias=true").optimizer,
                                  parameter_groups(model, None), model)
     assert len(everything.param_groups) == 1 and everything.param_groups[0]["weight_decay"] == 0.01
+
+
+def test_stochastic_depth_reaches_torchvision_models(make_cfg):
+    from torchvision.ops import StochasticDepth
+
+    from dlrun import models
+    from dlrun.datasets.info import DataInfo
+
+    cfg = make_cfg("model=efficientnet_b0", "model.kwargs={stochastic_depth_prob: 0.3}")
+    model = models.build(cfg.model, DataInfo("classification", 3, (3, 32, 32), ("a", "b", "c")))
+    rates = [m.p for m in model.modules() if isinstance(m, StochasticDepth)]
+    assert rates and max(rates) == pytest.approx(0.3 * (len(rates) - 1) / len(rates))   # linear in depth, as torchvision
+    with pytest.raises(DlrunError, match="does not take model.kwargs"):
+        models.build(make_cfg("model=resnet18", "model.kwargs={stochastic_depth_prob: 0.3}").model,
+                     DataInfo("classification", 3, (3, 32, 32), ("a", "b", "c")))

@@ -63,9 +63,10 @@ def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
     channels, height, width = run.info.input_shape
     with Image.open(path) as image:
         image = image.convert("L" if channels == 1 else "RGB")
-        if kind == "array_image":  # images the dataset held as arrays scaled to [0, 1] (digits)
+        if kind == "array_image":  # images the dataset held as arrays scaled to [0, 1] (digits, dataset=arrays)
             image = image.resize((width, height), Image.BILINEAR)
-            array = np.asarray(image, np.float32)[None] / 255.0  # (1, H, W)
+            array = np.asarray(image, np.float32) / 255.0
+            array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)   # (C, H, W)
             return torch.as_tensor((array - how["mean"]) / how["std"])
         if kind != "image":
             raise DlrunError(f"{path.name}: this run was trained on {kind or 'unknown'} data, not images.")
