@@ -1,9 +1,11 @@
 """The training loop: the one the PyTorch tutorials teach, written out top to bottom.
 
     for each epoch:
-        model.train(); for each batch: forward, loss, backward, (every grad_accum_steps) step, zero_grad
-        model.eval();  under torch.no_grad(): validation metrics
-        scheduler step, metrics row, last.pt (+ best.pt when the monitored metric improved)
+        model.train(); for each batch: [MixUp/CutMix], forward, loss, backward,
+                                       (every grad_accum_steps) step, zero_grad, [EMA update]
+        model.eval();  under torch.no_grad(): validation metrics [of the EMA weights, when asked]
+        scheduler step [SWALR from swa.start_epoch], metrics row, last.pt (+ best.pt when the monitored metric improved)
+    [SWA: update_bn, validate the averaged model, which becomes best.pt]
 
 Everything a resume needs is in a TrainState saved with every checkpoint: a resumed
 run replays the interrupted epoch's data order, skips the batches it had trained,
