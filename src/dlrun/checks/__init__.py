@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from dlrun.checks.data import data_problems
 from dlrun.checks.imports import import_problems
 from dlrun.checks.logger import logger_problems
+from dlrun.checks.metrics import metric_problems
 from dlrun.checks.model import model_problems
 from dlrun.checks.parts import parts_problems
 from dlrun.checks.trainer import top_level_problems, trainer_problems
@@ -18,7 +19,8 @@ from dlrun.errors import DlrunError
 def problems(cfg: DictConfig) -> list[str]:
     found = [f"{key} is required: set it on the command line, e.g. {key}=..." for key in sorted(OmegaConf.missing_keys(cfg))]
     found += top_level_problems(cfg)
-    for group in (trainer_problems, data_problems, model_problems, parts_problems, logger_problems, import_problems):
+    for group in (trainer_problems, metric_problems, data_problems, model_problems, parts_problems, logger_problems,
+                  import_problems):
         found += group(cfg)
     return found
 

@@ -1,6 +1,7 @@
 """loss.*, optimizer.* and scheduler.*: the values of each where the chosen option has the key."""
 
-from dlrun.checks.values import apply, boolean, is_int, is_number, number, one_of, whole
+from dlrun.checks.values import apply, boolean, is_int, is_number, lookup, number, one_of, whole
+from dlrun.datasets.catalog import dataset_task
 
 
 def betas(v) -> bool:
@@ -40,8 +41,15 @@ RULES = [
 ]
 
 
+CLASS_INDEX_LOSSES = {"torch.nn.CrossEntropyLoss": "CrossEntropyLoss", "torch.nn.NLLLoss": "NLLLoss"}
+
+
 def parts_problems(cfg) -> list[str]:
     found = apply(cfg, RULES)
+    loss = CLASS_INDEX_LOSSES.get(lookup(cfg, "loss._target_"))
+    if loss and "dataset" in cfg and dataset_task(cfg.dataset) == "regression":   # as training.losses says it
+        found.append(f"loss={loss} needs class labels, but this dataset is a regression task. "
+                     "Use loss=mse, l1, smooth_l1 or huber.")
     if cfg.get("optimizer") and cfg.optimizer.get("nesterov") is True and cfg.optimizer.get("momentum") == 0:
         found.append("optimizer.nesterov=true needs momentum: set optimizer.momentum > 0 (e.g. 0.9).")
     return found

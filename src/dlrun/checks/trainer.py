@@ -2,10 +2,8 @@
 
 import re
 
-from dlrun.checks.values import ABSENT, apply, lookup, boolean, is_int, is_number, number, one_of, whole
+from dlrun.checks.values import apply, lookup, boolean, is_int, is_number, number, one_of, whole
 from dlrun.distributed.topology import topology_problems
-from dlrun.datasets.catalog import dataset_task
-from dlrun.metrics.catalogue import column_name, selection_problems, task_problems
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -72,19 +70,6 @@ def trainer_problems(cfg) -> list[str]:
         world = devices * nodes
         found.append(f"batch_size={cfg.batch_size} is the global batch and must divide evenly among the {world} "
                      f"training processes: use a multiple of {world}.")
-    metrics = lookup(cfg, "trainer.metrics")
-    if metrics is not ABSENT:
-        found += selection_problems(metrics)
-        task = dataset_task(cfg.dataset) if "dataset" in cfg else None
-        if task is not None and not selection_problems(metrics):
-            found += task_problems(metrics, task)
-        monitor = lookup(cfg, "trainer.monitor")
-        if isinstance(monitor, str) and monitor.startswith("val/") and monitor != "val/loss" \
-                and isinstance(metrics, list) and not selection_problems(metrics):
-            chosen = [column_name(m) for m in metrics]
-            if monitor[4:] not in chosen:
-                found.append(f"trainer.monitor={monitor} is not among trainer.metrics ({', '.join(chosen)}): "
-                             f"add {monitor[4:]} to the list or monitor one of them.")
     if trainer.get("sync_batchnorm") is True and str(trainer.get("device")) in ("cpu", "mps"):
         found.append("trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only; "
                      "on the CPU leave it false (each process keeps its own BatchNorm statistics).")
