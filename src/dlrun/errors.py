@@ -48,8 +48,13 @@ def unknown_choice(kind: str, name: str, valid: Iterable[str], hint: str = "") -
     return DlrunError(msg + (f"\n{hint}" if hint else ""))
 
 
-def root_cause(err: BaseException) -> str:
-    """The innermost message of an exception chain (what Hydra's instantiate wrapped)."""
+def innermost(err: BaseException) -> BaseException:
+    """The first exception of a chain (what Hydra's instantiate wrapped)."""
     while err.__cause__ is not None:
         err = err.__cause__
-    return str(err)
+    return err
+
+
+def root_cause(err: BaseException) -> str:
+    """The innermost message of an exception chain."""
+    return str(innermost(err))

@@ -3,7 +3,7 @@ config alone tells it (bundled sets, dataset.task), and a monitor among the chos
 
 from dlrun.checks.values import ABSENT, lookup
 from dlrun.datasets.catalog import dataset_task
-from dlrun.metrics.catalogue import column_name, default_names, selection_problems, task_problems
+from dlrun.metrics.catalogue import column_name, default_names, not_a_metric, selection_problems, task_problems
 
 
 def metric_problems(cfg) -> list[str]:
@@ -24,7 +24,6 @@ def metric_problems(cfg) -> list[str]:
             found.append(f"trainer.monitor={monitor} is not among trainer.metrics ({', '.join(chosen)}): "
                          f"add {monitor[4:]} to the list or monitor one of them.")
     elif task is not None and monitor[4:] not in default_names(task, num_outputs=100):   # top5 may be there
-        valid = ["val/loss", *(f"val/{n}" for n in default_names(task, 100)), "train/loss"]
-        found.append(f"trainer.monitor={monitor!r} is not a metric of this {task} run: use one of {', '.join(valid)} "
-                     f"(or choose it with trainer.metrics).")
+        found.append(not_a_metric(monitor, task, ["val/loss", *(f"val/{n}" for n in default_names(task, 100)),
+                                                  "train/loss"]))
     return found

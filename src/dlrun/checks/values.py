@@ -2,6 +2,8 @@
 
 from omegaconf import OmegaConf
 
+from dlrun.config import plain
+
 ABSENT = object()
 
 
@@ -50,10 +52,6 @@ def size(allow_none: bool = True, allow_auto: bool = False):
 def import_path(v) -> bool:
     parts = str(v).split(".") if isinstance(v, str) else []
     return len(parts) >= 2 and all(p.isidentifier() for p in parts)
-
-
-def plain(value):
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
 def lookup(cfg, path: str):

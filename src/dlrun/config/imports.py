@@ -7,13 +7,14 @@ directory is importable, as it is for `python -m`, so a user's file beside their
 is found without packaging it. Errors name the key, the path and what went wrong.
 """
 
+import functools
 import importlib
 import inspect
 import os
 import re
 import sys
 
-from dlrun.errors import DlrunError, did_you_mean, root_cause
+from dlrun.errors import DlrunError, did_you_mean, innermost, root_cause
 
 HYDRA_KEYS = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")
 
@@ -71,25 +72,29 @@ def call(target, args: tuple, kwargs: dict, where: str):
         raise DlrunError(f"{where} could not be built: {type(err).__name__}: {root_cause(err)}") from err
 
 
-def build(spec: dict, key: str, *args, **extra):
+def named(spec: dict, key: str):
+    """(the class or function `spec` names, imported; "key.class_path=path" for messages)."""
+    return load_target(spec, key), "=".join(target_of(spec, key))
+
+
+def build(spec: dict, key: str, *args, partial: bool = False, **extra):
     """What `spec` (plain data) names, called with `args` (what dlrun passes: parameters, an
-    optimizer ...) and its keyword arguments. Hydra's form goes through Hydra's `instantiate`
-    (nested `_target_`s, `_partial_`), after the target imported cleanly."""
-    target = load_target(spec, key)
-    where = "=".join(target_of(spec, key))
+    optimizer ...) and its keyword arguments; `partial`: bound to them, not called (a loss
+    function). Hydra's form goes through Hydra's `instantiate` (nested `_target_`s), after
+    the target imported cleanly."""
+    target, where = named(spec, key)
     if spec.get("class_path") is not None:
-        return call(target, args, {**(spec.get("kwargs") or {}), **extra}, where)
+        kwargs = {**(spec.get("kwargs") or {}), **extra}
+        return functools.partial(target, *args, **kwargs) if partial else call(target, args, kwargs, where)
     from hydra.utils import instantiate
 
     options = {k: v for k, v in spec.items() if k not in HYDRA_KEYS}
     try:
-        return instantiate({**spec, "_partial_": False}, *args, **extra)
+        return instantiate({**spec, "_partial_": partial}, *args, **extra)
     except DlrunError:
         raise
     except Exception as err:
-        cause = err
-        while cause.__cause__ is not None:
-            cause = cause.__cause__
+        cause = innermost(err)
         if isinstance(cause, DlrunError):   # the target's own check, already worded for the user
             raise cause from err
         hint = takes(target) if isinstance(cause, TypeError) else ""

@@ -58,9 +58,9 @@ def read_pair(cfg):
     targets_path = cfg.get("targets_path")
     if targets_path is not None:
         target_file = existing(targets_path, "dataset.targets_path")
-        array_format(target_file, "dataset.targets_path")
-        return single(load(path, kind), path, "dataset.path"), single(
-            load(target_file, array_format(target_file, "dataset.targets_path")), target_file, "dataset.targets_path")
+        target_kind = array_format(target_file, "dataset.targets_path")
+        return (single(load(path, kind), path, "dataset.path"),
+                single(load(target_file, target_kind), target_file, "dataset.targets_path"))
     content = load(path, kind)
     if isinstance(content, (tuple, list)) and len(content) == 2:
         return tuple(to_numpy(a) for a in content)

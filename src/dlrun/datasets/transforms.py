@@ -10,10 +10,10 @@ random erasing follows normalisation, as there.
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from dlrun.config import plain
 from dlrun.config.imports import build
 from dlrun.errors import DlrunError
 
@@ -102,7 +102,7 @@ def _extra(key: str, specs) -> list:
     """The user's transforms: torchvision's, or a class or function of their own (working directory)."""
     transforms = []
     for index, spec in enumerate(specs or []):
-        spec = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else spec
+        spec = plain(spec)
         if not isinstance(spec, dict) or not (spec.get("_target_") or spec.get("class_path")):
             raise DlrunError(f"dataset.transforms.{key}: each entry needs a _target_ (or class_path), e.g. "
                              "{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}; got " + repr(spec))
@@ -142,7 +142,7 @@ AUTOAUGMENT_POLICIES = {"imagenet": "IMAGENET", "cifar10": "CIFAR10", "svhn": "S
 
 def policy(spec):
     """`{name: randaugment, num_ops: 2, magnitude: 9, ...}`: the v2 policy with those arguments."""
-    options = OmegaConf.to_container(spec, resolve=True) if OmegaConf.is_config(spec) else dict(spec)
+    options = dict(plain(spec))
     name = options.pop("name", None)
     if name not in POLICIES:
         raise DlrunError(f"dataset.transforms.auto_augment.name={name!r} is not valid: use {', '.join(POLICIES)}.")

@@ -3,6 +3,7 @@
 from dlrun.datasets.info import CLASSIFICATION
 from dlrun.engine.state import TrainState
 from dlrun.errors import DlrunError
+from dlrun.metrics.catalogue import not_a_metric
 
 
 class Monitor:
@@ -15,10 +16,7 @@ class Monitor:
             metric = "val/acc" if task == CLASSIFICATION and "acc" in higher_is_better else "val/loss"
         valid = ["val/loss", *(f"val/{name}" for name in higher_is_better), "train/loss"]
         if metric not in valid:
-            hint = "" if not metric.startswith("val/") else (
-                f" To monitor {metric}, add {metric[4:]} to trainer.metrics (e.g. 'trainer.metrics=[acc,{metric[4:]}]').")
-            raise DlrunError(f"trainer.monitor={metric!r} is not a metric of this {task} run: use one of "
-                             f"{', '.join(valid)}.{hint}")
+            raise DlrunError(not_a_metric(metric, task, valid))
         if mode == "auto":
             better = higher_is_better.get(metric.split("/")[1], False)   # losses: lower is better
             if better is None:

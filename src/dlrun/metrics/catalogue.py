@@ -12,8 +12,7 @@ An entry of `trainer.metrics` is one of
 
 from dataclasses import dataclass, field
 
-from omegaconf import OmegaConf
-
+from dlrun.config import plain
 from dlrun.errors import DlrunError, did_you_mean
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
@@ -94,10 +93,6 @@ def entry_problem(entry) -> str | None:
     return f"trainer.metrics: {entry!r} is not a metric name, an import path or {{name, class_path}}"
 
 
-def plain(value):
-    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
-
-
 def selection_problems(value) -> list[str]:
     value = plain(value)
     if value in (None, DEFAULT):
@@ -152,6 +147,14 @@ def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
         source = "builtin" if entry in BUILTIN[task] else "library"
         chosen.append(MetricEntry(entry, source, own[entry][0]))
     return chosen
+
+
+def not_a_metric(monitor: str, task: str, valid: list[str]) -> str:
+    """What to tell about a trainer.monitor that is not among the run's metrics (`valid`)."""
+    name = monitor[4:]
+    choosable = monitor.startswith("val/") and (name in names(task) or name not in every_name())   # not the other task's
+    hint = f" To monitor {monitor}, add {name} to trainer.metrics (e.g. 'trainer.metrics=[acc,{name}]')." if choosable else ""
+    return f"trainer.monitor={monitor!r} is not a metric of this {task} run: use one of {', '.join(valid)}.{hint}"
 
 
 def maximised(metric: str, value=None) -> bool | None:

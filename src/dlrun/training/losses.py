@@ -11,15 +11,15 @@ gets exactly what the model and the dataset give:
 and returns a scalar tensor.
 """
 
-import functools
 import inspect
 
 import torch
 import torch.nn.functional as F
-from omegaconf import OmegaConf
 from torch import nn
 
-from dlrun.config.imports import HYDRA_KEYS, build, load_target, target_of
+from dlrun.checks.parts import class_loss_on_values
+from dlrun.config import plain
+from dlrun.config.imports import build, named, target_of
 from dlrun.datasets.info import CLASSIFICATION, DataInfo
 from dlrun.errors import DlrunError, first_line
 from dlrun.training.kinds import refuse_other_kinds
@@ -59,32 +59,23 @@ def torch_loss(loss) -> bool:
 
 def build_loss(cfg, info: DataInfo) -> Criterion:
     """The loss `cfg` names (a conf/loss/ option, `loss=custom`, or `loss._target_=...`), wrapped."""
-    spec = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
-    target = load_target(spec, "loss")
-    where = "=".join(target_of(spec, "loss"))
+    spec = dict(plain(cfg))
+    target, where = named(spec, "loss")
     refuse_other_kinds(target, where, "a loss: an nn.Module (or a function) called with (outputs, targets)",
                        allowed=nn.Module)
-    if inspect.isclass(target):
-        loss = build(spec, "loss")
-    else:  # a function of (outputs, targets): its options are bound
-        options = (spec.get("kwargs") or {}) if spec.get("class_path") else {
-            k: v for k, v in spec.items() if k not in HYDRA_KEYS}
-        loss = functools.partial(target, **options)
+    loss = build(spec, "loss", partial=not inspect.isclass(target))   # a function gets its options bound
     if not callable(loss):
         raise DlrunError(f"{where} built a {type(loss).__name__}, which cannot be called with (outputs, targets): "
                          "a loss is an nn.Module or a function.")
     if isinstance(loss, CLASS_INDEX_LOSSES) and info.task != CLASSIFICATION:
-        raise DlrunError(
-            f"loss={type(loss).__name__} needs class labels, but this dataset is a {info.task} task. "
-            "Use loss=mse, l1, smooth_l1 or huber."
-        )
+        raise DlrunError(class_loss_on_values(type(loss).__name__, info.task))
     return Criterion(loss, info)
 
 
 def check_loss(criterion: Criterion, outputs: torch.Tensor, targets: torch.Tensor, loss_cfg) -> None:
     """The loss on the two samples the model check ran (no gradients): a loss that fails on
     the data's outputs and targets, or does not return one number, is named before training."""
-    where = "=".join(target_of(OmegaConf.to_container(loss_cfg, resolve=True), "loss"))
+    where = "=".join(target_of(plain(loss_cfg), "loss"))
     shapes = (f"outputs {tuple(outputs.shape)} {str(outputs.dtype).replace('torch.', '')}, targets "
               f"{tuple(targets.shape)} {str(targets.dtype).replace('torch.', '')}")
     with torch.no_grad():

@@ -8,16 +8,12 @@ called with the parameter groups and its sibling keys.
 normalisation layers' parameters and every bias get no weight decay, as torchvision's
 `set_weight_decay(norm_weight_decay=0)` and timm's `param_groups_weight_decay` do."""
 
-from omegaconf import OmegaConf
-
-from dlrun.config.imports import build, load_target, target_of
+from dlrun.config import plain
+from dlrun.config.imports import build, named
 from dlrun.errors import DlrunError
 from dlrun.training.kinds import refuse_other_kinds
 
 WANTED = "an optimizer (a torch.optim.Optimizer subclass, called with the parameter groups and lr)"
-
-
-DLRUN_KEYS = ("decay_norm_and_bias",)   # dlrun's own keys in optimizer.*, not the optimizer's arguments
 
 
 def build_optimizer(cfg, params, model=None):
@@ -25,15 +21,14 @@ def build_optimizer(cfg, params, model=None):
     `model`: whose normalisation layers and biases `decay_norm_and_bias=false` exempts."""
     from torch.optim import Optimizer
 
-    spec = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
+    spec = dict(plain(cfg))
     decay_all = spec.pop("decay_norm_and_bias", True)   # absent in configs saved before the key: decay all
     if decay_all is not True and decay_all is not False:
         raise DlrunError(f"optimizer.decay_norm_and_bias={decay_all!r} is not valid: use true or false.")
     decay = spec.get("weight_decay", (spec.get("kwargs") or {}).get("weight_decay"))
     if not decay_all and model is not None and decay != 0:   # no decay at all: nothing to exempt, one group
         params = without_decay_on_norm_and_bias(model, params)
-    target = load_target(spec, "optimizer")
-    where = "=".join(target_of(spec, "optimizer"))
+    target, where = named(spec, "optimizer")
     refuse_other_kinds(target, where, WANTED, allowed=Optimizer)
     extra = {"lr": spec["lr"]} if spec.get("class_path") is not None and "lr" in spec else {}
     optimizer = build(spec, "optimizer", list(params), **extra)

@@ -13,7 +13,7 @@ import math
 from omegaconf import OmegaConf
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau
 
-from dlrun.config.imports import build, load_target, target_of
+from dlrun.config.imports import build, named
 from dlrun.errors import DlrunError
 from dlrun.training.kinds import refuse_other_kinds
 
@@ -81,8 +81,7 @@ def build_schedule(cfg, optimizer, *, total_steps: int, monitor_mode: str) -> Sc
             values["total_steps"] = total_steps
         if values.get("mode") == "auto":
             values["mode"] = monitor_mode
-    target = load_target(options, "scheduler")
-    where = "=".join(target_of(options, "scheduler"))
+    target, where = named(options, "scheduler")
     refuse_other_kinds(target, where, WANTED, allowed=(LRScheduler, ReduceLROnPlateau))
     scheduler = build(options, "scheduler", optimizer)
     missing = [name for name in NEEDED if not callable(getattr(scheduler, name, None))]
