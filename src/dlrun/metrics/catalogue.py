@@ -103,7 +103,7 @@ def selection_problems(value) -> list[str]:
     columns = [column_name(e) for e in value if not entry_problem(e)]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
-        found.append(f"trainer.metrics names {', '.join(repeated)} more than once")
+        found.append(f"trainer.metrics names {', '.join(repeated)} more than once: list each metric once")
     return found
 
 
