@@ -19,15 +19,16 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from dlrun import datasets, models
-from dlrun.config_tree import conf_dir
-from dlrun.engine import RunConsole, build_loggers
+from dlrun.config.tree import conf_dir
+from dlrun.engine.console import RunConsole
+from dlrun.engine.loggers import build_loggers
 from dlrun.engine.loop import Parts, fit
-from dlrun.engine.metrics import make_metrics, metric_names
+from dlrun.metrics.builtin import make_metrics, metric_names
 from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
 from dlrun.training.losses import build_loss
 from dlrun.training.optimizers import build_optimizer
-from dlrun.seeding import seed_everything
+from dlrun.training.seeding import seed_everything
 
 
 def setup(cfg, device):

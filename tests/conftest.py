@@ -10,7 +10,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from dlrun.config_tree import conf_dir, register_generated_options
+from dlrun.config.tree import conf_dir, register_generated_options
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/wandb_records.py
 

@@ -3,7 +3,7 @@
 import pytest
 from omegaconf import OmegaConf
 
-from dlrun.config_tree import GROUPS, group_options
+from dlrun.config.tree import GROUPS, group_options
 from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
 
 OPTIONS = [(group, option) for group in GROUPS for option in sorted(group_options(group))]
@@ -29,7 +29,7 @@ def compose_once():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from dlrun.config_tree import conf_dir, register_generated_options
+    from dlrun.config.tree import conf_dir, register_generated_options
 
     register_generated_options()
     GlobalHydra.instance().clear()

@@ -5,7 +5,7 @@ import json
 import pytest
 import torchvision.datasets as tvd
 
-from dlrun.config_tree import conf_dir, group_options
+from dlrun.config.tree import conf_dir, group_options
 
 from .datasets import fixtures
 

@@ -27,7 +27,7 @@ def test_lr_find_on_digits_suggests_a_rate_that_trains_as_well_as_the_default(dl
 def test_the_range_test_leaves_the_model_and_optimizer_as_they_were():
     from torch.utils.data import DataLoader, TensorDataset
 
-    from dlrun.tuning.lr_find import range_test
+    from dlrun.training.lr_find import range_test
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dlrun.config_tree import GROUPS
+from dlrun.config.tree import GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def test_installed_wheel_composes_from_another_directory(wheel, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}
-    code = "import dlrun.config_tree as t; print(t.conf_dir())"
+    code = "import dlrun.config.tree as t; print(t.conf_dir())"
     where = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert where.stdout.strip() == str(target / "dlrun" / "conf"), where.stderr
     composed = subprocess.run([sys.executable, "-m", "dlrun", "--cfg", "job", "model=mlp"], cwd=elsewhere, env=env,

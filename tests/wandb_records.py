@@ -1,44 +1,12 @@
-"""Read the records of an offline W&B run (`run-<id>.wandb`) for assertions.
+"""Read what an offline W&B run (`run-<id>.wandb`) holds, for assertions. The transaction
+log's format is wandb's private one: dlrun.compat.read_wandb_log reads it (and
+tests/test_compat.py checks it against the installed wandb)."""
 
-wandb 0.31 no longer ships a Python reader for its transaction log, so this
-decodes the container (LevelDB's log format behind a 7-byte ':W&B' header) and
-parses each record with wandb's own protobuf classes.
-"""
-
-import struct
 from pathlib import Path
 
-from wandb.proto import wandb_internal_pb2
+from dlrun.compat import read_wandb_log as read_records
 
-BLOCK = 32768
-HEADER = 7  # checksum (4), length (2), type (1)
-FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
-
-
-def read_records(path: Path) -> list:
-    data = Path(path).read_bytes()
-    ident, magic, version = struct.unpack("<4sHB", data[:7])
-    assert ident == b":W&B" and magic == 0xBEE1, f"{path} is not a W&B transaction log"
-    records, pending, pos = [], b"", 7
-    while pos + HEADER <= len(data):
-        left_in_block = BLOCK - pos % BLOCK
-        if left_in_block < HEADER:  # block trailer padding
-            pos += left_in_block
-            continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + HEADER])
-        if pos + HEADER + length > len(data):  # a record still being written
-            break
-        chunk = data[pos + HEADER:pos + HEADER + length]
-        pos += HEADER + length
-        if kind == 0 and length == 0:
-            break
-        pending = chunk if kind in (FULL, FIRST) else pending + chunk
-        if kind in (FULL, LAST):
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(pending)
-            records.append(record)
-            pending = b""
-    return records
+__all__ = ["read_records", "run_records"]
 
 
 def run_records(offline_run_dir: Path) -> dict:

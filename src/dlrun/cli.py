@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 from dlrun.commands import SUBCOMMANDS
-from dlrun.config_tree import GROUPS, conf_dir, group_options, register_generated_options
-from dlrun.errors import DlrunError, first_line, message, out_of_memory, unknown_choice
+from dlrun.compat import hydra_args_parser, share_hydra_config_repository, skip_hydra_mode_composition
+from dlrun.config.choices import check_group_choices
+from dlrun.config.tree import conf_dir, only_known_plugins, register_generated_options, sets_hydra_mode
+from dlrun.errors import DlrunError, fail, first_line, message, out_of_memory, unknown_choice
 
 
 def main() -> None:
@@ -37,41 +39,26 @@ def main() -> None:
         fail(err)
     register_generated_options()
     if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
-        share_one_config_repository()
+        # Hydra lists each group's options through a fresh config repository per call
+        # (~20 ms each, ~100 calls); one, built once, gives the same listing. Help only.
+        share_hydra_config_repository()
     skip_mode_composition(sys.argv[1:])
     hydra_app()
 
 
 def skip_mode_composition(argv: list[str]) -> None:
     """Hydra composes the whole config once just to read `hydra.mode`, then again to run
-    (~0.15 s of every start). dlrun's config tree never sets hydra.mode, so unless the command
-    line or a config folder of the user's could, the answer is known without composing: none
-    (a run, or a sweep with -m), as Hydra would find."""
+    (~0.15 s of every start). Where no config could set hydra.mode (none of dlrun's config
+    files does, the command line adds no config folder, no other Hydra plugin could add
+    one), the answer is known without composing: none (a run, or a sweep with -m), as Hydra
+    would find. Otherwise Hydra composes, and a preset's `hydra.mode: MULTIRUN` holds."""
     if any("hydra.mode" in a or "hydra.searchpath" in a or a.startswith(("--config-dir", "-cd", "--config-path",
                                                                           "-cp", "--config-name", "-cn"))
            for a in argv):
         return
-    from hydra._internal.hydra import Hydra
-
-    Hydra.get_mode = lambda self, config_name, overrides: None
-
-
-def share_one_config_repository() -> None:
-    """For `dlrun --help`: Hydra lists each group's options through a fresh copy of its config
-    repository per call (search path processed, primary config loaded: ~20 ms each, ~100 calls);
-    one repository, built once, gives the same listing. Help only: a run composes as Hydra does."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-
-    build = ConfigLoaderImpl._parse_overrides_and_create_caching_repo
-    built: dict = {}
-
-    def once(self, config_name, overrides):
-        key = (id(self), config_name, tuple(overrides))
-        if key not in built:
-            built[key] = build(self, config_name, overrides)
-        return built[key]
-
-    ConfigLoaderImpl._parse_overrides_and_create_caching_repo = once
+    if sets_hydra_mode(conf_dir()) or not only_known_plugins():
+        return
+    skip_hydra_mode_composition()
 
 
 def launched_by_torchrun() -> bool:
@@ -108,77 +95,19 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         unexpected(err, run if str(run) != "." and run.is_dir() else Path(tempfile.gettempdir()) / "dlrun")
 
 
-def fail(err: Exception | str, code: int = 2) -> None:
-    print(f"dlrun: error: {message(err) if isinstance(err, BaseException) else err}", file=sys.stderr)
-    sys.exit(code)
-
-
-def check_group_choices(argv: list[str]) -> None:
-    """Name an unknown `group=option` with close matches before Hydra's long listing.
-
-    Hydra would reject it too, but lists every option in no order; here the
-    close matches come first. Sources this check cannot see (a `pkg://` search
-    path) switch it off for that call, and Hydra's own check still applies.
-    """
-    from hydra._internal.utils import get_args_parser
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    args, _ = get_args_parser().parse_known_args(argv)
-    if args.help or args.hydra_help or args.shell_completion:
-        return
-    try:
-        overrides = OverridesParser.create().parse_overrides(args.overrides)
-    except HydraException:
-        return  # a malformed override: Hydra reports it with its own precise message
-    launcher = next((o.value() for o in overrides if o.key_or_group == "hydra/launcher"), None)
-    if launcher and not args.multirun:  # Hydra would train here, on this machine, without a word
-        raise DlrunError(f"hydra/launcher={launcher} launches the jobs of a sweep: add -m (one run is a sweep of "
-                         f"one job), e.g. dlrun -m hydra/launcher={launcher} ...")
-    extra_dirs = [Path(args.config_dir)] if args.config_dir else []
-    for override in overrides:
-        if override.key_or_group == "hydra.searchpath":
-            paths = override.value() if isinstance(override.value(), list) else [override.value()]
-            if any(str(p).startswith("pkg://") for p in paths):
-                return
-            extra_dirs += [Path(str(p).removeprefix("file://")) for p in paths]
-    for override in overrides:
-        group = override.key_or_group
-        if group not in GROUPS or override.is_delete() or override.package:
-            continue
-        valid = group_options(group, extra_dirs)
-        for value in choice_values(override):
-            if value not in valid:
-                raise unknown_choice(group, value, valid)
-
-
 def check_output_dir(argv: list[str]) -> None:
     """The run or sweep directory can be created (Hydra would fail making it, with a traceback)."""
     import yaml
-    from hydra._internal.utils import get_args_parser
 
     from dlrun.runs.output_dir import check_creatable, configured_dir
 
-    args, _ = get_args_parser().parse_known_args(argv)
+    args, _ = hydra_args_parser().parse_known_args(argv)
     if args.help or args.hydra_help or args.shell_completion or args.cfg or args.info:
         return
     hydra_cfg = yaml.safe_load((conf_dir() / "config.yaml").read_text())["hydra"]
     which = "sweep" if args.multirun else "run"
     key = f"hydra.{which}.dir"
     check_creatable(configured_dir(args.overrides, args.multirun, hydra_cfg[which]["dir"]), key)
-
-
-def choice_values(override) -> list[str]:
-    """The option names an override picks: `model=a`, `-m model=a,b`, `logger=[a,b]`."""
-    if override.is_sweep_override():
-        try:
-            return list(override.sweep_string_iterator())
-        except Exception:
-            return []  # a range or interval sweep: not option names
-    value = override.value()
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return [] if value is None else [str(value)]
 
 
 def hydra_app() -> None:
@@ -194,7 +123,7 @@ def hydra_app() -> None:
             from dlrun.run import run
 
             if requeue.requeued():  # a SLURM job started again: it continues the run its first attempt began
-                return requeue.continue_run(cfg, hydra_output_dir())
+                return requeue.continue_run(cfg, hydra_output_dir(), run)
             return run(cfg)
         except DlrunError as err:
             return rejected(err)

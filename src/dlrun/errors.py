@@ -1,15 +1,24 @@
-"""The one error class for things a user typed or configured wrongly.
-
-The CLI prints these as a short message (no traceback) and exits with code 2.
+"""The one error class for things a user typed or configured wrongly, and how any error
+reaches the person: `fail` prints one short line (no traceback) and exits, code 2 for a
+mistake. Every layer raises DlrunError; only the command layer, the sweeper and the
+launchers (which end the process themselves) call `fail`.
 """
 
 import difflib
+import sys
 import textwrap
 from collections.abc import Iterable
+from typing import NoReturn
 
 
 class DlrunError(ValueError):
     """A user-facing error: the message says what was wrong and what is valid."""
+
+
+def fail(err: BaseException | str, code: int = 2) -> NoReturn:
+    """Print `dlrun: error: ...` on stderr and end the process with `code`."""
+    print(f"dlrun: error: {message(err) if isinstance(err, BaseException) else err}", file=sys.stderr)
+    sys.exit(code)
 
 
 def message(err: BaseException) -> str:

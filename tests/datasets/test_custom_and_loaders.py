@@ -143,7 +143,7 @@ def test_user_dataset_yaml_through_config_dir(dlrun_cli, user_dir):
 def test_same_seed_same_batches_with_workers(make_cfg, tmp_path, workers):
     """With random crops and flips, two builds with one seed give identical batches."""
     from dlrun import datasets
-    from dlrun.seeding import seed_everything
+    from dlrun.training.seeding import seed_everything
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=16)
 
@@ -176,7 +176,7 @@ def test_loader_options_reach_the_dataloader(make_cfg):
 
 
 def test_auto_workers_depend_on_the_data(make_cfg, tmp_path):
-    from dlrun.loader_options import loader_options
+    from dlrun.datasets.loader_options import loader_options
 
     cfg = make_cfg()
     assert loader_options(cfg.loader, in_memory=True, cuda=False)["num_workers"] == 0

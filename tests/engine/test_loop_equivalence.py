@@ -6,8 +6,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from dlrun import datasets, models
-from dlrun.engine import load_checkpoint
-from dlrun.seeding import seed_everything
+from dlrun.engine.checkpoint import load_checkpoint
+from dlrun.training.seeding import seed_everything
 
 
 def sliced_batches(train_set, batch_size: int, generator: torch.Generator):
@@ -51,7 +51,7 @@ def test_engine_weights_equal_hand_written_loop(train, in_memory):
 
     from hydra import compose, initialize_config_dir
 
-    from dlrun.config_tree import conf_dir
+    from dlrun.config.tree import conf_dir
 
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         cfg = compose(config_name="config", overrides=list(overrides))

@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn import metrics as sk
 
-from dlrun.engine.metrics import make_metrics, metric_names
+from dlrun.metrics.builtin import make_metrics, metric_names
 
 
 def batched(metrics, outputs, targets, size=7):

@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from dlrun.engine import load_checkpoint
+from dlrun.engine.checkpoint import load_checkpoint
 from dlrun.errors import DlrunError
 from dlrun.training.schedulers import build_schedule
 
@@ -93,7 +93,7 @@ def test_gradient_clipping_bounds_every_update(train, tmp_path):
 
     def moved(run_dir):
         from dlrun import datasets, models
-        from dlrun.seeding import seed_everything
+        from dlrun.training.seeding import seed_everything
 
         config = load_checkpoint(run_dir / "checkpoints" / "last.pt")
         seed_everything(0)

@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from dlrun.engine import load_checkpoint
+from dlrun.engine.checkpoint import load_checkpoint
 
 
 def read_metrics(run_dir):
@@ -54,7 +54,8 @@ def test_run_directory_contents(train):
 
 def test_test_metrics_come_from_the_best_checkpoint(train, make_cfg):
     from dlrun import datasets, models
-    from dlrun.engine import evaluate, make_metrics
+    from dlrun.engine.loop import evaluate
+    from dlrun.metrics.builtin import make_metrics
     from dlrun.training.losses import build_loss
 
     run_dir = train("epochs=3")

@@ -40,7 +40,7 @@ def test_unreachable_service_falls_back_to_offline(train, monkeypatch, capsys):
 
 
 def test_mode_auto_follows_the_api_key(monkeypatch, tmp_path):
-    from dlrun.engine.loggers import wandb_mode
+    from dlrun.engine.loggers.wandb_logger import wandb_mode
 
     assert wandb_mode("auto") == "offline"
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)

@@ -17,7 +17,7 @@ def binary_run(tmp_path_factory):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from dlrun.config_tree import conf_dir
+    from dlrun.config.tree import conf_dir
     from dlrun.run import run
 
     run_dir = tmp_path_factory.mktemp("auroc") / "run"
@@ -79,7 +79,7 @@ def test_eval_reports_the_chosen_metrics(binary_run, tmp_path):
                                           ("regression", 3)])
 def test_every_catalogue_metric_computes(task, classes):
     """Each library metric, built for binary, multiclass, one and several outputs, gives one finite number."""
-    from dlrun.engine.metrics import make_metrics
+    from dlrun.metrics.builtin import make_metrics
 
     names = list(LIBRARY[task])
     metrics = make_metrics(task, classes, selection=OmegaConf.create(names))

@@ -32,7 +32,7 @@ def test_catalog_matches_installed_torchvision():
 def _cfg(name, **extra):
     import yaml
 
-    from dlrun.config_tree import conf_dir
+    from dlrun.config.tree import conf_dir
 
     path = conf_dir() / "model" / f"{name}.yaml"
     base = yaml.safe_load(path.read_text()) if path.exists() else {"name": name}

@@ -8,7 +8,7 @@ import torch
 import torchvision
 import yaml
 
-from dlrun.engine import load_checkpoint
+from dlrun.engine.checkpoint import load_checkpoint
 from dlrun.errors import DlrunError
 
 from ..datasets import fixtures
@@ -83,14 +83,13 @@ def test_weight_enum_from_the_cache_with_its_preprocessing(train, pets, tmp_path
 
 
 def test_chosen_transforms_win_over_the_weights_preprocessing(make_cfg, tmp_path, monkeypatch):
-    from dlrun.engine import RunConsole
-    from dlrun.run import use_pretrained_preprocessing
+    from dlrun.run.build import use_pretrained_preprocessing
 
     cfg = make_cfg("dataset=image_folder", "dataset.root=x", "model=resnet18", "model.weights=DEFAULT",
                    "dataset.transforms.resize=64")
-    use_pretrained_preprocessing(cfg, ["dataset.transforms.resize=64"], RunConsole("none"))
+    use_pretrained_preprocessing(cfg, ["dataset.transforms.resize=64"], print)
     assert cfg.dataset.transforms.resize == 64 and cfg.dataset.transforms.normalize == "dataset"
-    use_pretrained_preprocessing(cfg, [], RunConsole("none"))
+    use_pretrained_preprocessing(cfg, [], print)
     assert cfg.dataset.transforms.resize == 256
 
 

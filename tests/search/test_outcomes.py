@@ -4,12 +4,13 @@ import json
 
 from hydra.core.utils import JobReturn, JobStatus
 
+from dlrun.compat import finished_job_return
 from dlrun.search.results import rerun_command, trial_outcome
 
 
 def job_return(status: JobStatus, value) -> JobReturn:
-    ret = JobReturn()
-    ret.status, ret._return_value = status, value
+    ret = finished_job_return(value)
+    ret.status = status
     return ret
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, one_of, size, whole
 from dlrun.datasets.file_formats import array_format, table_format
 from dlrun.errors import DlrunError
-from dlrun.loader_options import loader_options
+from dlrun.datasets.loader_options import loader_options
 
 FRACTION = (number(0, 1, low_open=True, high_open=True), "a fraction between 0 and 1 (exclusive), e.g. 0.15")
 TASKS = {"synthetic": ("classification", "regression")}

@@ -11,21 +11,20 @@ import threading
 import time
 from pathlib import Path
 
-from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
-from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
 from omegaconf import OmegaConf, open_dict
 
-from dlrun.errors import DlrunError
+from dlrun.compat import finished_job_return, hydra_singleton_state, job_return_error, refresh_submitit_states, \
+    submitit_launcher_base
+from dlrun.errors import DlrunError, fail
 
 POLL_S = 1.0      # how often a finished job's result file is looked for
 ENDED_BADLY = ("FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "PREEMPTED")
 SACCT_S = 10.0    # how often SLURM is asked (sacct) about jobs that ended without one: killed, cancelled
 
 
-class SlurmLauncher(BaseSubmititLauncher):
-    _EXECUTOR = "slurm"
+class SlurmLauncher(submitit_launcher_base("slurm")):
     cancel_on_interrupt = False   # the Optuna sweeper sets it: its trials' jobs end with it
 
     def __init__(self, **params) -> None:
@@ -42,8 +41,6 @@ class SlurmLauncher(BaseSubmititLauncher):
         self.running, self.lock, self.cancelled = set(), threading.Lock(), False
 
     def launch(self, job_overrides, initial_job_idx: int):
-        from dlrun.cli import fail
-
         try:
             params = self.submit_parameters()
             jobs = self.submit(params, job_overrides, initial_job_idx)
@@ -89,7 +86,7 @@ class SlurmLauncher(BaseSubmititLauncher):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         arguments = [(list(overrides), "hydra.sweep.dir", initial_job_idx + i, f"job_id_for_{initial_job_idx + i}",
-                      Singleton.get_state()) for i, overrides in enumerate(job_overrides)]
+                      hydra_singleton_state()) for i, overrides in enumerate(job_overrides)]
         try:
             jobs = executor.map_array(self, *zip(*arguments))
         except submitit.core.utils.FailedJobError as err:  # sbatch refused: its own words say why
@@ -112,7 +109,7 @@ class SlurmLauncher(BaseSubmititLauncher):
             if self.cancelled:
                 raise KeyboardInterrupt
             if time.monotonic() - asked > SACCT_S:  # submitit alone asks at doubling intervals, up to minutes
-                jobs[0].watcher.update()
+                refresh_submitit_states(jobs[0])
                 asked = time.monotonic()
             for i in sorted(pending):
                 if jobs[i].done():
@@ -140,7 +137,7 @@ class SlurmLauncher(BaseSubmititLauncher):
         except UncompletedJobError as err:  # no result: killed, cancelled, out of memory or time
             return self.failed(job, overrides, number, ended_without_result(job, safe_state(job)), str(err))
         if result.status == JobStatus.FAILED:  # an error Hydra caught in the job
-            err = result._return_value
+            err = job_return_error(result)
             return self.failed(job, overrides, number, f"{type(err).__name__}: {err}",
                                "".join(traceback.format_exception(err)))
         print(f"job {number} (SLURM {job.job_id}) finished", flush=True)
@@ -156,8 +153,8 @@ class SlurmLauncher(BaseSubmititLauncher):
                                   "log": str(job.paths.stdout), "errors": str(job.paths.stderr)})
         print(f"job {number} (SLURM {job.job_id}) failed: {message[:200]}; its log: {job.paths.stdout}",
               file=sys.stderr, flush=True)
-        return JobReturn(overrides=overrides, working_dir=str(job_dir), task_name=str(self.config.hydra.job.name),
-                         status=JobStatus.COMPLETED, _return_value=float("nan"))
+        return finished_job_return(float("nan"), overrides=overrides, working_dir=str(job_dir),
+                                   task_name=str(self.config.hydra.job.name))
 
     def job_dir(self, overrides: list[str], number: int) -> Path:
         """Where the job's run directory is (hydra.sweep.dir / hydra.sweep.subdir for it)."""

@@ -17,13 +17,13 @@ def requeued() -> bool:
     return bool(slurm_env.job_id()) and slurm_env.restarts() > 0
 
 
-def continue_run(cfg, run_dir: Path) -> float:
-    """Train the run this requeued job began: on from its checkpoint, or from the start when
-    its first attempt saved none. A run that had finished is not trained again."""
+def continue_run(cfg, run_dir: Path, run) -> float:
+    """Train the run this requeued job began with `run` (dlrun.run.run): on from its
+    checkpoint, or from the start when its first attempt saved none. A run that had
+    finished is not trained again."""
     from omegaconf import OmegaConf
 
-    from dlrun.commands.resume import checkpoint_to_resume
-    from dlrun.run import run
+    from dlrun.runs.saved_run import checkpoint_to_resume
 
     say = f"SLURM job {slurm_env.job_id()}, restart {slurm_env.restarts()}:"
     if (run_dir / "summary.json").is_file():

@@ -16,13 +16,3 @@ SUBCOMMANDS = {
     "lr-find": "dlrun.commands.lr_find",
 }
 
-
-def table_console(min_width: int = 110):
-    """A rich Console for printing tables: when stdout is not a terminal (a pipe, a CI log)
-    rich assumes 80 columns and would fold the columns, so it gets at least `min_width`."""
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, min_width)
-    return console

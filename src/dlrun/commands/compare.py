@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
 def main(args) -> int:
     from rich.table import Table
 
-    from dlrun.commands import table_console
+    from dlrun.engine.console import table_console
     from dlrun.runs.compare import open_runs, plot, table, write_table
 
     runs = open_runs(args.runs)

@@ -4,9 +4,9 @@ import sys
 
 from rich.table import Table
 
-from dlrun.commands import table_console
+from dlrun.engine.console import table_console
 
-from dlrun.config_tree import group_options
+from dlrun.config.tree import group_options
 from dlrun.datasets.catalog import DATASETS
 
 HELP = "list every dataset option: task, size, input shape, whether it needs files"

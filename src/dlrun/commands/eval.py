@@ -27,13 +27,14 @@ def main(args) -> int:
     from rich.table import Table
 
     from dlrun import datasets
-    from dlrun.commands import table_console
-    from dlrun.engine import evaluate, select_device
-    from dlrun.engine.metrics import make_metrics
+    from dlrun.engine.console import table_console
+    from dlrun.engine.device import select_device
+    from dlrun.engine.loop import evaluate
+    from dlrun.metrics.builtin import make_metrics
     from dlrun.training.losses import build_loss
-    from dlrun.run import build_or_explain
+    from dlrun.run.build import build_or_explain
     from dlrun.runs.saved_run import rebuild_model
-    from dlrun.seeding import seed_everything
+    from dlrun.training.seeding import seed_everything
 
     cfg = with_overrides(run.cfg, args.overrides)
     seed_everything(cfg.seed)

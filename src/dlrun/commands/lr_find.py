@@ -5,7 +5,7 @@ the curve (lr_find.png, lr_find.csv)."""
 from datetime import datetime
 from pathlib import Path
 
-from dlrun.errors import DlrunError, first_line
+from dlrun.errors import DlrunError
 
 HELP = "find a learning rate: a range test on the run the overrides compose"
 
@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from dlrun.checks import validate
-    from dlrun.cli import check_group_choices
+    from dlrun.config.choices import check_group_choices, compose
 
     if args.steps < 20:
         raise DlrunError(f"--steps {args.steps} is too few: use 20 or more (100 is usual).")
@@ -30,15 +30,15 @@ def main(args) -> int:
     cfg = compose(args.overrides)
     validate(cfg)
 
-    from dlrun.engine import select_device
-    from dlrun.run import build_training
-    from dlrun.seeding import seed_everything
-    from dlrun.tuning.lr_find import range_test, write_curve
+    from dlrun.engine.device import select_device
+    from dlrun.run.build import build_training
+    from dlrun.training.lr_find import range_test, write_curve
+    from dlrun.training.seeding import seed_everything
 
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
-    loaders, _, model, _, criterion, optimizer = build_training(cfg, device)
-    result = range_test(model, loaders["train"], criterion, optimizer, device,
+    built = build_training(cfg, device)
+    result = range_test(built.model, built.loaders["train"], built.criterion, built.optimizer, device,
                         low=args.min_lr, high=args.max_lr, steps=args.steps)
     suggested = result.suggestion()
     folder = Path(args.output or Path("outputs") / "lr_find" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S.%f"))
@@ -55,19 +55,3 @@ def main(args) -> int:
     print(f"wrote {picture} and {table}")
     return 0
 
-
-def compose(overrides: list[str]):
-    """The run's config as `dlrun OVERRIDES` composes it (Hydra's compose API)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from dlrun.config_tree import conf_dir, register_generated_options
-
-    register_generated_options()
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            return hydra_compose(config_name="config", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as err:
-        raise DlrunError(first_line(err)) from err

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich.table import Table
 
-from dlrun.commands import table_console
+from dlrun.engine.console import table_console
 
-from dlrun.config_tree import conf_dir
+from dlrun.config.tree import conf_dir
 from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_MODELS
 
 HELP = "list every model option (dlrun's own, your classes, torch.hub, all torchvision classifiers)"

@@ -24,7 +24,7 @@ def main(args) -> int:
     import torch
     from rich.table import Table
 
-    from dlrun.commands import table_console
+    from dlrun.engine.console import table_console
 
     from dlrun.runs.inference import load_inputs, readable
     from dlrun.runs.saved_run import rebuild_model

@@ -55,7 +55,7 @@ def version_warnings(summary: dict) -> list[str]:
 def main(args) -> int:
     from rich.table import Table
 
-    from dlrun.commands import table_console
+    from dlrun.engine.console import table_console
     from dlrun.errors import DlrunError
     from dlrun.runs.saved_run import load_trusted_config, with_overrides
 

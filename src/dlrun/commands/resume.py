@@ -1,6 +1,5 @@
 """`dlrun resume RUN`: continue an interrupted run in its own directory, from its own config."""
 
-import sys
 from pathlib import Path
 
 HELP = "continue an interrupted run where it stopped (same directory, same W&B run)"
@@ -13,32 +12,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--devices", type=int, metavar="N",
                         help="continue on N processes (trainer.devices) instead of as many as before; "
                              "from a checkpoint taken between epochs")
-
-
-def checkpoint_to_resume(run_dir: Path) -> Path:
-    """last.pt, or the one before it (last.prev.pt) when last.pt is damaged."""
-    from dlrun.engine.checkpoint import load_checkpoint, previous
-    from dlrun.errors import DlrunError
-
-    last = run_dir / "checkpoints" / "last.pt"
-    problems = []
-    for candidate in (last, previous(last)):
-        if not candidate.is_file():
-            problems.append(f"{candidate.name}: missing")
-            continue
-        try:
-            state = load_checkpoint(candidate)
-        except Exception as err:  # truncated or corrupt
-            problems.append(f"{candidate.name}: unreadable ({type(err).__name__})")
-            continue
-        if "train_state" not in state:
-            problems.append(f"{candidate.name}: written by an older dlrun without resume state")
-            continue
-        if problems:
-            print(f"warning: {'; '.join(problems)}; resuming from {candidate.name} instead", file=sys.stderr)
-        return candidate
-    raise DlrunError(f"{run_dir} has no checkpoint to resume from ({'; '.join(problems)}). "
-                     "Start it again with `dlrun reproduce` or a new `dlrun` run.")
 
 
 def use_devices(cfg, devices: int, saved: dict) -> None:
@@ -61,7 +34,7 @@ def use_devices(cfg, devices: int, saved: dict) -> None:
 
 def main(args) -> int:
     from dlrun.errors import DlrunError
-    from dlrun.runs.saved_run import load_trusted_config
+    from dlrun.runs.saved_run import checkpoint_to_resume, load_trusted_config
 
     run_dir = Path(args.run).expanduser()
     cfg = load_trusted_config(run_dir, args.trust)

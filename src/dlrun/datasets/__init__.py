@@ -12,7 +12,7 @@ from functools import partial
 
 from dlrun.datasets.catalog import DATASETS
 from dlrun.errors import unknown_choice
-from dlrun.loader_options import loader_options
+from dlrun.datasets.loader_options import loader_options
 
 __all__ = ["DATASETS", "build", "build_bundle", "builders"]
 

@@ -1,7 +1,8 @@
 """The parent of a many-process run: it has chosen the run directory (Hydra did, once)
 and starts `devices` workers on this node with torch.distributed's elastic launcher
 (c10d rendezvous; standalone on 127.0.0.1 for one node). Each worker joins the
-process group and runs the same `run()`; rank 0 writes the run directory.
+process group and calls the function it was given (dlrun.run.process.train, handed over
+by the run's entry); rank 0 writes the run directory.
 
 Under a user's own `torchrun ... -m dlrun ...` the workers already exist:
 `torchrun_overrides` (called by the CLI before Hydra) joins their process group.
@@ -39,19 +40,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def train_in_processes(config: dict, run_dir, job: dict, topology, resume_from=None, search=None) -> float:
+def train_in_processes(train, config: dict, run_dir, job: dict, topology, resume_from=None, search=None) -> float:
     """A run of several processes from this one (not started by torchrun: torchrun's
-    processes joined their group before Hydra, in the CLI)."""
+    processes joined their group before Hydra, in the CLI). `train(cfg, run_dir, job,
+    resume_from, search)`: what each worker runs; a module-level function (pickled by name)."""
     from dlrun.engine.interrupt import Interrupted
 
     try:
-        return launch_workers(config, run_dir, job, topology, resume_from, search)
+        return launch_workers(train, config, run_dir, job, topology, resume_from, search)
     except Interrupted as stop:
         stop.tell(run_dir)
         raise
 
 
-def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None, search=None) -> float:
+def launch_workers(train, config: dict, run_dir, job: dict, topology, resume_from=None, search=None) -> float:
     """Start this node's workers and wait for them; returns rank 0's best monitored value.
     A worker's error ends every rank and comes back as one short message; the traceback
     goes to the run's error.log."""
@@ -74,7 +76,7 @@ def launch_workers(config: dict, run_dir, job: dict, topology, resume_from=None,
     elastic_log = logging.getLogger("torch.distributed.elastic")
     level, elastic_log.level = elastic_log.level, logging.CRITICAL  # its tracebacks become our message below
     try:
-        results = elastic_launch(launch, worker)(config, str(run_dir), job,
+        results = elastic_launch(launch, worker)(train, config, str(run_dir), job,
                                                  str(resume_from) if resume_from else None, search)
     except SignalException as err:  # Ctrl-C or SIGTERM: the launcher passed it on; rank 0 saved a checkpoint
         raise Interrupted(int(err.sigval)) from None
@@ -137,21 +139,20 @@ def failure_message(failure) -> str:
 
 
 @record
-def worker(config: dict, run_dir: str, job: dict, resume_from: str | None, search=None):
+def worker(train, config: dict, run_dir: str, job: dict, resume_from: str | None, search=None):
     """One rank (module level: the spawn start method pickles it). A config error every rank
     meets alike (a bad value found while building) comes back as {"error": message}."""
     import torch.distributed as dist
     from omegaconf import OmegaConf
 
     from dlrun.engine.interrupt import Interrupted
-    from dlrun.run import run
 
     die_with_parent()
     os.environ[WORKER_MARK] = "1"
     dist.init_process_group(backend_for(config["trainer"]["device"]), timeout=TIMEOUT)
     try:
-        return run(OmegaConf.create(config), run_dir=run_dir, job=job,
-                   resume_from=Path(resume_from) if resume_from else None, saved_config=True, search=search)
+        return train(OmegaConf.create(config), Path(run_dir), job, Path(resume_from) if resume_from else None,
+                     search)
     except DlrunError as err:
         return {"error": str(err)}
     except Interrupted:

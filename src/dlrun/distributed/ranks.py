@@ -5,11 +5,13 @@ unconditionally and reads the same with one process or many.
 """
 
 import os
+from contextlib import nullcontext
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from dlrun.compat import compiled_original
 from dlrun.errors import DlrunError
 
 
@@ -83,10 +85,37 @@ def unwrap(model: nn.Module) -> nn.Module:
     while True:
         if isinstance(model, nn.parallel.DistributedDataParallel):
             model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod
+        elif compiled_original(model) is not None:
+            model = compiled_original(model)
         else:
             return model
+
+
+def inner_ddp(model: nn.Module) -> nn.parallel.DistributedDataParallel | None:
+    """The DistributedDataParallel wrapper of `model` (also under torch.compile), or None."""
+    model = compiled_original(model) or model
+    return model if isinstance(model, nn.parallel.DistributedDataParallel) else None
+
+
+def no_gradient_sync(model: nn.Module):
+    """DDP's no_sync(): a backward that accumulates gradients locally, without all-reducing
+    them (every micro-batch of an accumulation step but its last). A no-op otherwise."""
+    ddp = inner_ddp(model)
+    return ddp.no_sync() if ddp is not None else nullcontext()
+
+
+def for_evaluation(model: nn.Module) -> nn.Module:
+    """The module to evaluate: outside DDP's wrapper (whose forward may talk to the other
+    ranks, which may have one batch fewer), with rank 0's buffers (BatchNorm statistics:
+    each rank updated its own copy with its own last batch), so every rank scores the
+    weights that rank 0 checkpoints. `model` itself in a single process."""
+    if not distributed():
+        return model
+    ddp = inner_ddp(model)
+    module = ddp.module if ddp is not None else model
+    for buffer in module.buffers():
+        dist.broadcast(buffer.data, src=0)
+    return module
 
 
 def local_device(device: torch.device) -> torch.device:

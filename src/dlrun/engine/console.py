@@ -94,3 +94,12 @@ class RunConsole:
             test_value = test.get("test/" + name.split("/", 1)[1], "") if name.startswith("val/") else ""
             table.add_row(name, _fmt(best["metrics"].get(name, "")), _fmt(final[name]), _fmt(test_value))
         self.console.print(table)
+
+
+def table_console(min_width: int = 110) -> Console:
+    """A rich Console for printing tables: when stdout is not a terminal (a pipe, a CI log)
+    rich assumes 80 columns and would fold the columns, so it gets at least `min_width`."""
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, min_width)
+    return console

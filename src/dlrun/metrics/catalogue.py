@@ -19,7 +19,7 @@ CLASSIFICATION, REGRESSION = "classification", "regression"
 TOP_K = 5
 
 # name -> (higher is better, what it is). The first group is computed by dlrun's own
-# on-device sums (dlrun.engine.metrics); the rest by torchmetrics, imported when chosen.
+# on-device sums (dlrun.metrics.builtin); the rest by torchmetrics, imported when chosen.
 BUILTIN = {
     CLASSIFICATION: {"acc": (True, "accuracy"), "f1": (True, "macro F1 over classes"),
                      "top5": (True, "top-5 accuracy (more than 5 classes)")},

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from dlrun.compat import batch_and_instance_norm_bases
 from dlrun.errors import DlrunError
 
 FREEZE_CHOICES = (None, "none", "backbone")
@@ -92,7 +93,8 @@ def freeze_backbone(model: nn.Module, how, until_epoch: int | None = None) -> Fr
     for param in backbone:
         param.requires_grad_(False)
     new_ids = {id(p) for p in new}
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    batch_norm = batch_and_instance_norm_bases()[0]
+    norms = [m for m in model.modules() if isinstance(m, batch_norm)
              and not any(id(p) in new_ids for p in m.parameters())]
     return Frozen(backbone, norms, until_epoch)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlrun.errors import DlrunError
-from dlrun.config_tree import flatten
+from dlrun.config.tree import flatten
 from dlrun.runs.report import job_dirs, ranked, read_job, write_csv, write_markdown
 
 MISSING = "-"

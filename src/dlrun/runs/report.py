@@ -191,7 +191,7 @@ def _is_number(value) -> bool:
 def print_report(jobs: list[Job]) -> None:
     from rich.table import Table
 
-    from dlrun.commands import table_console
+    from dlrun.engine.console import table_console
 
     header, rows = table_rows(jobs)
     table = Table(title=f"{len(jobs)} runs, ranked")

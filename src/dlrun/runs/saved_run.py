@@ -1,6 +1,7 @@
 """Open a finished (or interrupted) run directory: its resolved config, DataInfo and a
 checkpoint, and rebuild its model without the training data."""
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def load_trusted_config(run_dir: Path, trust=()) -> DictConfig:
 def with_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     """`cfg` with KEY=VALUE changes. A saved config is resolved, so a whole group cannot be
     swapped (that needs Hydra's composition, i.e. a new run)."""
-    from dlrun.config_tree import GROUPS
+    from dlrun.config.tree import GROUPS
 
     bare = [o for o in overrides if "=" not in o]
     if bare:
@@ -49,6 +50,31 @@ def with_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
         raise DlrunError(f"overrides change values of the run's saved config (e.g. dataset.root=/other/data); they "
                          f"cannot swap a whole group ({', '.join(groups)}). Start a new run for that.")
     return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
+
+
+def checkpoint_to_resume(run_dir: Path) -> Path:
+    """last.pt, or the one before it (last.prev.pt) when last.pt is damaged."""
+    from dlrun.engine.checkpoint import load_checkpoint, previous
+
+    last = run_dir / "checkpoints" / "last.pt"
+    problems = []
+    for candidate in (last, previous(last)):
+        if not candidate.is_file():
+            problems.append(f"{candidate.name}: missing")
+            continue
+        try:
+            state = load_checkpoint(candidate)
+        except Exception as err:  # truncated or corrupt
+            problems.append(f"{candidate.name}: unreadable ({type(err).__name__})")
+            continue
+        if "train_state" not in state:
+            problems.append(f"{candidate.name}: written by an older dlrun without resume state")
+            continue
+        if problems:
+            print(f"warning: {'; '.join(problems)}; resuming from {candidate.name} instead", file=sys.stderr)
+        return candidate
+    raise DlrunError(f"{run_dir} has no checkpoint to resume from ({'; '.join(problems)}). "
+                     "Start it again with `dlrun reproduce` or a new `dlrun` run.")
 
 
 def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:

@@ -20,10 +20,12 @@ def trial_outcome(job_dir: Path, outcome) -> tuple[str, float | None, str]:
     """
     from hydra.core.utils import JobStatus
 
+    from dlrun.compat import job_return_error
+
     if isinstance(outcome, BaseException):
         return failed(job_dir, outcome)
     if outcome.status == JobStatus.FAILED:
-        return failed(job_dir, outcome._return_value)
+        return failed(job_dir, job_return_error(outcome))
     if (job_dir / "failed.json").is_file():  # a config error the job reported itself
         return "failed", None, json.loads((job_dir / "failed.json").read_text()).get("error", "").splitlines()[0]
     summary_file = job_dir / "summary.json"

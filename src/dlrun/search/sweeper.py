@@ -22,10 +22,10 @@ from pathlib import Path
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from dlrun.errors import DlrunError
+from dlrun.compat import HYDRA_BASIC_LAUNCHER, frozen_trial_id, launcher_executor, optuna_trial
+from dlrun.errors import DlrunError, fail
 from dlrun.search import workers
 
-BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 SUBMITIT_LOCAL = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
 
 
@@ -45,7 +45,7 @@ class OptunaSweeper(Sweeper):
             self.settings = read_settings(config.hydra.sweeper, config.hydra.sweep.dir, config)
         except DlrunError as err:
             stop_with(err)
-        if self.settings.n_jobs > 1 and config.hydra.launcher._target_ == BASIC_LAUNCHER:
+        if self.settings.n_jobs > 1 and config.hydra.launcher._target_ == HYDRA_BASIC_LAUNCHER:
             use_submitit_local(config)   # the basic launcher runs jobs in this process, one at a time
         self.launcher = Plugins.instance().instantiate_launcher(
             config=config, hydra_context=hydra_context, task_function=task_function)
@@ -70,7 +70,7 @@ class OptunaSweeper(Sweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         # a cluster's jobs get their own machines' share: nothing to divide here
-        on_this_machine = getattr(self.launcher, "_EXECUTOR", "local") == "local"
+        on_this_machine = launcher_executor(self.launcher) == "local"
         slots = workers.slot_environments(self.settings.n_jobs if on_this_machine else 1) * (
             1 if on_this_machine else self.settings.n_jobs)
         print(f"Optuna study '{self.settings.study_name}' ({self.settings.direction}) in {self.settings.storage}: "
@@ -117,7 +117,7 @@ class OptunaSweeper(Sweeper):
                                  f"vary: its parameters are {', '.join(space.distributions)}.")
             study.enqueue_trial(params, skip_if_exists=True)
         for stale in workers.abandoned_trials(study):
-            stale_trial = optuna.trial.Trial(study, stale._trial_id)
+            stale_trial = optuna_trial(study, frozen_trial_id(stale))
             stale_trial.set_user_attr("interrupted", True)
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
             print(f"trial {stale.number} was left running by a process that has ended: marked FAIL", flush=True)
@@ -276,6 +276,4 @@ def plain_list(items) -> list[dict]:
 
 
 def stop_with(err: DlrunError) -> None:
-    from dlrun.cli import fail
-
-    fail(err)  # the CLI's one-line error and exit code 2
+    fail(err)  # the one-line error and exit code 2, before any trial  # the CLI's one-line error and exit code 2

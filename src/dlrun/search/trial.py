@@ -42,6 +42,7 @@ class TrialPruning:
     def __init__(self, job: SearchJob):
         import optuna
 
+        from dlrun.compat import optuna_trial
         from dlrun.distributed.ranks import is_main
         from dlrun.search.settings import build_pruner, open_storage
 
@@ -55,7 +56,7 @@ class TrialPruning:
         self.study = optuna.load_study(study_name=job.study_name, storage=storage, pruner=self.pruner)
         study_id = storage.get_study_id_from_name(job.study_name)
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, job.trial_number)
-        self.trial = optuna.trial.Trial(self.study, trial_id)
+        self.trial = optuna_trial(self.study, trial_id)
 
     def check(self, epoch: int, metric: str, value: float) -> str | None:
         """Why to stop after this validation, or None to go on (the same on every rank)."""

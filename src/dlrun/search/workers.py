@@ -9,7 +9,7 @@ a trial owned by a process on another host is left alone.)
 import os
 import socket
 
-from dlrun.loader_options import cpu_count
+from dlrun.datasets.loader_options import cpu_count
 
 
 def process_start(pid: int) -> str:

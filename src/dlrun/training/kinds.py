@@ -11,8 +11,10 @@ def kinds() -> dict:
     from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
     from torch.utils.data import Dataset
 
+    from dlrun.compat import loss_base
+
     return {"an optimizer": Optimizer, "a learning-rate scheduler": (LRScheduler, ReduceLROnPlateau),
-            "a dataset": Dataset, "a loss": nn.modules.loss._Loss, "a model or layer": nn.Module}
+            "a dataset": Dataset, "a loss": loss_base(), "a model or layer": nn.Module}
 
 
 def refuse_other_kinds(target, where: str, wanted: str, allowed) -> None:

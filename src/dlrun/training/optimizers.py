@@ -42,8 +42,9 @@ def without_decay_on_norm_and_bias(model, params) -> list[dict]:
     parameters and the biases in a group of its own with weight_decay 0."""
     from torch import nn
 
-    norms = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm, nn.modules.instancenorm._InstanceNorm,
-             nn.LocalResponseNorm, *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()))
+    from dlrun.compat import batch_and_instance_norm_bases
+
+    norms = (*batch_and_instance_norm_bases(), nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm, *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()))
     exempt = {id(p) for module in model.modules() for name, p in module.named_parameters(recurse=False)
               if isinstance(module, norms) or name == "bias"}
     groups = list(params)

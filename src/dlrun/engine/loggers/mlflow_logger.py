@@ -14,8 +14,8 @@ import os
 import time
 from pathlib import Path
 
-from dlrun.config_tree import flatten
-from dlrun.engine.loggers import Logger
+from dlrun.config.tree import flatten
+from dlrun.engine.loggers.base import Logger
 from dlrun.errors import DlrunError, first_line
 
 LOCAL_STORE = Path("outputs") / "mlflow.db"   # a SQLite store (MLflow 3 retired the file store)

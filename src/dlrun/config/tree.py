@@ -3,6 +3,7 @@
 Imports no torch, so `dlrun --help` and config errors answer fast.
 """
 
+import re
 from pathlib import Path
 
 from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
@@ -22,11 +23,12 @@ def flatten(data, prefix: str = "") -> dict:
 
 def conf_dir() -> Path:
     """The `conf/` tree: inside the installed package (wheel) or at the repository root."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "conf", here.parent.parent / "conf"):
+    package = Path(__file__).resolve().parent.parent   # src/dlrun, or dlrun/ in site-packages
+    candidates = (package / "conf", package.parent.parent / "conf")
+    for candidate in candidates:
         if (candidate / "config.yaml").is_file():
             return candidate
-    raise RuntimeError(f"dlrun's config tree is missing: looked in {here / 'conf'} and {here.parent.parent / 'conf'}")
+    raise RuntimeError(f"dlrun's config tree is missing: looked in {' and '.join(map(str, candidates))}")
 
 
 def register_generated_options() -> None:
@@ -58,3 +60,31 @@ def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:
     if group == "model":
         options.update(TORCHVISION_CLASSIFIERS)
     return options
+
+
+MODE_LINE = re.compile(r"^\s*mode\s*:|hydra\.mode", re.MULTILINE)
+KNOWN_PLUGINS = {"dlrun_optuna_sweeper", "dlrun_slurm_launcher", "hydra_submitit_launcher"}
+
+
+def sets_hydra_mode(root: Path) -> bool:
+    """Whether a config file under `root` could set `hydra.mode` (a `mode:` key in a file
+    that mentions hydra). A text scan of small files, no YAML parsing: a false alarm only
+    costs one composition."""
+    for path in Path(root).rglob("*.y*ml"):
+        text = path.read_text(errors="replace")
+        if "hydra" in text and MODE_LINE.search(text):
+            return True
+    return False
+
+
+def only_known_plugins() -> bool:
+    """Hydra imports every module of the `hydra_plugins` namespace; any but dlrun's own and
+    hydra-submitit-launcher could add config folders (a SearchPathPlugin)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hydra_plugins")
+    if spec is None or not spec.submodule_search_locations:
+        return True
+    found = {p.name.removesuffix(".py") for folder in spec.submodule_search_locations if Path(folder).is_dir()
+             for p in Path(folder).iterdir() if not p.name.startswith(("_", "."))}
+    return found <= KNOWN_PLUGINS
