@@ -71,3 +71,29 @@ def test_a_failing_job_does_not_end_the_sweep_and_the_report_lists_it(dlrun_cli,
         assert png.size[0] > 800 and png.size[1] > 300
     md = (tmp_path / "again" / "report.md").read_text()
     assert md.startswith("| rank | job | model.dropout |") and "failed" in md
+
+
+@pytest.mark.slow
+def test_a_preset_that_sets_hydra_mode_is_obeyed(tmp_path):
+    """A preset in dlrun's own config tree with `hydra.mode: MULTIRUN` makes the command a
+    sweep, as Hydra documents (the start-up shortcut that skips reading hydra.mode must not
+    apply). The CLI runs over a copy of the config tree that has such a preset."""
+    import shutil
+    import subprocess
+    import sys
+
+    from dlrun.config.tree import conf_dir
+    from tests.processes import cli_env
+
+    conf = tmp_path / "conf"
+    shutil.copytree(conf_dir(), conf)
+    (conf / "experiment" / "always_a_sweep.yaml").write_text(
+        "# @package _global_\nhydra:\n  mode: MULTIRUN\nepochs: 1\n")
+    main = ("import sys; from pathlib import Path; import dlrun.config.tree as tree; "
+            f"tree.conf_dir = lambda: Path({str(conf)!r}); from dlrun.cli import main; main()")
+    result = subprocess.run([sys.executable, "-c", main, "experiment=always_a_sweep", "model=mlp", "model.hidden=[8]",
+                             "logger=none", "trainer.progress=none", "hydra.sweep.dir=sweep"],
+                            cwd=tmp_path, capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "sweep" / "0" / "summary.json").is_file(), result.stdout[-2000:]
+    assert not (tmp_path / "outputs" / "runs").exists(), "it ran as a single run"

@@ -10,12 +10,14 @@ import torch
 from tests.processes import dlrun
 
 CPU2 = ("trainer.device=cpu", "trainer.devices=2", "trainer.progress=none")
+# digits split into 1297/231/269 train/val/test samples: neither evaluation split divides by 2
+ODD_SPLITS = ("dataset.test_fraction=0.1496", "dataset.val_fraction=0.151")
 
 
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("ddp")
-    result = dlrun(*CPU2, "epochs=10", cwd=cwd)
+    result = dlrun(*CPU2, *ODD_SPLITS, "epochs=10", cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     return cwd, result
 
@@ -40,9 +42,36 @@ def test_two_processes_converge_like_one_with_the_same_global_batch(ddp_run, tra
     cwd, _ = ddp_run
     (run_dir,) = (cwd / "outputs" / "runs").iterdir()
     ddp = json.loads((run_dir / "summary.json").read_text())
-    single = json.loads((train("epochs=10") / "summary.json").read_text())
+    single = json.loads((train(*ODD_SPLITS, "epochs=10") / "summary.json").read_text())
     assert ddp["final"]["val/acc"] > 0.9, "it converges"
     assert abs(ddp["final"]["val/acc"] - single["final"]["val/acc"]) <= 0.02
+
+
+@pytest.mark.slow
+def test_two_processes_score_every_evaluation_sample_once(ddp_run):
+    """Validation (231 samples) and test (269) over two processes give exactly what one
+    process gives for the same weights: no sample counted twice to even out the shares."""
+    from sklearn.datasets import load_digits
+
+    from dlrun.datasets.splits import split_indices
+
+    _, val, test = split_indices(1797, load_digits().target, val_fraction=0.151, test_fraction=0.1496, seed=0)
+    assert (len(val), len(test)) == (231, 269)   # the splits the test means
+    cwd, _ = ddp_run
+    (run_dir,) = (cwd / "outputs" / "runs").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    one_process = {}
+    for split in ("val", "test"):
+        out = cwd / f"eval_{split}.json"
+        done = dlrun("eval", str(run_dir), "--split", split, "-o", str(out), cwd=cwd, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        one_process[split] = json.loads(out.read_text())["metrics"]
+    best = summary["best"]["metrics"]
+    for name in ("acc", "f1", "top5"):   # counts over the samples: exactly equal
+        assert best[f"val/{name}"] == one_process["val"][f"val/{name}"], (name, best, one_process["val"])
+        assert summary["test"][f"test/{name}"] == one_process["test"][f"test/{name}"], name
+    assert best["val/loss"] == pytest.approx(one_process["val"]["val/loss"], rel=1e-6)
+    assert summary["test"]["test/loss"] == pytest.approx(one_process["test"]["test/loss"], rel=1e-6)
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
 
 
 def seed_worker(worker_id: int) -> None:
@@ -20,6 +20,24 @@ def drops_last(samples: int, batch_size: int, train: bool, drop_last: bool) -> b
     """A final training batch of one sample breaks BatchNorm ("Expected more than 1 value per
     channel"); dropping only that batch loses at most one sample per epoch."""
     return train and (drop_last or samples % batch_size == 1)
+
+
+class EvaluationShard(Sampler):
+    """One rank's share of an evaluation split: samples rank, rank + world, ... in order, and
+    nothing more. torch's DistributedSampler pads every share to the same length with
+    repeated samples (fine for training), which would count up to world-1 samples twice in
+    validation and test metrics; here the shares differ by at most one sample, and the
+    metrics' sums meet at the end, so N processes score exactly what one process scores.
+    (torch has no sampler that does not pad.)"""
+
+    def __init__(self, samples: int, rank: int, world: int):
+        self.indices = range(rank, samples, world)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self):
+        return iter(self.indices)
 
 
 class TensorBatches:
@@ -56,8 +74,9 @@ def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, op
                 shard: tuple[int, int] | None = None, device: torch.device | None = None):
     """One loader. Each has its own generator, so creating an iterator never draws from
     the global torch RNG (model init and dropout stay independent of evaluation).
-    `shard` (rank, world size): this rank's share, in an order that is a function of the
-    seed and the epoch (DistributedSampler; the loop calls set_epoch). With
+    `shard` (rank, world size): this rank's share; for training in an order that is a
+    function of the seed and the epoch (DistributedSampler; the loop calls set_epoch), for
+    evaluation every sample exactly once over all ranks (EvaluationShard). With
     `options["in_memory"]` a TensorDataset is batched by TensorBatches, its tensors on `device`."""
     generator = torch.Generator().manual_seed(seed if train else seed + 1)
     shuffle = train and options["shuffle"]
@@ -67,7 +86,8 @@ def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, op
     sampler = None
     if shard is not None:
         rank, world = shard
-        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
+        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed) if train \
+            else EvaluationShard(len(dataset), rank, world)
     samples = len(sampler) if sampler is not None else len(dataset)
     drop_last = drops_last(samples, batch_size, train, options["drop_last"])
     workers = options["num_workers"]
