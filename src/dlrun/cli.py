@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 from dlrun.commands import SUBCOMMANDS
-from dlrun.compat import hydra_args_parser, share_hydra_config_repository, skip_hydra_mode_composition
+from dlrun.compat import (
+    hydra_args_parser, report_hydra_errors, share_hydra_config_repository, skip_hydra_mode_composition,
+)
 from dlrun.config.choices import check_group_choices
+from dlrun.config.overrides import hydra_error_message
 from dlrun.config.tree import conf_dir, only_known_plugins, register_generated_options, sets_hydra_mode
 from dlrun.errors import DlrunError, fail, first_line, message, out_of_memory, unknown_choice
 
@@ -43,6 +46,7 @@ def main() -> None:
         # (~20 ms each, ~100 calls); one, built once, gives the same listing. Help only.
         share_hydra_config_repository()
     skip_mode_composition(sys.argv[1:])
+    report_hydra_errors(lambda err: hydra_error_message(err, sys.argv[1:]))   # in dlrun's words
     hydra_app()
 
 
@@ -118,6 +122,7 @@ def hydra_app() -> None:
         from dlrun.checks import validate
 
         try:
+            refuse_unread_additions(cfg)
             validate(cfg)  # before torch is imported: a typo answers in a second
             from dlrun.cluster import requeue
             from dlrun.run import run
@@ -142,6 +147,21 @@ def hydra_app() -> None:
             return unexpected(err)
 
     _train()
+
+
+def refuse_unread_additions(cfg) -> None:
+    """A `+key=value` that no part of the run reads is refused, not silently ignored."""
+    from hydra import compose
+    from hydra.core.hydra_config import HydraConfig
+
+    from dlrun.config.overrides import unread_additions
+
+    problems = unread_additions(cfg, list(HydraConfig.get().overrides.task),
+                                lambda overrides: compose(config_name="config", overrides=overrides,
+                                                          return_hydra_config=True))
+    if problems:
+        raise DlrunError(problems[0] if len(problems) == 1 else
+                         "the config has these problems:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def rejected(err: DlrunError) -> float:

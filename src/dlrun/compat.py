@@ -72,13 +72,16 @@ def report_hydra_errors(translate) -> None:
     original = hydra_utils.run_and_report
 
     def run_and_report(func):
-        try:
-            return func()
-        except Exception as err:
-            said = translate(err)
-            if said is None:
-                return original(lambda: (_ for _ in ()).throw(err))
-            fail(said)
+        def translated():
+            try:
+                return func()
+            except Exception as err:
+                said = translate(err)
+                if said is None:
+                    raise
+                fail(said)   # SystemExit: Hydra's handler lets it pass
+
+        return original(translated)
 
     hydra_utils.run_and_report = run_and_report
 

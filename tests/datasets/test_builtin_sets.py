@@ -62,14 +62,17 @@ def test_synthetic(make_cfg, task):
 
 
 @pytest.mark.parametrize("overrides,message", [
-    (["dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not a fraction"),
-    (["dataset.test_fraction=0"], "dataset.test_fraction=0 is not a fraction"),
+    (["dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not valid: use a fraction between 0 and 1"),
+    (["dataset.test_fraction=0"], "dataset.test_fraction=0 is not valid"),
     (["dataset=synthetic", "dataset.task=ranking"], "dataset.task='ranking' is not valid"),
-    (["dataset=synthetic", "dataset.n_classes=1"], "dataset.n_classes=1 is too few"),
+    (["dataset=synthetic", "dataset.n_classes=1"], "dataset.n_classes=1 is not valid: use a whole number >= 2"),
 ])
 def test_bad_dataset_options(make_cfg, overrides, message):
+    """One rule per key: the config check names the value, before anything is built."""
+    from dlrun.checks import validate
+
     with pytest.raises(DlrunError, match=message):
-        build(make_cfg, *overrides)
+        validate(make_cfg(*overrides))
 
 
 def test_unknown_dataset_name(make_cfg):

@@ -234,8 +234,11 @@ def test_in_memory_true_where_it_cannot_apply(make_cfg, tmp_path, overrides, mes
     from dlrun import datasets
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=8, size=8)
+    from dlrun.checks import validate
+
     cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "loader.in_memory=true", *overrides)
-    with pytest.raises(DlrunError, match=message):
+    with pytest.raises(DlrunError, match=message):   # the config check, then the builder
+        validate(cfg)
         datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
 
 

@@ -191,10 +191,14 @@ def test_a_damaged_image_is_named_or_skipped_when_asked(make_cfg, tmp_path, monk
 def test_image_folder_errors(make_cfg, tmp_path, setup, message):
     from dlrun import datasets
 
+    from dlrun.checks import validate
+
     root = tmp_path / "pets"
     setup(root)
-    with pytest.raises(DlrunError, match=message):
-        datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={root}").dataset)
+    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}")
+    with pytest.raises(DlrunError, match=message):   # the config check, then the builder
+        validate(cfg)
+        datasets.build_bundle(cfg.dataset)
 
 
 def houses(path, n=300, seed=0):
@@ -235,7 +239,7 @@ def test_csv_string_labels_are_classes(train, tmp_path):
     (["dataset.target=prize"], "'prize' is not a column of houses.csv. Did you mean: price?"),
     (["dataset.target=price", "dataset.features=[area,city]"], "city of houses.csv are not numeric"),
     (["dataset.target=price", "dataset.features=[area,price]"], "lists the target"),
-    (["dataset.target=price", "dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not a fraction"),
+    (["dataset.target=price", "dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not valid"),
     (["dataset.target=price", "dataset.task=ranking"], "dataset.task='ranking' is not valid"),
 ])
 def test_csv_errors(make_cfg, tmp_path, monkeypatch, overrides, message):
@@ -243,8 +247,11 @@ def test_csv_errors(make_cfg, tmp_path, monkeypatch, overrides, message):
 
     houses(tmp_path / "houses.csv")
     monkeypatch.chdir(tmp_path)
+    from dlrun.checks import validate
+
     cfg = make_cfg("dataset=csv", "dataset.path=houses.csv", *overrides)
-    with pytest.raises(DlrunError, match=message):
+    with pytest.raises(DlrunError, match=message):   # the config check, then the builder
+        validate(cfg)
         datasets.build_bundle(cfg.dataset)
 
 

@@ -132,10 +132,12 @@ def test_truncated_last_checkpoint_falls_back_to_the_previous(reference, tmp_pat
     assert_same_as(reference, run_dir)
 
 
-def test_resume_errors(dlrun_cli, tmp_path):
+def test_resume_errors(dlrun_cli, make_cfg, tmp_path):
+    from omegaconf import OmegaConf
+
     run_dir = tmp_path / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
-    (run_dir / "config.yaml").write_text("seed: 0\n")
+    OmegaConf.save(make_cfg("logger=none"), run_dir / "config.yaml", resolve=True)
     for name in ("last.pt", "last.prev.pt"):
         (run_dir / "checkpoints" / name).write_bytes(b"PK\x03\x04broken")
     result = dlrun_cli("resume", str(run_dir))

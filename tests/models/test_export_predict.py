@@ -132,8 +132,12 @@ def test_csv_regression_predict_and_export(train, dlrun_cli, tmp_path):
 
 
 def truncated_run(run_dir):
+    from omegaconf import OmegaConf
+
+    from dlrun.config.choices import compose
+
     (run_dir / "checkpoints").mkdir(parents=True)
-    (run_dir / "config.yaml").write_text("a: 1\n")
+    OmegaConf.save(compose(["logger=none"]), run_dir / "config.yaml", resolve=True)
     (run_dir / "checkpoints" / "best.pt").write_bytes(b"PK\x03\x04 truncated")
 
 

@@ -84,9 +84,11 @@ def test_unknown_model_suggests_close_names():
         models.build(_cfg("resnet19"), DIGITS)
 
 
-def test_dropout_out_of_range_is_a_clear_error():
-    with pytest.raises(DlrunError, match="model.dropout=1.5"):
-        models.build(_cfg("mlp", dropout=1.5), DIGITS)
+def test_dropout_out_of_range_is_a_clear_error(make_cfg):
+    from dlrun.checks import validate
+
+    with pytest.raises(DlrunError, match="model.dropout=1.5 is not valid: use a probability with 0 <= p < 1"):
+        validate(make_cfg("model=mlp", "model.dropout=1.5"))
 
 
 def test_models_command_filters_and_sorts_naturally(dlrun_cli, tmp_path):

@@ -1,6 +1,5 @@
 """Studies that survive a crash, grids that end, presets that run, and W&B grouping per study."""
 
-import json
 import socket
 
 import optuna

@@ -16,17 +16,20 @@ from dlrun.checks.trainer import top_level_problems, trainer_problems
 from dlrun.errors import DlrunError
 
 
-def problems(cfg: DictConfig) -> list[str]:
+def problems(cfg: DictConfig, data_files: bool = True) -> list[str]:
+    """Every problem of `cfg`, in the order of its groups. `data_files`: also that the files
+    and folders the dataset names exist (not for predict and export, which do not read them)."""
     found = [f"{key} is required: set it on the command line, e.g. {key}=..." for key in sorted(OmegaConf.missing_keys(cfg))]
     found += top_level_problems(cfg)
-    for group in (trainer_problems, metric_problems, data_problems, model_problems, parts_problems, logger_problems,
-                  import_problems):
+    found += trainer_problems(cfg) + metric_problems(cfg) + data_problems(cfg, files=data_files)
+    for group in (model_problems, parts_problems, logger_problems, import_problems):
         found += group(cfg)
     return found
 
 
-def validate(cfg: DictConfig) -> None:
-    found = problems(cfg)
+def validate(cfg: DictConfig, data_files: bool = True) -> None:
+    """Raise one DlrunError naming every problem of `cfg` (see `problems`)."""
+    found = problems(cfg, data_files)
     if len(found) == 1:
         raise DlrunError(found[0])
     if found:

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, one_of, size, whole
+from dlrun.checks.values import ABSENT, apply, boolean, import_path, is_int, lookup, number, one_of, size, whole
 from dlrun.datasets.file_formats import array_format, table_format
+from dlrun.datasets.loader_options import IN_MEMORY_ONE_PROCESS
 from dlrun.errors import DlrunError
-from dlrun.datasets.loader_options import loader_options
 
 FRACTION = (number(0, 1, low_open=True, high_open=True), "a fraction between 0 and 1 (exclusive), e.g. 0.15")
 TASKS = {"synthetic": ("classification", "regression")}
@@ -23,8 +23,15 @@ def extra_ok(v) -> bool:
 POLICIES = ("randaugment", "trivialaugment", "autoaugment", "augmix")   # dlrun.datasets.transforms.POLICIES
 
 
+AUTOAUGMENT_POLICIES = ("imagenet", "cifar10", "svhn")   # dlrun.datasets.transforms.AUTOAUGMENT_POLICIES
+
+
 def policy_ok(v) -> bool:
-    return v is None or (isinstance(v, dict) and v.get("name") in POLICIES)
+    return v is None or (isinstance(v, dict) and v.get("name") in POLICIES
+                         and (v["name"] != "autoaugment" or v.get("policy", "imagenet") in AUTOAUGMENT_POLICIES))
+
+
+AUTO_OR_BOOL = (lambda v: v == "auto" or isinstance(v, bool), "auto, true or false")
 
 
 RULES = [
@@ -47,17 +54,25 @@ RULES = [
     ("dataset.transforms.train_extra", extra_ok,
      "a list of transforms, each with a _target_ (or class_path), e.g. [{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]"),
     ("dataset.transforms.auto_augment", policy_ok,
-     "null or {name: randaugment | trivialaugment | autoaugment | augmix, ...its options}"),
+     "null or {name: randaugment | trivialaugment | autoaugment | augmix, ...its options} "
+     "(autoaugment's policy: imagenet, cifar10 or svhn)"),
     ("dataset.transforms.random_erasing", number(0, 1), "a probability from 0 to 1, e.g. 0.25"),
     ("dataset.transforms.mixup_alpha", number(0), "a number >= 0 (0: off), e.g. 0.2"),
     ("dataset.transforms.cutmix_alpha", number(0), "a number >= 0 (0: off), e.g. 1.0"),
     ("dataset.transforms.mix_switch_prob", number(0, 1), "a probability from 0 to 1"),
     ("dataset.transforms.mix_prob", number(0, 1), "a probability from 0 to 1"),
     ("dataset.transforms.eval_extra", extra_ok, "a list of transforms, each with a _target_"),
+    ("loader.shuffle", boolean, "true or false"),
+    ("loader.drop_last", boolean, "true or false"),
+    ("loader.num_workers", lambda v: v == "auto" or whole(0)(v), "auto or a whole number >= 0"),
+    ("loader.pin_memory", *AUTO_OR_BOOL),
+    ("loader.persistent_workers", *AUTO_OR_BOOL),
+    ("loader.prefetch_factor", whole(1, allow_none=True), "null or a whole number >= 1"),
+    ("loader.in_memory", *AUTO_OR_BOOL),
 ]
 
 
-def data_problems(cfg) -> list[str]:
+def data_problems(cfg, files: bool = True) -> list[str]:
     found = apply(cfg, RULES)
     dataset = cfg.dataset
     name = dataset.get("name")
@@ -69,15 +84,28 @@ def data_problems(cfg) -> list[str]:
     if all(FRACTION[0](v) for v in (val, test)) and val + test >= 1:
         found.append(f"dataset.val_fraction={val} and dataset.test_fraction={test} leave nothing to train on: "
                      "together they must be below 1.")
-    found += named_paths(cfg)
-    if "loader" in cfg:
-        try:
-            devices, nodes = lookup(cfg, "trainer.devices"), lookup(cfg, "trainer.num_nodes")
-            several = (isinstance(devices, int) and isinstance(nodes, int) and devices * nodes > 1) or \
-                (isinstance(nodes, int) and nodes > 1)
-            loader_options(cfg.loader, in_memory=True, cuda=False, tensors=True, sharded=several)
-        except DlrunError as err:
-            found.append(str(err))
+    if files:
+        found += named_paths(cfg)
+    found += loader_problems(cfg)
+    return found
+
+
+def loader_problems(cfg) -> list[str]:
+    """What one loader.* key needs of another, and of the number of processes."""
+    workers, prefetch = lookup(cfg, "loader.num_workers"), lookup(cfg, "loader.prefetch_factor")
+    persistent, in_memory = lookup(cfg, "loader.persistent_workers"), lookup(cfg, "loader.in_memory")
+    found = []
+    if prefetch not in (None, ABSENT) and workers == 0:
+        found.append("loader.prefetch_factor needs worker processes: set loader.num_workers >= 1 too.")
+    if persistent is True and workers == 0:
+        found.append("loader.persistent_workers=true needs worker processes: set loader.num_workers >= 1 too.")
+    if in_memory is True and is_int(workers) and workers > 0:
+        found.append(f"loader.in_memory=true batches tensors in the training process: it takes no DataLoader "
+                     f"workers (loader.num_workers={workers}); set loader.num_workers=0 or auto.")
+    devices, nodes = lookup(cfg, "trainer.devices"), lookup(cfg, "trainer.num_nodes")
+    several = (is_int(devices) and devices > 1) or (is_int(nodes) and nodes > 1)
+    if in_memory is True and several:
+        found.append(IN_MEMORY_ONE_PROCESS)
     return found
 
 

@@ -1,6 +1,6 @@
 """logger.* (W&B and TensorBoard options)."""
 
-from dlrun.checks.values import apply, boolean, number, one_of, whole
+from dlrun.checks.values import apply, boolean, lookup, number, one_of, whole
 
 RULES = [
     ("logger.wandb.mode", one_of("auto", "online", "offline", "disabled"), "one of auto, online, offline, disabled"),
@@ -18,5 +18,13 @@ RULES = [
 ]
 
 
+BACKENDS = ("wandb", "tensorboard", "mlflow")   # one module each in dlrun.engine.loggers
+
+
 def logger_problems(cfg) -> list[str]:
-    return apply(cfg, RULES)
+    found = apply(cfg, RULES)
+    logger = lookup(cfg, "logger")
+    if isinstance(logger, dict) and (unknown := sorted(set(logger) - set(BACKENDS))):
+        found.append(f"logger.{unknown[0]} is not a logger: the loggers are {', '.join(BACKENDS)} "
+                     "(logger=[wandb,tensorboard] for several, logger=none for metrics.csv only).")
+    return found

@@ -43,7 +43,8 @@ def model_problems(cfg) -> list[str]:
         if not path.is_file():
             found.append(f"model.weights={weights!r}: no such file (looked in {path.resolve()}).")
     repo, source = lookup(cfg, "model.repo"), lookup(cfg, "model.source")
-    if isinstance(repo, str) and source == "local" and not (Path(repo).expanduser() / "hubconf.py").is_file():
+    local = source == "local" or (source == "auto" and isinstance(repo, str) and Path(repo).expanduser().is_dir())
+    if isinstance(repo, str) and local and not (Path(repo).expanduser() / "hubconf.py").is_file():
         found.append(f"model.repo={repo!r}: {Path(repo).expanduser().resolve()} has no hubconf.py, so it is not a "
                      "torch.hub directory.")
     return found

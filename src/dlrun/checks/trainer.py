@@ -2,10 +2,24 @@
 
 import re
 
-from dlrun.checks.values import apply, lookup, boolean, is_int, is_number, number, one_of, whole
-from dlrun.distributed.topology import topology_problems
+from dlrun.checks.values import apply, boolean, is_int, is_number, lookup, number, one_of, whole
+from dlrun.cluster import slurm_env
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+# Said before torch where the config shows it, and by the code that finds it at run time
+# (trainer.device=auto on a machine without CUDA, trainer.devices=auto on N GPUs).
+FP16_NEEDS_CUDA = ("trainer.precision=16 (float16 with a gradient scaler) needs a CUDA device; "
+                   "on the CPU use trainer.precision=bf16.")
+SYNC_BATCHNORM_NEEDS_CUDA = ("trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only; "
+                             "on the CPU leave it false (each process keeps its own BatchNorm statistics).")
+
+
+def global_batch_problem(batch_size: int, world: int) -> str | None:
+    """batch_size is the global batch: it must divide among the processes."""
+    if batch_size % world == 0:
+        return None
+    return (f"batch_size={batch_size} is the global batch and must divide evenly among the {world} training "
+            f"processes: use a multiple of {world}, e.g. batch_size={batch_size // world * world or world}.")
 
 
 def batches_limit(v) -> bool:
@@ -65,21 +79,35 @@ def trainer_problems(cfg) -> list[str]:
     trainer = cfg.trainer
     devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)
     found += topology_problems(devices, nodes, trainer.get("rdzv_endpoint"))
-    if is_int(devices) and is_int(nodes) and is_int(cfg.get("batch_size")) and devices * nodes > 1 \
-            and cfg.batch_size % (devices * nodes):
-        world = devices * nodes
-        found.append(f"batch_size={cfg.batch_size} is the global batch and must divide evenly among the {world} "
-                     f"training processes: use a multiple of {world}.")
+    if is_int(devices) and is_int(nodes) and devices >= 1 and nodes >= 1 and is_int(cfg.get("batch_size")) \
+            and cfg.batch_size >= 1 and (problem := global_batch_problem(cfg.batch_size, devices * nodes)):
+        found.append(problem)
     if trainer.get("sync_batchnorm") is True and str(trainer.get("device")) in ("cpu", "mps"):
-        found.append("trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only; "
-                     "on the CPU leave it false (each process keeps its own BatchNorm statistics).")
-    swa_start, epochs = lookup(cfg, "trainer.swa.start_epoch"), cfg.get("epochs")
-    if is_int(swa_start) and is_int(epochs) and swa_start > epochs:
-        found.append(f"trainer.swa.start_epoch={swa_start} is after the last epoch (epochs={epochs}): "
+        found.append(SYNC_BATCHNORM_NEEDS_CUDA)
+    swa_start, epochs, max_epochs = lookup(cfg, "trainer.swa.start_epoch"), cfg.get("epochs"), trainer.get("max_epochs")
+    last = min(epochs, max_epochs) if is_int(epochs) and is_int(max_epochs) else epochs
+    if is_int(swa_start) and is_int(last) and swa_start > last:
+        said = f"epochs={epochs}" + (f", trainer.max_epochs={max_epochs}" if last != epochs else "")
+        found.append(f"trainer.swa.start_epoch={swa_start} is after the last epoch ({said}): "
                      "averaging would never start.")
     if lookup(cfg, "trainer.ema.evaluate") is True and lookup(cfg, "trainer.ema.decay") is None:
         found.append("trainer.ema.evaluate=true needs an EMA: set trainer.ema.decay (e.g. 0.9998).")
     if str(trainer.get("precision")) == "16" and str(trainer.get("device")) in ("cpu", "mps"):
-        found.append("trainer.precision=16 (float16 with a gradient scaler) needs a CUDA device; "
-                     "on the CPU use trainer.precision=bf16.")
+        found.append(FP16_NEEDS_CUDA)
+    return found
+
+
+def topology_problems(devices, nodes, endpoint) -> list[str]:
+    """trainer.devices, trainer.num_nodes and trainer.rdzv_endpoint (and, for several nodes
+    without an endpoint, the SLURM job step this runs in)."""
+    found = []
+    if devices != "auto" and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
+        found.append(f"trainer.devices={devices!r} must be auto or a whole number >= 1 (processes on this machine).")
+    if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
+        found.append(f"trainer.num_nodes={nodes!r} must be a whole number >= 1.")
+    elif nodes > 1 and not endpoint and (problem := slurm_env.node_problem(nodes)):
+        found.append(problem)
+    if endpoint is not None and (not isinstance(endpoint, str) or ":" not in endpoint
+                                 or not endpoint.rsplit(":", 1)[1].isdigit()):
+        found.append(f"trainer.rdzv_endpoint={endpoint!r} must be HOST:PORT, e.g. 10.0.0.1:29400.")
     return found

@@ -20,9 +20,10 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from dlrun.errors import DlrunError
-    from dlrun.runs.saved_run import load_run, with_overrides
+    from dlrun.runs.saved_run import load_run
 
-    run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
+    # the config with the overrides, checked (and refused when untrusted) before torch loads
+    run = load_run(args.run, args.checkpoint, args.trust, args.overrides, data_files=True)
 
     from rich.table import Table
 
@@ -36,7 +37,7 @@ def main(args) -> int:
     from dlrun.runs.saved_run import rebuild_model
     from dlrun.training.seeding import seed_everything
 
-    cfg = with_overrides(run.cfg, args.overrides)
+    cfg = run.cfg
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
     loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(

@@ -57,12 +57,11 @@ def main(args) -> int:
 
     from dlrun.engine.console import table_console
     from dlrun.errors import DlrunError
-    from dlrun.runs.saved_run import load_trusted_config, with_overrides
+    from dlrun.runs.saved_run import load_trusted_config
 
     original = Path(args.run).expanduser()
     summary_file = original / "summary.json"
-    saved = load_trusted_config(original, args.trust)
-    cfg = with_overrides(saved, args.overrides)  # checked before anything runs
+    cfg = load_trusted_config(original, args.trust, args.overrides)  # checked before anything runs
     knobs = [o for o in args.overrides if o.split("=")[0] in ("lr", "seed")]
     if knobs:  # the saved config is resolved: ${lr} and ${seed} were copied into the groups
         print(f"warning: {', '.join(knobs)} only sets the top-level value; the saved config already holds it "

@@ -17,6 +17,7 @@ def add_arguments(parser) -> None:
 def use_devices(cfg, devices: int, saved: dict) -> None:
     """Resume on another number of processes. The data order within an epoch depends on
     the number of processes, so only a checkpoint between epochs can change it."""
+    from dlrun.checks.trainer import global_batch_problem
     from dlrun.errors import DlrunError
 
     if devices < 1:
@@ -26,9 +27,8 @@ def use_devices(cfg, devices: int, saved: dict) -> None:
     if world != before and saved["train_state"]["batch"]:
         raise DlrunError(f"this checkpoint was taken mid-epoch on {before} process(es); its epoch can only be "
                          f"finished on {before}. Resume without --devices (or from a checkpoint between epochs).")
-    if cfg.batch_size % world:
-        raise DlrunError(f"--devices {devices}: batch_size={cfg.batch_size} (the global batch) must divide evenly "
-                         f"among {world} processes.")
+    if problem := global_batch_problem(cfg.batch_size, world):
+        raise DlrunError(f"--devices {devices}: {problem}")
     cfg.trainer.devices = devices
 
 

@@ -61,15 +61,23 @@ def choice_values(override) -> list[str]:
 
 
 def compose(overrides: list[str]):
-    """The run's config as `dlrun OVERRIDES` composes it (Hydra's compose API)."""
+    """The run's config as `dlrun OVERRIDES` composes it (Hydra's compose API), with Hydra's
+    errors in dlrun's words and a `+key` that nothing reads refused, as for a training run."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from dlrun.config.overrides import hydra_error_message, unread_additions
+
     register_generated_options()
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            return hydra_compose(config_name="config", overrides=list(overrides))
+            cfg = hydra_compose(config_name="config", overrides=list(overrides))
+            problems = unread_additions(cfg, list(overrides), lambda kept: hydra_compose(
+                config_name="config", overrides=kept, return_hydra_config=True))
     except (HydraException, OmegaConfBaseException) as err:
-        raise DlrunError(first_line(err)) from err
+        raise DlrunError(hydra_error_message(err, list(overrides)) or first_line(err)) from err
+    if problems:
+        raise DlrunError(problems[0])
+    return cfg

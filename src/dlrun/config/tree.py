@@ -88,3 +88,32 @@ def only_known_plugins() -> bool:
     found = {p.name.removesuffix(".py") for folder in spec.submodule_search_locations if Path(folder).is_dir()
              for p in Path(folder).iterdir() if not p.name.startswith(("_", "."))}
     return found <= KNOWN_PLUGINS
+
+
+def option_keys(group: str, option: str, extra_dirs: list[Path] = ()) -> set[str]:
+    """The top-level keys of one option of `group` (its YAML file, the files it inherits
+    from in its group, and the subgroups its defaults list picks, e.g. transforms). Read
+    with PyYAML, not composed: for messages, not for training."""
+    import yaml
+
+    if group == "model" and option in TORCHVISION_CLASSIFIERS:
+        return {"name", "source", "weights", "download", "freeze", "unfreeze_at_epoch", "backbone_lr", "kwargs"}
+    for root in (conf_dir(), *extra_dirs):
+        path = Path(root) / group / f"{option}.yaml"
+        if path.is_file():
+            break
+    else:
+        return set()
+    data = yaml.safe_load(path.read_text()) or {}
+    keys = {k for k in data if k != "defaults"}
+    for entry in data.get("defaults") or []:
+        if isinstance(entry, str) and entry not in ("_self_",) and "/" not in entry:
+            keys |= option_keys(group, entry, extra_dirs)   # inherits another option of the group
+        elif isinstance(entry, dict):
+            keys |= {str(k).split("@")[0] for k in entry if not str(k).startswith(("override", "/"))}
+    return keys
+
+
+def options_with(group: str, key: str, extra_dirs: list[Path] = ()) -> list[str]:
+    """The options of `group` that have `key` (a value or a subgroup)."""
+    return sorted(o for o in group_options(group, extra_dirs) if key in option_keys(group, o, extra_dirs))

@@ -78,8 +78,6 @@ def _pair(sample, path: str):
 def _task(requested: str, y) -> str:
     if requested in TASKS:
         return requested
-    if requested != "auto":
-        raise DlrunError(f"dataset.task={requested!r} is not valid: use auto, classification or regression.")
     integral = isinstance(y, (int, np.integer)) or (torch.is_tensor(y) and y.dtype in (torch.int64, torch.int32)
                                                       and y.numel() == 1)
     return CLASSIFICATION if integral else REGRESSION

@@ -17,12 +17,6 @@ from dlrun.errors import DlrunError
 log = logging.getLogger("dlrun")
 
 
-def check_fraction(key: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise DlrunError(f"{key}={value!r} is not a fraction: use a number between 0 and 1 (exclusive), e.g. 0.15.")
-    return float(value)
-
-
 def hold_out(indices: np.ndarray, labels: np.ndarray | None, fraction: float, seed: int):
     """(kept, held out) index arrays; stratified by `labels` when given and possible."""
     try:
@@ -91,11 +85,9 @@ def split_indices(n: int, labels, *, val_fraction, test_fraction, seed: int, has
     empty = np.array([], dtype=int)
     test = val = empty
     if not has_test:
-        test_fraction = check_fraction("dataset.test_fraction", test_fraction)
-        indices, test = hold_out(indices, labels, test_fraction, seed)
+        indices, test = hold_out(indices, labels, float(test_fraction), seed)   # fractions checked with the config
     if not has_val:
-        val_fraction = check_fraction("dataset.val_fraction", val_fraction)
-        indices, val = hold_out(indices, None if labels is None else labels[indices], val_fraction, seed)
+        indices, val = hold_out(indices, None if labels is None else labels[indices], float(val_fraction), seed)
     if len(indices) == 0 or (not has_val and len(val) == 0) or (not has_test and len(test) == 0):
         raise DlrunError(f"{n} samples are too few to split into train, validation and test sets.")
     return np.sort(indices), np.sort(val), np.sort(test)

@@ -89,23 +89,18 @@ def image_size(base: Dataset, index: int) -> tuple[int, int]:
     return (shape[-2], shape[-1]) if len(shape) >= 2 else (1, shape[-1] if shape else 1)
 
 
-def _size(key: str, value):
-    if value is None:
-        return None
-    sizes = [value] if isinstance(value, int) else list(value)
-    if not 1 <= len(sizes) <= 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
-        raise DlrunError(f"dataset.transforms.{key}={value!r} is not a size: use a number or [height, width].")
-    return sizes[0] if isinstance(value, int) else sizes
+def _size(value):
+    """A size the config gives (checked with it): a number, [height, width] or null."""
+    if value is None or isinstance(value, int):
+        return value
+    return list(value)
 
 
 def _extra(key: str, specs) -> list:
     """The user's transforms: torchvision's, or a class or function of their own (working directory)."""
     transforms = []
     for index, spec in enumerate(specs or []):
-        spec = plain(spec)
-        if not isinstance(spec, dict) or not (spec.get("_target_") or spec.get("class_path")):
-            raise DlrunError(f"dataset.transforms.{key}: each entry needs a _target_ (or class_path), e.g. "
-                             "{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}; got " + repr(spec))
+        spec = plain(spec)   # each entry has a _target_ or class_path: checked with the config
         transform = build(spec, f"dataset.transforms.{key}[{index}]")
         if not callable(transform):
             raise DlrunError(f"dataset.transforms.{key}[{index}] built a {type(transform).__name__}, which cannot be "
@@ -117,10 +112,10 @@ def _extra(key: str, specs) -> list:
 def build_transforms(cfg, *, train: bool, stats: tuple | None) -> v2.Compose:
     """The pipeline for one side; `stats` is the (mean, std) to normalise with, or None."""
     steps = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
-    resize = _size("resize", cfg.resize)
+    resize = _size(cfg.resize)
     if resize is not None:
         steps.append(v2.Resize(resize, antialias=True))
-    crop = _size("random_crop", cfg.random_crop)
+    crop = _size(cfg.random_crop)
     if crop is not None:
         steps.append(v2.RandomCrop(crop, padding=cfg.crop_padding or None) if train else v2.CenterCrop(crop))
     if train and cfg.horizontal_flip:
@@ -143,15 +138,9 @@ AUTOAUGMENT_POLICIES = {"imagenet": "IMAGENET", "cifar10": "CIFAR10", "svhn": "S
 def policy(spec):
     """`{name: randaugment, num_ops: 2, magnitude: 9, ...}`: the v2 policy with those arguments."""
     options = dict(plain(spec))
-    name = options.pop("name", None)
-    if name not in POLICIES:
-        raise DlrunError(f"dataset.transforms.auto_augment.name={name!r} is not valid: use {', '.join(POLICIES)}.")
+    name = options.pop("name")   # a name of POLICIES (and autoaugment's policy): checked with the config
     if name == "autoaugment":
-        chosen = options.get("policy", "imagenet")
-        if chosen not in AUTOAUGMENT_POLICIES:
-            raise DlrunError(f"dataset.transforms.auto_augment.policy={chosen!r} is not valid: use "
-                             f"{', '.join(AUTOAUGMENT_POLICIES)}.")
-        options["policy"] = getattr(v2.AutoAugmentPolicy, AUTOAUGMENT_POLICIES[chosen])
+        options["policy"] = getattr(v2.AutoAugmentPolicy, AUTOAUGMENT_POLICIES[options.get("policy", "imagenet")])
     try:
         return getattr(v2, POLICIES[name])(**options)
     except TypeError as err:
@@ -168,9 +157,7 @@ def normalisation(cfg, unnormalised_train: Dataset, seed: int) -> tuple | None:
         return IMAGENET_MEAN, IMAGENET_STD
     if hasattr(how, "get") and "mean" in how and "std" in how:
         return tuple(how.mean), tuple(how.std)
-    if how != "dataset":
-        raise DlrunError(f"dataset.transforms.normalize={how!r} is not valid: use dataset, imagenet, none "
-                         "or {mean: [...], std: [...]}.")
+    # else "dataset" (normalize's values are checked with the config)
     rng = np.random.default_rng(seed)
     count = min(len(unnormalised_train), STATS_SAMPLE)
     picks = rng.choice(len(unnormalised_train), size=count, replace=False)

@@ -134,16 +134,12 @@ def expected_files(cls, name: str, root: Path) -> tuple[Path, list[str], str]:
 # ---- a folder of images ------------------------------------------------------------
 
 def image_folder(cfg) -> DataBundle:
-    root = Path(str(cfg.root)).expanduser()
-    if not root.is_dir():
-        raise DlrunError(f"dataset.root={cfg.root!r}: no such folder (looked in {root.resolve()}).")
+    root = Path(str(cfg.root)).expanduser()   # an existing folder: checked with the config
     parts = {split: root / split for split in ("train", "val", "test") if (root / split).is_dir()}
     if parts and "train" not in parts:
         raise DlrunError(f"{root} has {', '.join(p + '/' for p in parts)} but no train/ folder: "
                          "add train/, or put the class folders directly in the root.")
     skip_bad = cfg.get("skip_bad_files", False)
-    if not isinstance(skip_bad, bool):
-        raise DlrunError(f"dataset.skip_bad_files={skip_bad!r} is not valid: use true or false.")
     train_base = _folder(parts.get("train", root), skip_bad)
     classes = train_base.classes
     others = {split: _folder(path, skip_bad) for split, path in parts.items() if split != "train"}

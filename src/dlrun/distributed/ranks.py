@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from dlrun.checks.trainer import SYNC_BATCHNORM_NEEDS_CUDA, global_batch_problem
 from dlrun.compat import compiled_original
 from dlrun.errors import DlrunError
 
@@ -130,9 +131,9 @@ def batch_per_rank(batch_size: int) -> int:
     """`batch_size` is the global batch, split evenly across the processes, so a config
     means the same on 1 or N devices."""
     world = world_size()
-    if batch_size % world:
-        raise DlrunError(f"batch_size={batch_size} is the global batch and must divide evenly among the {world} "
-                         f"training processes: use a multiple of {world}, e.g. batch_size={batch_size // world * world or world}.")
+    problem = global_batch_problem(batch_size, world)   # the config check's rule, for a world known only now
+    if problem:
+        raise DlrunError(problem)
     return batch_size // world
 
 
@@ -142,9 +143,8 @@ def wrap_ddp(model: nn.Module, device: torch.device, sync_batchnorm: bool = Fals
     if not distributed():
         return model
     if sync_batchnorm:
-        if device.type != "cuda":
-            raise DlrunError(f"trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only, and "
-                             f"this run trains on {device.type}. Leave it false there.")
+        if device.type != "cuda":   # trainer.device=auto found no GPU
+            raise DlrunError(SYNC_BATCHNORM_NEEDS_CUDA)
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 

@@ -12,19 +12,16 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
-from dlrun.errors import DlrunError
 
 
 class Averages:
     """The run's EMA and SWA models (either may be None)."""
 
-    def __init__(self, model: nn.Module, trainer_cfg, optimizer, epochs: int):
+    def __init__(self, model: nn.Module, trainer_cfg, optimizer):
         ema, swa = trainer_cfg.get("ema") or {}, trainer_cfg.get("swa") or {}
-        decay = ema.get("decay")
+        decay = ema.get("decay")   # every trainer.ema/swa value is checked with the config
         self.ema = None
         if decay is not None:
-            if not 0 < decay < 1:
-                raise DlrunError(f"trainer.ema.decay={decay!r} is not valid: use a number with 0 < decay < 1, e.g. 0.9998.")
             # use_buffers: BatchNorm statistics are averaged too, as in torchvision's recipe
             self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
         self.every, self.warmup = int(ema.get("every_n_steps") or 1), int(ema.get("warmup_steps") or 0)
@@ -32,9 +29,6 @@ class Averages:
         self.swa_start = swa.get("start_epoch")
         self.swa = self.swa_schedule = None
         if self.swa_start is not None:
-            if not 1 <= self.swa_start <= epochs:
-                raise DlrunError(f"trainer.swa.start_epoch={self.swa_start!r} is not valid: use an epoch from 1 to "
-                                 f"epochs={epochs}.")
             self.swa = AveragedModel(model)
             rate = swa.get("lr") if swa.get("lr") is not None else optimizer.param_groups[0]["lr"]
             self.swa_schedule = SWALR(optimizer, swa_lr=rate, anneal_epochs=int(swa.get("anneal_epochs") or 1))

@@ -108,7 +108,7 @@ class Fit:
         self.loggers, self.console, self.stop, self.pruning = loggers, console, stop, pruning
         self.resuming = state is not None
         self.state = state or TrainState()
-        self.averages = parts.averages or Averages(None, {}, parts.optimizer, plan.epochs)
+        self.averages = parts.averages or Averages(None, {}, parts.optimizer)
         self.checkpoints = Checkpointer(run_dir, parts, self.averages, record)
         self.autocast = torch.autocast(device.type, dtype=plan.autocast_dtype) if plan.autocast_dtype else nullcontext()
         self.batches = plan.train_batches(len(parts.loaders["train"]))

@@ -23,8 +23,6 @@ class Monitor:
                 raise DlrunError(f"trainer.monitor={metric}: your metric does not say whether higher is better: set "
                                  "trainer.mode=max or min (or higher_is_better in its trainer.metrics entry).")
             mode = "max" if better else "min"
-        if mode not in ("min", "max"):
-            raise DlrunError(f"trainer.mode={mode!r} is not valid: use min, max or auto.")
         self.metric, self.mode, self.patience, self.min_delta = metric, mode, patience, abs(min_delta)
 
     def better(self, value: float, than: float | None, by: float = 0.0) -> bool:

@@ -1,10 +1,11 @@
-"""The trainer group (`trainer.*`) read once into a checked, typed plan for the loop."""
+"""The trainer group (`trainer.*`), checked with the config, read once into a typed plan for the loop."""
 
 import math
 from dataclasses import dataclass
 
 import torch
 
+from dlrun.checks.trainer import FP16_NEEDS_CUDA
 from dlrun.errors import DlrunError
 
 PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
@@ -31,10 +32,10 @@ class TrainPlan:
         return PRECISIONS[self.precision]
 
     def train_batches(self, available: int) -> int:
-        return _limit(self.limit_train_batches, available, "trainer.limit_train_batches")
+        return _limit(self.limit_train_batches, available)
 
     def val_batches(self, available: int) -> int:
-        return _limit(self.limit_val_batches, available, "trainer.limit_val_batches")
+        return _limit(self.limit_val_batches, available)
 
     def optimizer_steps_per_epoch(self, available_batches: int) -> int:
         return math.ceil(self.train_batches(available_batches) / self.grad_accum_steps)
@@ -43,51 +44,34 @@ class TrainPlan:
         return epoch % self.val_every_n_epochs == 0 or epoch == self.epochs
 
 
-def _whole(key: str, value, low: int, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise DlrunError(f"{key}={value!r} must be a whole number >= {low}" + (" or null." if allow_none else "."))
-    return value
-
-
-def _limit(value, available: int, key: str) -> int:
+def _limit(value, available: int) -> int:
+    """trainer.limit_*_batches: null (all), a share in (0, 1] or a number of batches."""
     if value is None:
         return available
-    if isinstance(value, float) and 0 < value <= 1:
+    if isinstance(value, float):
         return max(1, int(available * value))
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return min(value, available)
-    raise DlrunError(f"{key}={value!r} is not valid: use a number of batches >= 1, a share in (0, 1], or null.")
+    return min(value, available)
 
 
 def plan_from_config(cfg, epochs: int, device: torch.device) -> TrainPlan:
+    """The checked trainer config (dlrun.checks.trainer holds every rule) as a plan. What the
+    config alone cannot show is checked here: fp16 on a device `auto` did not make CUDA."""
     precision = str(cfg.precision)
-    if precision not in PRECISIONS:
-        raise DlrunError(f"trainer.precision={cfg.precision!r} is not valid: use 32, bf16 or 16.")
     if precision == "16" and device.type != "cuda":
-        raise DlrunError("trainer.precision=16 (float16 with a gradient scaler) needs a CUDA device; "
-                         "on the CPU use trainer.precision=bf16.")
-    clip = cfg.grad_clip
-    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or clip <= 0):
-        raise DlrunError(f"trainer.grad_clip={clip!r} must be a positive number (a gradient norm) or null.")
-    max_epochs = _whole("trainer.max_epochs", cfg.get("max_epochs"), 1, allow_none=True)
+        raise DlrunError(FP16_NEEDS_CUDA)
     stopping = cfg.get("early_stopping") or {}
-    for key in ("limit_train_batches", "limit_val_batches"):
-        _limit(cfg[key], 10**9, f"trainer.{key}")
     return TrainPlan(
-        epochs=min(epochs, max_epochs) if max_epochs else epochs,
+        epochs=min(epochs, cfg.max_epochs) if cfg.get("max_epochs") else epochs,
         precision=precision,
-        grad_accum_steps=_whole("trainer.grad_accum_steps", cfg.grad_accum_steps, 1),
-        grad_clip=float(clip) if clip is not None else None,
+        grad_accum_steps=cfg.grad_accum_steps,
+        grad_clip=float(cfg.grad_clip) if cfg.grad_clip is not None else None,
         limit_train_batches=cfg.limit_train_batches,
         limit_val_batches=cfg.limit_val_batches,
-        val_every_n_epochs=_whole("trainer.val_every_n_epochs", cfg.val_every_n_epochs, 1),
-        log_every_n_steps=_whole("trainer.log_every_n_steps", cfg.log_every_n_steps, 1),
-        save_top_k=_whole("trainer.save_top_k", cfg.save_top_k, 1),
-        checkpoint_every_n_steps=_whole("trainer.checkpoint_every_n_steps", cfg.checkpoint_every_n_steps, 1,
-                                        allow_none=True),
-        patience=_whole("trainer.early_stopping.patience", stopping.get("patience"), 1, allow_none=True),
+        val_every_n_epochs=cfg.val_every_n_epochs,
+        log_every_n_steps=cfg.log_every_n_steps,
+        save_top_k=cfg.save_top_k,
+        checkpoint_every_n_steps=cfg.checkpoint_every_n_steps,
+        patience=stopping.get("patience"),
         min_delta=float(stopping.get("min_delta") or 0.0),
         channels_last=bool(cfg.channels_last),
     )

@@ -6,13 +6,7 @@ import torch
 from torch import nn
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError, unknown_choice
-
-
-def _check_dropout(p) -> float:
-    if not 0 <= p < 1:
-        raise DlrunError(f"model.dropout={p} is not a probability: use 0 <= p < 1.")
-    return p
+from dlrun.errors import DlrunError
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
@@ -20,9 +14,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tan
 
 
 def _activation(name) -> nn.Module:
-    if name not in ACTIVATIONS:
-        raise unknown_choice("activation (model.activation)", name, ACTIVATIONS)
-    return ACTIVATIONS[name]()
+    return ACTIVATIONS[name]()   # model.activation: one of ACTIVATIONS, checked with the config
 
 
 def linear(cfg, info: DataInfo) -> nn.Module:
@@ -38,7 +30,7 @@ def mlp(cfg, info: DataInfo) -> nn.Module:
         layers.append(nn.Linear(width, hidden))
         if cfg.batch_norm:
             layers.append(nn.BatchNorm1d(hidden))
-        layers += [_activation(cfg.activation), nn.Dropout(_check_dropout(cfg.dropout))]
+        layers += [_activation(cfg.activation), nn.Dropout(cfg.dropout)]
         width = hidden
     layers.append(nn.Linear(width, info.num_outputs))
     return nn.Sequential(*layers)
@@ -55,11 +47,7 @@ def cnn(cfg, info: DataInfo) -> nn.Module:
             f"model=cnn needs image input (channels, height, width); this dataset gives {info.input_shape}. "
             "Use model=mlp for tabular data."
         )
-    if cfg.kernel_size < 1 or cfg.kernel_size % 2 == 0:
-        raise DlrunError(f"model.kernel_size={cfg.kernel_size} must be an odd number >= 1 (e.g. 3).")
-    pools = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
-    if cfg.pooling not in pools:
-        raise unknown_choice("pooling (model.pooling)", cfg.pooling, pools)
+    pools = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}   # model.pooling (checked with the config)
     channels, size = info.input_shape[0], min(info.input_shape[1:])
     layers: list[nn.Module] = []
     for out in cfg.channels:
@@ -70,7 +58,7 @@ def cnn(cfg, info: DataInfo) -> nn.Module:
             size //= 2
         channels = out
     grid = 2 if size >= 2 else 1
-    layers += [nn.AdaptiveAvgPool2d(grid), nn.Flatten(), nn.Dropout(_check_dropout(cfg.dropout)),
+    layers += [nn.AdaptiveAvgPool2d(grid), nn.Flatten(), nn.Dropout(cfg.dropout),
                nn.Linear(channels * grid * grid, info.num_outputs)]
     return nn.Sequential(*layers)
 

@@ -13,7 +13,6 @@ from torch import nn
 from dlrun.compat import batch_and_instance_norm_bases
 from dlrun.errors import DlrunError
 
-FREEZE_CHOICES = (None, "none", "backbone")
 
 
 def head_name(model: nn.Module) -> str:
@@ -85,8 +84,6 @@ class Frozen:
 
 def freeze_backbone(model: nn.Module, how, until_epoch: int | None = None) -> Frozen | None:
     """Apply `model.freeze`: None when nothing is frozen."""
-    if how not in FREEZE_CHOICES:
-        raise DlrunError(f"model.freeze={how!r} is not valid: use null (train everything) or backbone (train only the head).")
     if how in (None, "none"):
         return None
     new, backbone = split_parameters(model)
@@ -104,7 +101,5 @@ def parameter_groups(model: nn.Module, backbone_lr) -> list[dict] | list:
     two groups when the backbone has its own learning rate."""
     if backbone_lr is None:
         return list(model.parameters())
-    if isinstance(backbone_lr, bool) or not isinstance(backbone_lr, (int, float)) or backbone_lr < 0:
-        raise DlrunError(f"model.backbone_lr={backbone_lr!r} is not valid: use null or a learning rate >= 0.")
     new, backbone = split_parameters(model)
     return [{"params": new}, {"params": backbone, "lr": float(backbone_lr)}]

@@ -57,12 +57,8 @@ def hub(cfg, info: DataInfo) -> nn.Module:
     repo, source = str(cfg.repo), cfg.source
     if source == "auto":
         source = "local" if Path(repo).expanduser().is_dir() else "github"
-    if source not in ("local", "github"):
-        raise DlrunError(f"model.source={cfg.source!r} is not valid: use auto, local or github.")
-    if source == "local":
+    if source == "local":   # its hubconf.py is there: checked with the config
         repo = str(Path(repo).expanduser().resolve())
-        if not (Path(repo) / "hubconf.py").is_file():
-            raise DlrunError(f"model.repo={cfg.repo!r}: {repo} has no hubconf.py, so it is not a torch.hub directory.")
     elif not cfg.trust_repo:
         raise DlrunError(f"model.repo={repo} is a remote repository: loading it runs its hubconf.py code. "
                          "Pass model.trust_repo=true to allow that (or point model.repo at a local directory).")

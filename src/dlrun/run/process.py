@@ -58,7 +58,7 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     schedule = build_schedule(cfg.scheduler, built.optimizer, monitor_mode=monitor.mode,
                               total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(built.loaders["train"])))
     scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
-    averages = Averages(model, cfg.trainer, built.optimizer, plan.epochs)   # EMA / SWA of the weights, when asked
+    averages = Averages(model, cfg.trainer, built.optimizer)   # EMA / SWA of the weights, when asked
     total, trainable = models.count_parameters(model)
     console.say(f"{cfg.model.name}: {total:,} parameters ({trainable:,} trainable) on {device_name(device)}; "
                 f"data: {info.task}, input {info.input_shape}, {info.num_outputs} outputs, "

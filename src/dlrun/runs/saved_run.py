@@ -19,37 +19,34 @@ class SavedRun:
     info: "DataInfo"  # noqa: F821 (dlrun.datasets.info.DataInfo, imported lazily)
 
 
+RUN_GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "loader")   # every run's config has them
 # dlrun's own import paths that moved: a saved config naming the old one still builds.
 MOVED = {"dlrun.schedulers.": "dlrun.training.schedulers."}
 
 
-def load_trusted_config(run_dir: Path, trust=()) -> DictConfig:
-    """A run's saved config.yaml, after checking its import paths against the allow-list."""
+def load_trusted_config(run_dir: Path, trust=(), overrides=(), data_files: bool = True) -> DictConfig:
+    """A run's saved config.yaml with KEY=VALUE `overrides`, its import paths checked against
+    the allow-list, and every value held to the rules a new run's config is (dlrun.checks):
+    eval, predict, export, resume and reproduce refuse what `dlrun` would. `data_files`:
+    whether the data's files must exist (predict and export do not read them)."""
+    from dlrun.checks import validate
+    from dlrun.config.overrides import merge_overrides
+
     config_file = Path(run_dir) / "config.yaml"
     if not config_file.is_file():
         raise DlrunError(f"{run_dir} is not a dlrun run directory: it has no config.yaml.")
     cfg = OmegaConf.load(config_file)
+    lacking = [group for group in RUN_GROUPS if not isinstance(cfg.get(group), DictConfig)]
+    if lacking:
+        raise DlrunError(f"{config_file} is not the config of a dlrun run: it has no {', '.join(lacking)}.")
+    cfg = merge_overrides(cfg, list(overrides))
     check_trusted(OmegaConf.to_container(cfg), trust, source=str(config_file))
     target = OmegaConf.select(cfg, "scheduler._target_")
     for old, new in MOVED.items():
         if isinstance(target, str) and target.startswith(old):
             cfg.scheduler._target_ = new + target[len(old):]
+    validate(cfg, data_files=data_files)
     return cfg
-
-
-def with_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
-    """`cfg` with KEY=VALUE changes. A saved config is resolved, so a whole group cannot be
-    swapped (that needs Hydra's composition, i.e. a new run)."""
-    from dlrun.config.tree import GROUPS
-
-    bare = [o for o in overrides if "=" not in o]
-    if bare:
-        raise DlrunError(f"overrides are KEY=VALUE, e.g. dataset.root=/other/data; got {', '.join(bare)}.")
-    groups = [o for o in overrides if o.split("=")[0] in GROUPS]
-    if groups:
-        raise DlrunError(f"overrides change values of the run's saved config (e.g. dataset.root=/other/data); they "
-                         f"cannot swap a whole group ({', '.join(groups)}). Start a new run for that.")
-    return OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides))
 
 
 def checkpoint_to_resume(run_dir: Path) -> Path:
@@ -77,13 +74,13 @@ def checkpoint_to_resume(run_dir: Path) -> Path:
                      "Start it again with `dlrun reproduce` or a new `dlrun` run.")
 
 
-def load_run(path, checkpoint: str = "best", trust=()) -> SavedRun:
-    """The run at `path`; refuses a config naming code outside the allow-list (dlrun.runs.safety).
+def load_run(path, checkpoint: str = "best", trust=(), overrides=(), data_files: bool = False) -> SavedRun:
+    """The run at `path`, its config checked by load_trusted_config (with `overrides`).
     What the directory alone shows is checked before torch is imported."""
     run_dir = Path(path).expanduser()
     if not run_dir.is_dir():
         raise DlrunError(f"{path}: no such run directory.")
-    cfg = load_trusted_config(run_dir, trust)
+    cfg = load_trusted_config(run_dir, trust, overrides, data_files)
     if checkpoint not in ("best", "last"):
         raise DlrunError(f"--checkpoint {checkpoint!r} is not valid: use best or last.")
     ckpt_file = run_dir / "checkpoints" / f"{checkpoint}.pt"

@@ -23,8 +23,6 @@ def build_optimizer(cfg, params, model=None):
 
     spec = dict(plain(cfg))
     decay_all = spec.pop("decay_norm_and_bias", True)   # absent in configs saved before the key: decay all
-    if decay_all is not True and decay_all is not False:
-        raise DlrunError(f"optimizer.decay_norm_and_bias={decay_all!r} is not valid: use true or false.")
     decay = spec.get("weight_decay", (spec.get("kwargs") or {}).get("weight_decay"))
     if not decay_all and model is not None and decay != 0:   # no decay at all: nothing to exempt, one group
         params = without_decay_on_norm_and_bias(model, params)

@@ -26,8 +26,6 @@ INTERVALS = ("epoch", "step")
 
 def warmup_cosine(optimizer, *, total_steps: int, warmup_fraction: float = 0.05, eta_min: float = 0.0):
     """Linear warm-up over `warmup_fraction` of the steps, then cosine decay to `eta_min`."""
-    if not 0 <= warmup_fraction < 1:
-        raise DlrunError(f"scheduler.warmup_fraction={warmup_fraction} must be in [0, 1).")
     warmup = int(total_steps * warmup_fraction)
     base = [group["lr"] for group in optimizer.param_groups]
 
@@ -73,9 +71,7 @@ def build_schedule(cfg, optimizer, *, total_steps: int, monitor_mode: str) -> Sc
     if cfg.get("_target_") is None and cfg.get("class_path") is None:
         return None
     options = OmegaConf.to_container(cfg, resolve=True)
-    interval = options.pop("interval", "epoch")
-    if interval not in INTERVALS:
-        raise DlrunError(f"scheduler.interval={interval!r} is not valid: use epoch or step.")
+    interval = options.pop("interval", "epoch")   # epoch | step, checked with the config
     for values in (options, options.get("kwargs") or {}):
         if values.get("total_steps") == "auto":
             values["total_steps"] = total_steps
