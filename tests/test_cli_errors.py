@@ -7,6 +7,7 @@ the real `dlrun` command in its own process, in a folder of its own. Rows run co
 """
 
 import os
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -305,7 +306,7 @@ def workspace(tmp_path_factory, request) -> dict:
     (root / "empty").mkdir()
     (root / "not_a_run").mkdir()
     (root / "not_a_run" / "config.yaml").write_text("seed: 0\n")
-    if any("_run}" in args for _, args, _ in selected_cases(request)):
+    if any(re.search(r"\{\w*run\}", args) for _, args, _ in selected_cases(request)):
         trained = subprocess.run([DLRUN, *QUIET, "model=mlp", "model.hidden=[8]", "epochs=1",
                                   f"hydra.run.dir={root}/run"],
                                  cwd=root, capture_output=True, text=True, env=cli_env(), timeout=300)
