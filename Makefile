@@ -1,18 +1,29 @@
 # Two commands on a fresh machine:
-#   make run    create .venv if missing, install dlrun, train the default run
-#   make test   the same set-up, then the whole test suite
-#   make bench  the same set-up, then the performance comparisons (bench/results.md)
+#   make run        create .venv if missing, install dlrun, train the default run
+#   make test       the same set-up, then the whole test suite (what .ci/run runs, after make lint)
+# and for working on dlrun:
+#   make test-fast  the tests without the `slow` mark: in-process, no training in other processes,
+#                   no services (under 3 minutes on 2 cores); PYTEST_ARGS='-k name' narrows either
+#   make lint       ruff's linter and formatter check (configured in pyproject.toml)
+#   make bench      the performance comparisons (bench/results.md)
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test test-fast lint bench install clean
 
 run: $(STAMP)
 	$(VENV)/bin/dlrun $(ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 
 # Every Performance comparison, paired, medians; writes bench/results.md
 bench: $(STAMP)

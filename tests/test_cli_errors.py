@@ -348,6 +348,7 @@ def test_the_suite_covers_what_it_promises():
 
 
 @pytest.mark.parametrize("name,args,fragments", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.slow
 def test_bad_input_gets_a_clear_error(outcomes, workspace, name, args, fragments):
     if name == "gpu-without-cuda" and __import__("torch").cuda.is_available():
         pytest.skip("this machine has CUDA")
@@ -426,6 +427,7 @@ class Net(nn.Module):
 """
 
 
+@pytest.mark.slow
 def test_an_unexpected_error_is_one_message_with_the_traceback_in_error_log(dlrun_cli, tmp_path):
     (tmp_path / "wrong_net.py").write_text(WRONG_NET)
     args = ("model=custom", "model.class_path=wrong_net.Net", "epochs=1", "logger=none", "trainer.progress=none")
@@ -446,6 +448,7 @@ def test_an_unexpected_error_is_one_message_with_the_traceback_in_error_log(dlru
     assert (tmp_path / "sweep" / "report.csv").read_text().count("failed") == 2
 
 
+@pytest.mark.slow
 def test_an_unexpected_error_in_a_subcommand_is_one_message_with_error_log(dlrun_cli, tmp_path):
     module = tmp_path / "changing_net.py"
     module.write_text(WRONG_NET.replace('raise KeyError("dropout_rate")', "pass"))

@@ -4,6 +4,8 @@ import csv
 
 import pytest
 
+pytestmark = pytest.mark.slow   # dlrun trains the runs it compares, in processes of its own
+
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):

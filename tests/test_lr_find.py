@@ -4,9 +4,11 @@ import argparse
 import json
 import re
 
+import pytest
 import torch
 
 
+@pytest.mark.slow
 def test_lr_find_on_digits_suggests_a_rate_that_trains_as_well_as_the_default(dlrun_cli, train, tmp_path):
     result = dlrun_cli("lr-find", "--output", "found")
     assert result.returncode == 0, result.stderr

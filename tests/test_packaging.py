@@ -22,6 +22,7 @@ def wheel(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_wheel_contains_the_config_tree(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "dlrun/conf/config.yaml" in names
@@ -33,6 +34,7 @@ def test_wheel_contains_the_config_tree(wheel):
     assert "hydra_plugins/__init__.py" not in names, "hydra_plugins is a namespace package shared by every plugin"
 
 
+@pytest.mark.slow
 def test_installed_wheel_composes_from_another_directory(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],

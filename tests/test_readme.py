@@ -77,6 +77,7 @@ def section(title: str) -> str:
     return README[start:README.index("\n## ", start + 1)]
 
 
+@pytest.mark.slow
 def test_your_own_pieces_section_runs(tmp_path, monkeypatch, train, dlrun_cli):
     """my_pieces.py and the YAML files as the README prints them; every command of the section trains."""
     import numpy as np

@@ -28,6 +28,7 @@ def finished_run(original_run, tmp_path):
     return shutil.copytree(original_run, tmp_path / "original" / original_run.name)
 
 
+@pytest.mark.slow
 def test_reproduce_verify_from_another_directory(dlrun_cli, finished_run, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -39,6 +40,7 @@ def test_reproduce_verify_from_another_directory(dlrun_cli, finished_run, tmp_pa
     assert (new_run / "summary.json").is_file()
 
 
+@pytest.mark.slow
 def test_verify_reports_differences_with_exit_code_1(dlrun_cli, finished_run, tmp_path):
     result = dlrun_cli("reproduce", str(finished_run), "optimizer.lr=0.01", "--verify", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
@@ -54,6 +56,7 @@ CANARY = "from pathlib import Path\nPath('CANARY_RAN').write_text('imported')\nc
     (lambda cfg: cfg["dataset"]["transforms"]["train_extra"].append({"_target_": "canary.Boom"})
      if "transforms" in cfg["dataset"] else cfg["loss"].update({"_target_": "canary.Boom"}), "canary"),
 ])
+@pytest.mark.slow
 def test_untrusted_import_paths_are_refused(dlrun_cli, finished_run, tmp_path, edit, root):
     config_file = finished_run / "config.yaml"
     cfg = yaml.safe_load(config_file.read_text())

@@ -122,6 +122,7 @@ def test_custom_bad_kwargs(make_cfg, user_dir):
         datasets.build_bundle(cfg.dataset)
 
 
+@pytest.mark.slow
 def test_user_dataset_yaml_through_config_dir(dlrun_cli, user_dir):
     conf = user_dir / "conf" / "dataset"
     conf.mkdir(parents=True)

@@ -63,6 +63,7 @@ def test_image_arrays_channels_last(train, tmp_path):
     assert summary["test"]["test/acc"] >= 0.9
 
 
+@pytest.mark.slow
 def test_an_arrays_run_predicts_from_image_files(train, tmp_path):
     import argparse
 

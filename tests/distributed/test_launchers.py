@@ -24,6 +24,7 @@ def test_torchrun_writes_one_run_directory(tmp_path):
     assert (run_dir / ".hydra" / "config.yaml").is_file() and result.stdout.count("run directory:") == 1
 
 
+@pytest.mark.slow
 def test_a_sweep_under_torchrun_is_refused_with_what_to_do_instead(tmp_path):
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "1", "-m", "dlrun",
                              "-m", "lr=1e-3,1e-2", *QUICK], cwd=tmp_path, capture_output=True, text=True,

@@ -6,6 +6,8 @@ import pytest
 
 from ..datasets import fixtures
 
+pytestmark = pytest.mark.slow   # dlrun eval on trained runs, in processes of its own
+
 
 def summary(run_dir):
     return json.loads((run_dir / "summary.json").read_text())

@@ -10,6 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 
 from dlrun.engine.checkpoint import load_checkpoint
 from dlrun.engine.loggers import CSVLogger
@@ -41,6 +43,7 @@ main()
 """
 
 
+@pytest.mark.slow
 def test_a_failed_checkpoint_write_keeps_the_previous_one_loadable(tmp_path):
     (tmp_path / "full_disk.py").write_text(FULL_DISK)
     result = subprocess.run([sys.executable, "full_disk.py", "epochs=4", "logger=none", "trainer.progress=none",
@@ -107,6 +110,7 @@ class Fine(Greedy):
 """
 
 
+@pytest.mark.slow
 def test_out_of_memory_suggests_a_smaller_batch_and_fails_only_its_job_in_a_sweep(dlrun_cli, tmp_path):
     (tmp_path / "greedy.py").write_text(textwrap.dedent(GREEDY))
     args = ("model=custom", "epochs=1", "logger=none", "trainer.progress=none")

@@ -15,6 +15,8 @@ pytest.importorskip("mlflow")
 
 from tests.processes import QUIET, dlrun  # noqa: E402
 
+pytestmark = pytest.mark.slow   # an MLflow server and dlrun processes
+
 QUIET_NO_LOGGER = tuple(a for a in QUIET if not a.startswith("logger="))
 
 

@@ -81,6 +81,7 @@ def resume(run_dir: Path, cwd: Path):
     return dlrun("resume", str(run_dir), cwd=cwd)
 
 
+@pytest.mark.slow
 def test_sigkill_between_epochs(reference, tmp_path):
     # checkpoints only between epochs: killed after the first epoch's, then the resume after the second's
     first = dlrun(*ARGS, cwd=tmp_path)
@@ -95,6 +96,7 @@ def test_sigkill_between_epochs(reference, tmp_path):
     assert_same_as(reference, run_dir)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_with_step_checkpoints(reference, tmp_path):
     first = dlrun(*ARGS, "trainer.checkpoint_every_n_steps=7", cwd=tmp_path)
     run_dir = stop_when(first, tmp_path, lambda s: s["epoch"] == 2 and 10 <= s["batch"] <= 50)
@@ -108,6 +110,7 @@ def test_sigkill_mid_epoch_with_step_checkpoints(reference, tmp_path):
     assert_same_as(reference, run_dir)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_and_the_resume_finishes(reference, tmp_path):
     first = dlrun(*ARGS, cwd=tmp_path)
     run_dir = stop_when(first, tmp_path, lambda s: s["epoch"] == 2, sig=signal.SIGTERM)
@@ -120,6 +123,7 @@ def test_sigterm_saves_and_the_resume_finishes(reference, tmp_path):
     assert_same_as(reference, run_dir)
 
 
+@pytest.mark.slow
 def test_truncated_last_checkpoint_falls_back_to_the_previous(reference, tmp_path):
     first = dlrun(*ARGS, cwd=tmp_path)
     run_dir = stop_when(first, tmp_path, lambda s: s["epoch"] == 3)  # two saves: last.pt and last.prev.pt
@@ -150,6 +154,7 @@ def test_resume_errors(dlrun_cli, make_cfg, tmp_path):
     assert missing.returncode == 2 and "not a dlrun run directory" in missing.stderr
 
 
+@pytest.mark.slow
 def test_resumed_run_continues_its_wandb_run(tmp_path):
     from wandb_records import run_records
 

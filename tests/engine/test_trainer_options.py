@@ -173,6 +173,7 @@ def test_validation_every_n_epochs_and_batch_limits(train):
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["global_step"] == 15
 
 
+@pytest.mark.slow
 def test_debug_preset(dlrun_cli, tmp_path):
     result = dlrun_cli("trainer=debug", "model=resnet18")
     assert result.returncode == 0, result.stderr

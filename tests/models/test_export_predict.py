@@ -13,6 +13,8 @@ from PIL import Image
 from ..datasets import fixtures
 from ..datasets.test_files import houses
 
+pytestmark = pytest.mark.slow   # dlrun predict and export on trained runs, in processes of their own
+
 # Runs in a fresh interpreter: torch, torchvision, PIL, pandas, safetensors; never dlrun.
 CONSUMER = r'''
 import json, sys

@@ -21,12 +21,18 @@ SAMPLE = ["resnet50", "vgg11", "densenet121", "mobilenet_v3_small", "efficientne
           "shufflenet_v2_x0_5", "mnasnet0_5"]
 
 
-def test_catalog_matches_installed_torchvision():
+def test_every_offered_torchvision_model_is_installed():
+    """Tolerant of a newer torchvision: a name dlrun offers must exist (that fails); a new
+    classifier that dlrun does not offer yet is a warning naming it."""
+    import warnings
+
     installed = set(torchvision.models.list_models(module=torchvision.models))
-    assert installed == set(TORCHVISION_CLASSIFIERS), (
-        "update dlrun/models/catalog.py: "
-        f"missing {sorted(installed - set(TORCHVISION_CLASSIFIERS))}, gone {sorted(set(TORCHVISION_CLASSIFIERS) - installed)}"
-    )
+    gone = sorted(set(TORCHVISION_CLASSIFIERS) - installed)
+    assert not gone, f"dlrun/models/catalog.py offers models torchvision {torchvision.__version__} lacks: {gone}"
+    new = sorted(installed - set(TORCHVISION_CLASSIFIERS))
+    if new:
+        warnings.warn(f"torchvision {torchvision.__version__} has classifiers dlrun does not offer yet: {new} "
+                      "(add them to dlrun/models/catalog.py)", stacklevel=1)
 
 
 def _cfg(name, **extra):
@@ -60,6 +66,7 @@ def test_mlp_takes_tabular_input_and_cnn_refuses_it():
 
 
 @pytest.mark.parametrize("name", SAMPLE)
+@pytest.mark.slow
 def test_torchvision_model_on_8x8_grayscale(name):
     torch.manual_seed(0)
     model = models.build(_cfg(name), DIGITS)

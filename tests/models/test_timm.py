@@ -5,6 +5,8 @@ import json
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow   # trains timm's architectures
+
 pytest.importorskip("timm")
 
 

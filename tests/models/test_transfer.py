@@ -113,6 +113,7 @@ def test_weights_of_another_architecture(train, pets, tmp_path):
         train(*image_args(pets), "model=resnet18", f"model.weights={path}", "epochs=1")
 
 
+@pytest.mark.slow
 def test_missing_cached_weights_from_the_cli(dlrun_cli, tmp_path):
     result = dlrun_cli("model=resnet18", "model.weights=DEFAULT", "model.download=false", "logger=none",
                        env={"TORCH_HOME": str(tmp_path / "th")})

@@ -126,6 +126,7 @@ def test_user_model_errors(train, user_dir, overrides, message):
         train(*overrides, "epochs=1")
 
 
+@pytest.mark.slow
 def test_user_model_yaml_through_config_dir(dlrun_cli, user_dir):
     conf = user_dir / "conf" / "model"
     conf.mkdir(parents=True)

@@ -1,8 +1,9 @@
 """The names `model=` accepts, importable without torch (the CLI checks choices with it).
 
 TORCHVISION_CLASSIFIERS mirrors torchvision.models.list_models(module=torchvision.models)
-for torchvision 0.29; tests/models/test_catalog.py fails when the installed torchvision
-lists a name that is missing here, so a new release is noticed."""
+for torchvision 0.29. tests/models/test_models.py fails when a name here is not in the
+installed torchvision, and warns (naming them) when torchvision lists classifiers that are
+not offered here yet, so a new release is noticed without failing the suite."""
 
 BUILTIN_MODELS = ("cnn", "linear", "mlp")
 USER_MODELS = ("custom", "hub")  # model=custom (your class), model=hub (torch.hub)
