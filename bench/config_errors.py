@@ -45,12 +45,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         times = {name: [] for name in CASES}
         scale = {"python -c 'import torch'": [], "dlrun epochs=1 (trains)": []}
-        for _ in range(args.rounds):   # interleaved, so drift in the machine's load hits every case alike
+        for _ in range(args.rounds):  # interleaved, so drift in the machine's load hits every case alike
             for name, overrides in CASES.items():
                 times[name].append(seconds([DLRUN, *overrides, "logger=none"], folder, expect_error=True))
             scale["python -c 'import torch'"].append(seconds([sys.executable, "-c", "import torch"], folder, False))
-            scale["dlrun epochs=1 (trains)"].append(seconds(
-                [DLRUN, "epochs=1", "logger=none", "trainer.progress=none"], folder, False))
+            scale["dlrun epochs=1 (trains)"].append(
+                seconds([DLRUN, "epochs=1", "logger=none", "trainer.progress=none"], folder, False)
+            )
     print(f"{'case':34} median  (min-max) over {args.rounds} runs, whole process")
     for name, values in {**times, **scale}.items():
         print(f"{name:34} {statistics.median(values):5.2f} s ({min(values):.2f}-{max(values):.2f})")

@@ -17,8 +17,8 @@ the script times its validation pass too).
 
 import argparse
 import csv
-import math
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -38,7 +38,7 @@ def write_images(root: Path, count: int) -> None:
     for i in range(count):
         label = i % 10
         pixels = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
-        pixels[label * 3:label * 3 + 3] = 255   # a class-dependent stripe: something to learn
+        pixels[label * 3 : label * 3 + 3] = 255  # a class-dependent stripe: something to learn
         (root / str(label)).mkdir(parents=True, exist_ok=True)
         Image.fromarray(pixels).save(root / str(label) / f"{i:05d}.png")
 
@@ -60,12 +60,12 @@ def hand_written(root: Path, args) -> dict:
     device = torch.device(args.device)
     folder = ImageFolder(str(root))
     x = torch.stack([pil_to_tensor(folder.loader(p)) for p, _ in folder.samples]).to(device).float() / 255
-    x = ((x - x.mean(dim=(0, 2, 3), keepdim=True)) / x.std(dim=(0, 2, 3), keepdim=True))
+    x = (x - x.mean(dim=(0, 2, 3), keepdim=True)) / x.std(dim=(0, 2, 3), keepdim=True)
     x = x.contiguous(memory_format=torch.channels_last)
     y = torch.tensor(folder.targets, device=device)
-    n_train, n_val = split_sizes(len(x))   # as many samples as dlrun trains and validates on
+    n_train, n_val = split_sizes(len(x))  # as many samples as dlrun trains and validates on
     shuffled = torch.randperm(len(x), generator=torch.Generator().manual_seed(1)).to(device)
-    x, y, x_val = x[shuffled[:n_train]], y[shuffled[:n_train]], x[shuffled[n_train:n_train + n_val]]
+    x, y, x_val = x[shuffled[:n_train]], y[shuffled[:n_train]], x[shuffled[n_train : n_train + n_val]]
     model = ResNet18(num_classes=10).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -78,7 +78,7 @@ def hand_written(root: Path, args) -> dict:
         model.train()
         order = torch.randperm(len(x), generator=generator).to(device)
         for start in range(0, len(x), args.batch):
-            batch = order[start:start + args.batch]
+            batch = order[start : start + args.batch]
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16):
                 loss = loss_fn(model(x[batch]), y[batch])
@@ -87,7 +87,7 @@ def hand_written(root: Path, args) -> dict:
         model.eval()
         with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16):
             for start in range(0, len(x_val), args.batch):
-                model(x_val[start:start + args.batch])
+                model(x_val[start : start + args.batch])
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         epochs.append(time.perf_counter() - started)
@@ -96,18 +96,36 @@ def hand_written(root: Path, args) -> dict:
 
 
 def dlrun(root: Path, args, in_memory: str, run_dir: Path) -> dict:
-    command = [DLRUN, "dataset=image_folder", f"dataset.root={root}", "model=custom",
-               "model.class_path=gpu_net.ResNet18", "optimizer=adamw", "lr=1e-3", f"epochs={args.epochs}",
-               f"batch_size={args.batch}", "trainer.precision=bf16", "trainer.channels_last=true",
-               f"trainer.device={args.device}", f"loader.in_memory={in_memory}", "logger=none",
-               "trainer.progress=none", "dataset.val_fraction=0.1", "dataset.test_fraction=0.1",
-               f"hydra.run.dir={run_dir}"]
+    command = [
+        DLRUN,
+        "dataset=image_folder",
+        f"dataset.root={root}",
+        "model=custom",
+        "model.class_path=gpu_net.ResNet18",
+        "optimizer=adamw",
+        "lr=1e-3",
+        f"epochs={args.epochs}",
+        f"batch_size={args.batch}",
+        "trainer.precision=bf16",
+        "trainer.channels_last=true",
+        f"trainer.device={args.device}",
+        f"loader.in_memory={in_memory}",
+        "logger=none",
+        "trainer.progress=none",
+        "dataset.val_fraction=0.1",
+        "dataset.test_fraction=0.1",
+        f"hydra.run.dir={run_dir}",
+    ]
     subprocess.run(command, cwd=BENCH, check=True, capture_output=True)
     rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
     summary = json.loads((run_dir / "summary.json").read_text())
     seconds = [float(r["seconds"]) for r in rows]
-    return {"epoch_s": statistics.median(seconds[1:] or seconds), "samples": split_sizes(args.images)[0],
-            "peak_mb": summary.get("peak_gpu_memory_mb"), "device": summary.get("device_name")}
+    return {
+        "epoch_s": statistics.median(seconds[1:] or seconds),
+        "samples": split_sizes(args.images)[0],
+        "peak_mb": summary.get("peak_gpu_memory_mb"),
+        "device": summary.get("device_name"),
+    }
 
 
 def main() -> None:
@@ -120,9 +138,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "images"
         write_images(root, args.images)
-        results = {"hand-written loop (tensors on the device)": hand_written(root, args),
-                   "dlrun, in memory (default)": dlrun(root, args, "auto", Path(tmp) / "a"),
-                   "dlrun, DataLoader": dlrun(root, args, "false", Path(tmp) / "b")}
+        results = {
+            "hand-written loop (tensors on the device)": hand_written(root, args),
+            "dlrun, in memory (default)": dlrun(root, args, "auto", Path(tmp) / "a"),
+            "dlrun, DataLoader": dlrun(root, args, "false", Path(tmp) / "b"),
+        }
     device = results["dlrun, in memory (default)"]["device"]
     script = results["hand-written loop (tensors on the device)"]
     script_rate = script["samples"] / script["epoch_s"]
@@ -132,8 +152,10 @@ def main() -> None:
         rate = r["samples"] / r["epoch_s"]
         peak = f"{r['peak_mb']:.0f}" if r["peak_mb"] else "-"
         print(f"{name:44} {rate:10.0f} {rate / script_rate:7.2f}x {peak:>8}")
-    print("(training samples per second of an epoch with its validation pass; both train and validate on "
-          "the same numbers of images)")
+    print(
+        "(training samples per second of an epoch with its validation pass; both train and validate on "
+        "the same numbers of images)"
+    )
 
 
 if __name__ == "__main__":

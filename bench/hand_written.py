@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     digits = load_digits()
-    x = digits.images.astype("float32")[:, None]   # (N, 1, 8, 8)
+    x = digits.images.astype("float32")[:, None]  # (N, 1, 8, 8)
     y = digits.target
     x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.15, stratify=y, random_state=0)
     x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=0.15, stratify=y_rest, random_state=0)

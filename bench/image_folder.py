@@ -56,21 +56,30 @@ def make_data(folder: Path) -> None:
         image = Image.fromarray(pixels, mode="L").resize((16, 16), Image.BILINEAR)
         (folder / "pngs" / str(digits.target[i])).mkdir(parents=True, exist_ok=True)
         image.save(folder / "pngs" / str(digits.target[i]) / f"{n:04d}.png")
-    from torchvision.datasets import ImageFolder   # the order and RGB conversion dlrun's folders use
+    from torchvision.datasets import ImageFolder  # the order and RGB conversion dlrun's folders use
 
     for path, target in ImageFolder(str(folder / "pngs")).samples:
         rgb = np.array(Image.open(path).convert("RGB"), dtype=np.uint8)
         images.append(torch.from_numpy(rgb).permute(2, 0, 1).contiguous())
         targets.append(target)
-    torch.save({"images": torch.stack(images), "targets": targets, "classes": [str(c) for c in range(10)]},
-               folder / "digits16.pt")
+    torch.save(
+        {"images": torch.stack(images), "targets": targets, "classes": [str(c) for c in range(10)]},
+        folder / "digits16.pt",
+    )
     (folder / "digits16.py").write_text(textwrap.dedent(IN_MEMORY))
 
 
 def train(folder: Path, overrides: list[str], name: str) -> tuple[float, float, float]:
     run_dir = folder / "runs" / name
-    command = [DLRUN, *overrides, "model=cnn", "epochs=8", "logger=none", "trainer.progress=none",
-               f"hydra.run.dir={run_dir}"]
+    command = [
+        DLRUN,
+        *overrides,
+        "model=cnn",
+        "epochs=8",
+        "logger=none",
+        "trainer.progress=none",
+        f"hydra.run.dir={run_dir}",
+    ]
     started = time.perf_counter()
     subprocess.run(command, cwd=folder, check=True, capture_output=True)
     seconds = time.perf_counter() - started
@@ -84,9 +93,13 @@ def main() -> None:
     args = parser.parse_args()
     sides = {
         "image_folder (PNG files)": lambda f: ["dataset=image_folder", f"dataset.root={f / 'pngs'}"],
-        "in memory (dataset=custom)": lambda f: ["dataset=custom", "dataset.class_path=digits16.Digits16",
-                                                 f"dataset.kwargs={{path: {f / 'digits16.pt'}}}",
-                                                 "dataset.transforms.normalize=dataset", "loader.num_workers=0"],
+        "in memory (dataset=custom)": lambda f: [
+            "dataset=custom",
+            "dataset.class_path=digits16.Digits16",
+            f"dataset.kwargs={{path: {f / 'digits16.pt'}}}",
+            "dataset.transforms.normalize=dataset",
+            "loader.num_workers=0",
+        ],
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

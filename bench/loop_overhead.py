@@ -23,9 +23,9 @@ from dlrun.config.tree import conf_dir
 from dlrun.engine.console import RunConsole
 from dlrun.engine.loggers import build_loggers
 from dlrun.engine.loop import Parts, fit
-from dlrun.metrics.builtin import make_metrics, metric_names
 from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
+from dlrun.metrics.builtin import make_metrics, metric_names
 from dlrun.training.losses import build_loss
 from dlrun.training.optimizers import build_optimizer
 from dlrun.training.seeding import seed_everything
@@ -33,8 +33,9 @@ from dlrun.training.seeding import seed_everything
 
 def setup(cfg, device):
     seed_everything(cfg.seed)
-    loaders, info = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size,
-                                   cuda=device.type == "cuda")
+    loaders, info = datasets.build(
+        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, cuda=device.type == "cuda"
+    )
     model = models.build(cfg.model, info).to(device)
     criterion = build_loss(cfg.loss, info).to(device)
     optimizer = build_optimizer(cfg.optimizer, model.parameters())
@@ -70,12 +71,28 @@ def dlrun_loop(cfg, device, epochs):
     monitor = Monitor("auto", "auto", info.task, metrics.higher_is_better())
     with tempfile.TemporaryDirectory() as run_dir:
         console = RunConsole("none")
-        loggers = build_loggers(None, run_dir=Path(run_dir), config={}, name=None, group=None, say=console.say,
-                                columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs), "lr", "seconds"])
+        loggers = build_loggers(
+            None,
+            run_dir=Path(run_dir),
+            config={},
+            name=None,
+            group=None,
+            say=console.say,
+            columns=["epoch", "train/loss", *metric_names(info.task, info.num_outputs), "lr", "seconds"],
+        )
         scaler = torch.amp.GradScaler(device.type, enabled=False)
-        fit(Parts(model, criterion, optimizer, None, scaler, loaders), plan, device=device, monitor=monitor,
-                     task=info.task, metrics=metrics, run_dir=Path(run_dir), loggers=loggers,
-                     console=console, record={})
+        fit(
+            Parts(model, criterion, optimizer, None, scaler, loaders),
+            plan,
+            device=device,
+            monitor=monitor,
+            task=info.task,
+            metrics=metrics,
+            run_dir=Path(run_dir),
+            loggers=loggers,
+            console=console,
+            record={},
+        )
         with open(Path(run_dir) / "metrics.csv") as f:
             times = [float(row["seconds"]) for row in csv.DictReader(f)]
     return times, len(loaders["train"].dataset)
@@ -88,15 +105,26 @@ def main():
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=256)
     args = parser.parse_args()
-    overrides = ["dataset=synthetic", f"dataset.n_samples={args.samples}", "dataset.n_features=256",
-                 "dataset.n_classes=10", "model=mlp", "model.hidden=[1024,1024]", "model.dropout=0",
-                 f"batch_size={args.batch_size}", "logger=none", f"trainer.device={args.device}"]
+    overrides = [
+        "dataset=synthetic",
+        f"dataset.n_samples={args.samples}",
+        "dataset.n_features=256",
+        "dataset.n_classes=10",
+        "model=mlp",
+        "model.hidden=[1024,1024]",
+        "model.dropout=0",
+        f"batch_size={args.batch_size}",
+        "logger=none",
+        f"trainer.device={args.device}",
+    ]
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
         cfg = compose(config_name="config", overrides=overrides)
     device = torch.device(args.device)
-    print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}), "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads; MLP 256-1024-1024-10, "
-          f"batch {args.batch_size}, {args.epochs} epochs (median of epochs 2..n)")
+    print(
+        f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; MLP 256-1024-1024-10, "
+        f"batch {args.batch_size}, {args.epochs} epochs (median of epochs 2..n)"
+    )
     for name, loop in (("textbook loop", textbook), ("dlrun fit()", dlrun_loop)):
         times, samples = loop(cfg, device, args.epochs)
         median = statistics.median(times[1:] or times)

@@ -38,16 +38,29 @@ def commands(tmp: Path) -> dict:
     custom = ["model=custom", "model.class_path=digits_net.Net", "epochs=20", *QUIET]
     table = ["dataset=synthetic", "dataset.n_samples=60000", "model=mlp", "epochs=5", *QUIET]
     return {
-        "hand-written script, 20 epochs": [PYTHON, str(BENCH / "hand_written.py"), "--epochs", "20",
-                                           "--out", str(tmp / "best.pt")],
+        "hand-written script, 20 epochs": [
+            PYTHON,
+            str(BENCH / "hand_written.py"),
+            "--epochs",
+            "20",
+            "--out",
+            str(tmp / "best.pt"),
+        ],
         "dlrun, DataLoader, 20 epochs": [DLRUN, *custom, "loader.in_memory=false", f"hydra.run.dir={tmp}/a"],
         "dlrun, in memory, 20 epochs": [DLRUN, *custom, f"hydra.run.dir={tmp}/b"],
         "python -c 'import torch, sklearn.datasets'": [PYTHON, "-c", "import torch, sklearn.datasets"],
-        "... and torch._dynamo (torch.optim's first step)": [PYTHON, "-c",
-                                                             "import torch, sklearn.datasets, torch._dynamo"],
+        "... and torch._dynamo (torch.optim's first step)": [
+            PYTHON,
+            "-c",
+            "import torch, sklearn.datasets, torch._dynamo",
+        ],
         "dlrun, one epoch": [DLRUN, "epochs=1", *QUIET, f"hydra.run.dir={tmp}/c"],
-        "dlrun, 60k-row table, DataLoader, 5 epochs": [DLRUN, *table, "loader.in_memory=false",
-                                                       f"hydra.run.dir={tmp}/d"],
+        "dlrun, 60k-row table, DataLoader, 5 epochs": [
+            DLRUN,
+            *table,
+            "loader.in_memory=false",
+            f"hydra.run.dir={tmp}/d",
+        ],
         "dlrun, 60k-row table, in memory, 5 epochs": [DLRUN, *table, f"hydra.run.dir={tmp}/e"],
         "dlrun --help": [DLRUN, "--help"],
         "dlrun lr=abc (a config mistake)": [DLRUN, "lr=abc", *QUIET],
@@ -64,8 +77,18 @@ def seconds(command: list[str]) -> float:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
     import torch
 
     return f"{cpu}, {len(os.sched_getaffinity(0))} cores, torch {torch.__version__}, Python {platform.python_version()}"
@@ -86,12 +109,20 @@ def main() -> None:
     script, imports = med["hand-written script, 20 epochs"], med["python -c 'import torch, sklearn.datasets'"]
     notes = {name: f"{value / script:.2f}x the script" for name, value in med.items() if "20 epochs" in name}
     floor = med["... and torch._dynamo (torch.optim's first step)"]
-    notes["dlrun, one epoch"] = (f"{med['dlrun, one epoch'] - imports:+.2f} s over the imports, "
-                                 f"{med['dlrun, one epoch'] - floor:+.2f} s against the imports with torch._dynamo")
+    notes["dlrun, one epoch"] = (
+        f"{med['dlrun, one epoch'] - imports:+.2f} s over the imports, "
+        f"{med['dlrun, one epoch'] - floor:+.2f} s against the imports with torch._dynamo"
+    )
     table = med["dlrun, 60k-row table, DataLoader, 5 epochs"]
-    notes["dlrun, 60k-row table, in memory, 5 epochs"] = f"{med['dlrun, 60k-row table, in memory, 5 epochs'] / table:.2f}x the DataLoader"
-    lines = [f"Medians of {args.rounds} rounds, whole processes, {date.today()}; {machine()}.", "",
-             "| command | median | compared |", "|---|---|---|"]
+    notes["dlrun, 60k-row table, in memory, 5 epochs"] = (
+        f"{med['dlrun, 60k-row table, in memory, 5 epochs'] / table:.2f}x the DataLoader"
+    )
+    lines = [
+        f"Medians of {args.rounds} rounds, whole processes, {date.today()}; {machine()}.",
+        "",
+        "| command | median | compared |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {value:.2f} s | {notes.get(name, '')} |" for name, value in med.items()]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -26,10 +26,21 @@ DLRUN = str(Path(sys.executable).parent / "dlrun")
 
 def search(n_jobs: int, epochs: int, trials: int) -> tuple[float, list[int], float]:
     with tempfile.TemporaryDirectory() as folder:
-        command = [DLRUN, "-m", "hydra/sweeper=optuna", "lr=tag(log, interval(1e-3, 1e-1))", "optimizer=adam,sgd",
-                   f"epochs={epochs}", "model=cnn", "logger=none", "trainer.progress=none",
-                   "hydra.sweeper.pruner.name=none", f"hydra.sweeper.n_trials={trials}",
-                   f"hydra.sweeper.n_jobs={n_jobs}", "hydra.sweep.dir=search"]
+        command = [
+            DLRUN,
+            "-m",
+            "hydra/sweeper=optuna",
+            "lr=tag(log, interval(1e-3, 1e-1))",
+            "optimizer=adam,sgd",
+            f"epochs={epochs}",
+            "model=cnn",
+            "logger=none",
+            "trainer.progress=none",
+            "hydra.sweeper.pruner.name=none",
+            f"hydra.sweeper.n_trials={trials}",
+            f"hydra.sweeper.n_jobs={n_jobs}",
+            "hydra.sweep.dir=search",
+        ]
         started = time.perf_counter()
         subprocess.run(command, cwd=folder, check=True, capture_output=True)
         seconds = time.perf_counter() - started
@@ -47,8 +58,10 @@ def main() -> None:
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     for epochs in args.epochs:
-        print(f"{args.trials}-trial search, cnn on digits, {epochs} epochs a trial, {cores} usable cores, "
-              f"{args.pairs} pairs")
+        print(
+            f"{args.trials}-trial search, cnn on digits, {epochs} epochs a trial, {cores} usable cores, "
+            f"{args.pairs} pairs"
+        )
         times, threads, trial_seconds = {1: [], 2: []}, {}, {}
         for pair in range(args.pairs):
             for n_jobs in (1, 2) if pair % 2 == 0 else (2, 1):
@@ -56,10 +69,14 @@ def main() -> None:
                 times[n_jobs].append(seconds)
                 print(f"  pair {pair + 1}: n_jobs={n_jobs}  {seconds:6.1f} s")
         one, two = statistics.median(times[1]), statistics.median(times[2])
-        print(f"  n_jobs=1: median {one:.1f} s  (trials in the sweeper's process, {threads[1][0]} threads each, "
-              f"{trial_seconds[1]:.1f} s a trial)")
-        print(f"  n_jobs=2: median {two:.1f} s  (a process per trial, {threads[2][0]} thread(s) each, "
-              f"{trial_seconds[2]:.1f} s a trial)")
+        print(
+            f"  n_jobs=1: median {one:.1f} s  (trials in the sweeper's process, {threads[1][0]} threads each, "
+            f"{trial_seconds[1]:.1f} s a trial)"
+        )
+        print(
+            f"  n_jobs=2: median {two:.1f} s  (a process per trial, {threads[2][0]} thread(s) each, "
+            f"{trial_seconds[2]:.1f} s a trial)"
+        )
         print(f"  speed-up: {one / two:.2f}x")
 
 

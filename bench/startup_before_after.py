@@ -27,8 +27,9 @@ COMMANDS = {
 def timed(src: Path, args: list[str], cwd: Path) -> float:
     env = {**os.environ, "PYTHONPATH": str(src)}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dlrun", *args, f"hydra.run.dir={cwd / 'run'}"], cwd=cwd, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "dlrun", *args, f"hydra.run.dir={cwd / 'run'}"], cwd=cwd, env=env, capture_output=True
+    )
     return time.perf_counter() - started
 
 
@@ -39,8 +40,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         worktree = Path(tmp) / "before"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.before],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.before],
+            check=True,
+            capture_output=True,
+        )
         try:
             trees = {"before": worktree / "src", "after": REPO / "src"}
             times = {(name, tree): [] for name in COMMANDS for tree in trees}
@@ -49,13 +53,17 @@ def main() -> None:
                     for tree, src in trees.items():
                         times[name, tree].append(timed(src, command, Path(tmp)))
         finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], capture_output=True
+            )
     print(f"{args.rounds} paired rounds; before = {args.before}, after = the working tree")
     print("| command | before | after | paired difference (median) |\n|---|---|---|---|")
     for name in COMMANDS:
         before, after = times[name, "before"], times[name, "after"]
         difference = statistics.median(a - b for a, b in zip(after, before))
-        print(f"| {name} | {statistics.median(before):.3f} s | {statistics.median(after):.3f} s | {difference:+.3f} s |")
+        print(
+            f"| {name} | {statistics.median(before):.3f} s | {statistics.median(after):.3f} s | {difference:+.3f} s |"
+        )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ def dlrun_cli(tmp_path):
     def _run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
         exe = Path(sys.executable).parent / "dlrun"
         full_env = {**os.environ, "COLUMNS": "120", **(env or {})}
-        return subprocess.run([str(exe), *args], cwd=cwd or tmp_path, capture_output=True, text=True,
-                              timeout=timeout, env=full_env)
+        return subprocess.run(
+            [str(exe), *args], cwd=cwd or tmp_path, capture_output=True, text=True, timeout=timeout, env=full_env
+        )
 
     return _run
 

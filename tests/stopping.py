@@ -24,5 +24,5 @@ def crash_then_resume(train, args, run_dir, monkeypatch, at_step: int) -> None:
             train(*args, run_dir=run_dir)
     from dlrun.engine.checkpoint import load_checkpoint
 
-    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["train_state"]["batch"] > 0   # stopped mid-epoch
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["train_state"]["batch"] > 0  # stopped mid-epoch
     assert resume_command.main(argparse.Namespace(run=str(run_dir), trust=[], devices=None)) == 0

@@ -11,9 +11,21 @@ import dlrun
 SRC = Path(dlrun.__file__).parent
 # The command layer and the run entry; the packages below them never import these.
 UPPER = ("dlrun.cli", "dlrun.__main__", "dlrun.commands", "dlrun.run")
-LOWER = ("dlrun.cluster", "dlrun.search", "dlrun.runs", "dlrun.distributed", "dlrun.engine", "dlrun.datasets",
-         "dlrun.models", "dlrun.training", "dlrun.metrics", "dlrun.checks", "dlrun.config", "dlrun.errors",
-         "dlrun.compat")
+LOWER = (
+    "dlrun.cluster",
+    "dlrun.search",
+    "dlrun.runs",
+    "dlrun.distributed",
+    "dlrun.engine",
+    "dlrun.datasets",
+    "dlrun.models",
+    "dlrun.training",
+    "dlrun.metrics",
+    "dlrun.checks",
+    "dlrun.config",
+    "dlrun.errors",
+    "dlrun.compat",
+)
 TOP_LEVEL_MODULES = {"__init__", "__main__", "cli", "errors", "compat"}
 
 
@@ -105,8 +117,9 @@ def test_lower_layers_never_import_the_commands_or_the_run_entry():
 
 
 def test_only_the_cli_imports_the_commands():
-    importers = {name for name, targets in graph().items() if any(within(t, ("dlrun.commands", "dlrun.cli"))
-                                                                  for t in targets)}
+    importers = {
+        name for name, targets in graph().items() if any(within(t, ("dlrun.commands", "dlrun.cli")) for t in targets)
+    }
     assert importers <= {"dlrun.cli", "dlrun.__main__"} | {n for n in importers if n.startswith("dlrun.commands")}
 
 

@@ -35,22 +35,46 @@ CASES = [
     ("sweep-choice-typo", "-m optimizer=adam,adamm", ["Unknown optimizer 'adamm'. Did you mean: adam, adamw?"]),
     ("launcher-without-m", "hydra/launcher=slurm", ["launches the jobs of a sweep: add -m"]),
     ("command-typo", "predcit run x.png", ["Unknown command 'predcit'. Did you mean: predict?"]),
-    ("unknown-key", "trainer.epochz=3", ["trainer.epochz: trainer=cpu has no key trainer.epochz",
-                                         "Did you mean: epochs"]),
-    ("bad-override-syntax", "model.hidden=[0", ["model.hidden=[0: not a valid override",
-                                                "no viable alternative at input '[0'", "a list as [a,b]"]),
-    ("key-the-data-lacks", "dataset.transforms.mixup_alpha=0.2",
-     ["dataset.transforms.mixup_alpha: dataset=digits holds its data as tensors", "image_folder, kmnist, mnist"]),
-    ("group-the-data-lacks", "dataset/transforms=trivialaugment",
-     ["dataset=digits holds its data as tensors", "e.g. dataset=cifar10 dataset/transforms=trivialaugment"]),
-    ("nested-option-unknown", "dataset=mnist dataset/transforms=nope",
-     ["Unknown dataset/transforms 'nope'", "trivialaugment"]),
-    ("loss-argument-typo", "loss.label_smothing=0.1",
-     ["Did you mean: loss.label_smoothing", "torch.nn.CrossEntropyLoss, add it: +loss.label_smothing=0.1"]),
-    ("plus-key-nothing-reads", "+model.dropuot=0.1",
-     ["+model.dropuot=0.1: no part of the run reads model.dropuot", "Did you mean: model.dropout"]),
-    ("plus-group-nothing-reads", "+dataset/transforms=augment",
-     ["+dataset/transforms=augment: nothing would read it", "dataset=digits holds its data as tensors"]),
+    (
+        "unknown-key",
+        "trainer.epochz=3",
+        ["trainer.epochz: trainer=cpu has no key trainer.epochz", "Did you mean: epochs"],
+    ),
+    (
+        "bad-override-syntax",
+        "model.hidden=[0",
+        ["model.hidden=[0: not a valid override", "no viable alternative at input '[0'", "a list as [a,b]"],
+    ),
+    (
+        "key-the-data-lacks",
+        "dataset.transforms.mixup_alpha=0.2",
+        ["dataset.transforms.mixup_alpha: dataset=digits holds its data as tensors", "image_folder, kmnist, mnist"],
+    ),
+    (
+        "group-the-data-lacks",
+        "dataset/transforms=trivialaugment",
+        ["dataset=digits holds its data as tensors", "e.g. dataset=cifar10 dataset/transforms=trivialaugment"],
+    ),
+    (
+        "nested-option-unknown",
+        "dataset=mnist dataset/transforms=nope",
+        ["Unknown dataset/transforms 'nope'", "trivialaugment"],
+    ),
+    (
+        "loss-argument-typo",
+        "loss.label_smothing=0.1",
+        ["Did you mean: loss.label_smoothing", "torch.nn.CrossEntropyLoss, add it: +loss.label_smothing=0.1"],
+    ),
+    (
+        "plus-key-nothing-reads",
+        "+model.dropuot=0.1",
+        ["+model.dropuot=0.1: no part of the run reads model.dropuot", "Did you mean: model.dropout"],
+    ),
+    (
+        "plus-group-nothing-reads",
+        "+dataset/transforms=augment",
+        ["+dataset/transforms=augment: nothing would read it", "dataset=digits holds its data as tensors"],
+    ),
     ("plus-key-that-exists", "+model.dropout=0.1", ["model.dropout exists already", "model.dropout=0.1"]),
     ("delete-a-missing-key", "~model.nope", ["~model.nope: there is no such key to delete", "Did you mean: model."]),
     # ---- top-level knobs --------------------------------------------------------------------
@@ -59,8 +83,11 @@ CASES = [
     ("epochs-zero", "epochs=0", ["epochs=0 must be a whole number >= 1"]),
     ("batch-negative", "batch_size=-1", ["batch_size=-1 must be a whole number >= 1"]),
     ("seed-negative", "seed=-5", ["seed=-5 must be a whole number from 0 to 2**32-1"]),
-    ("several-at-once", "lr=-1 epochs=0 trainer.precision=8",
-     ["the config has these problems:", "lr=-1", "epochs=0", "trainer.precision=8"]),
+    (
+        "several-at-once",
+        "lr=-1 epochs=0 trainer.precision=8",
+        ["the config has these problems:", "lr=-1", "epochs=0", "trainer.precision=8"],
+    ),
     # ---- trainer ------------------------------------------------------------------------------
     ("device-unknown", "trainer.device=tpu", ["trainer.device='tpu' is not valid", "cuda:N"]),
     ("precision-8", "trainer.precision=8", ["trainer.precision=8 is not valid: use 32, bf16 or 16"]),
@@ -74,8 +101,11 @@ CASES = [
     ("progress-unknown", "trainer.progress=fancy", ["trainer.progress='fancy' is not valid", "lines"]),
     ("mode-unknown", "trainer.mode=up", ["trainer.mode='up' is not valid", "min or max"]),
     ("monitor-not-a-metric", "trainer.monitor=acc", ["trainer.monitor='acc' is not valid", "val/acc"]),
-    ("monitor-of-another-task", "trainer.monitor=val/r2", ["trainer.monitor='val/r2' is not a metric of this "
-                                                           "classification run", "val/acc"]),
+    (
+        "monitor-of-another-task",
+        "trainer.monitor=val/r2",
+        ["trainer.monitor='val/r2' is not a metric of this classification run", "val/acc"],
+    ),
     ("compile-not-bool", "trainer.compile=maybe", ["trainer.compile='maybe' is not valid: use true or false"]),
     ("devices-zero", "trainer.devices=0", ["trainer.devices"]),
     ("gpu-without-cuda", "trainer=gpu", ["no CUDA device is available", "trainer=cpu"]),
@@ -88,36 +118,64 @@ CASES = [
     ("in-memory-unknown", "loader.in_memory=sometimes", ["loader.in_memory='sometimes' is not valid"]),
     ("in-memory-with-workers", "loader.in_memory=true loader.num_workers=2", ["it takes no DataLoader workers"]),
     ("in-memory-under-ddp", "loader.in_memory=true trainer.devices=2", ["is for one training process"]),
-    ("in-memory-with-own-transforms", "loader.in_memory=true dataset=image_folder dataset.root={imgs} "
-     "dataset.transforms.train_extra=[{{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}}]",
-     ["needs data held as tensors"]),
+    (
+        "in-memory-with-own-transforms",
+        "loader.in_memory=true dataset=image_folder dataset.root={imgs} "
+        "dataset.transforms.train_extra=[{{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}}]",
+        ["needs data held as tensors"],
+    ),
     # ---- dataset ------------------------------------------------------------------------------
     ("val-fraction-2", "dataset.val_fraction=2", ["dataset.val_fraction=2 is not valid", "between 0 and 1"]),
     ("fractions-sum-to-1", "dataset.val_fraction=0.5 dataset.test_fraction=0.6", ["leave nothing to train on"]),
-    ("csv-missing-file", "dataset=csv dataset.path=missing.csv dataset.target=y", ["dataset.path='missing.csv': no such file"]),
+    (
+        "csv-missing-file",
+        "dataset=csv dataset.path=missing.csv dataset.target=y",
+        ["dataset.path='missing.csv': no such file"],
+    ),
     ("csv-required-keys", "dataset=csv", ["dataset.path is required", "dataset.target is required"]),
-    ("csv-target-not-a-column", "dataset=csv dataset.path={csv} dataset.target=price",
-     ["dataset.target='price' is not a column"]),
+    (
+        "csv-target-not-a-column",
+        "dataset=csv dataset.path={csv} dataset.target=price",
+        ["dataset.target='price' is not a column"],
+    ),
     ("folder-required", "dataset=image_folder", ["dataset.root is required"]),
     ("folder-missing", "dataset=image_folder dataset.root=nowhere", ["dataset.root='nowhere': no such folder"]),
     ("folder-is-a-file", "dataset=image_folder dataset.root={file}", ["is a file, not a folder"]),
     ("folder-without-classes", "dataset=image_folder dataset.root={empty}", ["holds no images in class folders"]),
-    ("damaged-image", "dataset=image_folder dataset.root={bad_imgs}",
-     ["broken.png is not an image that can be read", "dataset.skip_bad_files=true"]),
-    ("skip-bad-files-not-bool", "dataset=image_folder dataset.root={imgs} dataset.skip_bad_files=yes",
-     ["dataset.skip_bad_files='yes' is not valid"]),
-    ("resize-zero", "dataset=image_folder dataset.root={imgs} dataset.transforms.resize=[0,5]",
-     ["dataset.transforms.resize=[0, 5] is not valid"]),
-    ("normalize-unknown", "dataset=image_folder dataset.root={imgs} dataset.transforms.normalize=bogus",
-     ["dataset.transforms.normalize='bogus' is not valid", "imagenet"]),
-    ("extra-transform-without-target", "dataset=image_folder dataset.root={imgs} "
-     "dataset.transforms.train_extra=[{{degrees:10}}]", ["dataset.transforms.train_extra", "_target_"]),
+    (
+        "damaged-image",
+        "dataset=image_folder dataset.root={bad_imgs}",
+        ["broken.png is not an image that can be read", "dataset.skip_bad_files=true"],
+    ),
+    (
+        "skip-bad-files-not-bool",
+        "dataset=image_folder dataset.root={imgs} dataset.skip_bad_files=yes",
+        ["dataset.skip_bad_files='yes' is not valid"],
+    ),
+    (
+        "resize-zero",
+        "dataset=image_folder dataset.root={imgs} dataset.transforms.resize=[0,5]",
+        ["dataset.transforms.resize=[0, 5] is not valid"],
+    ),
+    (
+        "normalize-unknown",
+        "dataset=image_folder dataset.root={imgs} dataset.transforms.normalize=bogus",
+        ["dataset.transforms.normalize='bogus' is not valid", "imagenet"],
+    ),
+    (
+        "extra-transform-without-target",
+        "dataset=image_folder dataset.root={imgs} dataset.transforms.train_extra=[{{degrees:10}}]",
+        ["dataset.transforms.train_extra", "_target_"],
+    ),
     ("synthetic-too-small", "dataset=synthetic dataset.n_samples=5", ["dataset.n_samples=5 is not valid"]),
     ("synthetic-task-unknown", "dataset=synthetic dataset.task=ranking", ["dataset.task='ranking' is not valid"]),
     ("custom-dataset-not-a-path", "dataset=custom dataset.class_path=notapath", ["dataset.class_path='notapath'"]),
     ("custom-dataset-missing-module", "dataset=custom dataset.class_path=nothere.Data", ["module 'nothere' not found"]),
-    ("mnist-offline", "dataset=mnist dataset.root={empty} dataset.download=false",
-     ["files not found", "dataset.download=true"]),
+    (
+        "mnist-offline",
+        "dataset=mnist dataset.root={empty} dataset.download=false",
+        ["files not found", "dataset.download=true"],
+    ),
     # ---- model --------------------------------------------------------------------------------
     ("dropout-1.5", "model.dropout=1.5", ["model.dropout=1.5 is not valid", "0 <= p < 1"]),
     ("kernel-even", "model.kernel_size=2", ["model.kernel_size=2 is not valid", "odd"]),
@@ -126,108 +184,218 @@ CASES = [
     ("activation-unknown", "model=mlp model.activation=swish", ["model.activation='swish' is not valid", "gelu"]),
     ("cnn-on-a-table", "model=cnn dataset=iris", ["model=cnn needs image input", "model=mlp"]),
     ("weights-file-missing", "model=resnet18 model.weights=missing.pth", ["model.weights='missing.pth': no such file"]),
-    ("weights-name-unknown", "model=resnet18 model.weights=IMAGENET_V9 model.download=false",
-     ["not a weight of resnet18"]),
+    (
+        "weights-name-unknown",
+        "model=resnet18 model.weights=IMAGENET_V9 model.download=false",
+        ["not a weight of resnet18"],
+    ),
     ("freeze-unknown", "model.freeze=everything", ["model.freeze='everything' is not valid", "backbone"]),
     ("unfreeze-without-freeze", "model.unfreeze_at_epoch=2", ["model.unfreeze_at_epoch needs model.freeze=backbone"]),
     ("custom-model-required", "model=custom", ["model.class_path is required"]),
     ("custom-model-typo", "model=custom model.class_path=my_nets.Nett", ["has no 'Nett'. Did you mean: Net"]),
-    ("custom-model-bad-kwargs", "model=custom model.class_path=my_nets.Net model.kwargs={{depth:3}}",
-     ["unexpected keyword argument 'depth'"]),
-    ("custom-model-shape-mismatch", "model=custom model.class_path=my_nets.ForMnist",
-     ["model=custom (my_nets.ForMnist) does not fit the data", "(2, 1, 8, 8)", "mat1 and mat2",
-      "change the model's layers"]),
-    ("custom-model-shape-mismatch-on-a-folder", "dataset=image_folder dataset.root={imgs} model=custom "
-     "model.class_path=my_nets.ForMnist", ["(2, 3, 8, 8)", "dataset.transforms.resize=[H, W]"]),
+    (
+        "custom-model-bad-kwargs",
+        "model=custom model.class_path=my_nets.Net model.kwargs={{depth:3}}",
+        ["unexpected keyword argument 'depth'"],
+    ),
+    (
+        "custom-model-shape-mismatch",
+        "model=custom model.class_path=my_nets.ForMnist",
+        [
+            "model=custom (my_nets.ForMnist) does not fit the data",
+            "(2, 1, 8, 8)",
+            "mat1 and mat2",
+            "change the model's layers",
+        ],
+    ),
+    (
+        "custom-model-shape-mismatch-on-a-folder",
+        "dataset=image_folder dataset.root={imgs} model=custom model.class_path=my_nets.ForMnist",
+        ["(2, 3, 8, 8)", "dataset.transforms.resize=[H, W]"],
+    ),
     ("timm-arch-required", "model=timm", ["model.arch is required"]),
-    ("timm-arch-typo", "model=timm model.arch=resnet10", ["model.arch='resnet10' is not a timm model",
-                                                          "Did you mean: resnet10t"]),
-    ("timm-weights-file-missing", "model=timm model.arch=resnet10t model.weights=missing.pth",
-     ["model.weights='missing.pth': no such file"]),
+    (
+        "timm-arch-typo",
+        "model=timm model.arch=resnet10",
+        ["model.arch='resnet10' is not a timm model", "Did you mean: resnet10t"],
+    ),
+    (
+        "timm-weights-file-missing",
+        "model=timm model.arch=resnet10t model.weights=missing.pth",
+        ["model.weights='missing.pth': no such file"],
+    ),
     ("hub-not-a-hub-dir", "model=hub model.repo={empty} model.entrypoint=x model.source=local", ["no hubconf.py"]),
     # ---- your own pieces, metrics by name, data files ------------------------------------------
-    ("loss-is-an-optimizer", "loss=custom loss.class_path=torch.optim.Adam",
-     ["loss.class_path=torch.optim.Adam is an optimizer, not a loss"]),
+    (
+        "loss-is-an-optimizer",
+        "loss=custom loss.class_path=torch.optim.Adam",
+        ["loss.class_path=torch.optim.Adam is an optimizer, not a loss"],
+    ),
     ("optimizer-is-a-loss", "optimizer=custom optimizer.class_path=torch.nn.MSELoss", ["is a loss, not an optimizer"]),
-    ("scheduler-is-an-optimizer", "scheduler=custom scheduler.class_path=torch.optim.SGD",
-     ["is an optimizer, not a learning-rate scheduler"]),
-    ("loss-wrong-argument", "loss=custom loss.class_path=torch.nn.HuberLoss loss.kwargs={{delt:1}}",
-     ["unexpected keyword argument 'delt'", "It takes", "delta"]),
-    ("optimizer-wrong-argument", "optimizer=custom optimizer.class_path=torch.optim.SGD optimizer.kwargs={{momentun:0.9}}",
-     ["momentun", "It takes"]),
+    (
+        "scheduler-is-an-optimizer",
+        "scheduler=custom scheduler.class_path=torch.optim.SGD",
+        ["is an optimizer, not a learning-rate scheduler"],
+    ),
+    (
+        "loss-wrong-argument",
+        "loss=custom loss.class_path=torch.nn.HuberLoss loss.kwargs={{delt:1}}",
+        ["unexpected keyword argument 'delt'", "It takes", "delta"],
+    ),
+    (
+        "optimizer-wrong-argument",
+        "optimizer=custom optimizer.class_path=torch.optim.SGD optimizer.kwargs={{momentun:0.9}}",
+        ["momentun", "It takes"],
+    ),
     ("target-leftover-key", "loss._target_=torch.nn.L1Loss", ["label_smoothing", "~loss.label_smoothing"]),
-    ("loss-module-missing", "loss=custom loss.class_path=my_loss.Focal", ["module 'my_loss' not found", "working directory"]),
-    ("loss-not-scalar", "loss=custom loss.class_path=torch.nn.MSELoss loss.kwargs={{reduction:none}}",
-     ["returned a tensor of shape (2, 10)", ".mean()"]),
-    ("loss-wrong-call", "loss=custom loss.class_path=torch.nn.Linear loss.kwargs={{in_features:10,out_features:1}}",
-     ["failed on a batch of outputs (2, 10) float32, targets (2,) int64", "loss(outputs, targets)"]),
+    (
+        "loss-module-missing",
+        "loss=custom loss.class_path=my_loss.Focal",
+        ["module 'my_loss' not found", "working directory"],
+    ),
+    (
+        "loss-not-scalar",
+        "loss=custom loss.class_path=torch.nn.MSELoss loss.kwargs={{reduction:none}}",
+        ["returned a tensor of shape (2, 10)", ".mean()"],
+    ),
+    (
+        "loss-wrong-call",
+        "loss=custom loss.class_path=torch.nn.Linear loss.kwargs={{in_features:10,out_features:1}}",
+        ["failed on a batch of outputs (2, 10) float32, targets (2,) int64", "loss(outputs, targets)"],
+    ),
     ("custom-loss-without-class", "loss=custom", ["loss.class_path is required"]),
     ("metric-typo", "trainer.metrics=[acc,aucroc]", ["unknown metric 'aucroc'", "Did you mean: auroc"]),
-    ("metric-of-another-task", "dataset=diabetes model=mlp loss=mse trainer.metrics=[mae,auroc]",
-     ["auroc is a classification metric", "this dataset is a regression task", "mape"]),
-    ("monitor-not-chosen", "trainer.metrics=[acc,f1] trainer.monitor=val/auroc",
-     ["trainer.monitor=val/auroc is not among trainer.metrics (acc, f1)"]),
-    ("metric-class-not-a-metric", "trainer.metrics=[acc,torch.nn.Linear]", ["is a class but not a torchmetrics.Metric"]),
+    (
+        "metric-of-another-task",
+        "dataset=diabetes model=mlp loss=mse trainer.metrics=[mae,auroc]",
+        ["auroc is a classification metric", "this dataset is a regression task", "mape"],
+    ),
+    (
+        "monitor-not-chosen",
+        "trainer.metrics=[acc,f1] trainer.monitor=val/auroc",
+        ["trainer.monitor=val/auroc is not among trainer.metrics (acc, f1)"],
+    ),
+    (
+        "metric-class-not-a-metric",
+        "trainer.metrics=[acc,torch.nn.Linear]",
+        ["is a class but not a torchmetrics.Metric"],
+    ),
     ("top5-few-classes", "dataset=iris model=mlp trainer.metrics=[top5]", ["top5 needs more than 5 classes"]),
-    ("table-unknown-extension", "dataset=table dataset.path={file} dataset.target=y",
-     ["notes.txt", ".parquet", "rename the file or convert it"]),
+    (
+        "table-unknown-extension",
+        "dataset=table dataset.path={file} dataset.target=y",
+        ["notes.txt", ".parquet", "rename the file or convert it"],
+    ),
     ("arrays-given-a-table", "dataset=arrays dataset.path={csv}", ["dataset=arrays reads .npz", "dataset=table"]),
     ("arrays-without-targets", "dataset=arrays dataset.path={npy}", ["holds one array", "dataset.targets_path"]),
-    ("arrays-unknown-key", "dataset=arrays dataset.path={npz} dataset.inputs_key=images",
-     ["dataset.inputs_key='images'", "It holds: inputs, y"]),
+    (
+        "arrays-unknown-key",
+        "dataset=arrays dataset.path={npz} dataset.inputs_key=images",
+        ["dataset.inputs_key='images'", "It holds: inputs, y"],
+    ),
     # ---- training recipes ----------------------------------------------------------------------
-    ("sync-batchnorm-on-cpu", "trainer.sync_batchnorm=true trainer.device=cpu",
-     ["trainer.sync_batchnorm=true needs CUDA", "SyncBatchNorm runs on GPUs only"]),
+    (
+        "sync-batchnorm-on-cpu",
+        "trainer.sync_batchnorm=true trainer.device=cpu",
+        ["trainer.sync_batchnorm=true needs CUDA", "SyncBatchNorm runs on GPUs only"],
+    ),
     ("ema-decay-1.5", "trainer.ema.decay=1.5", ["trainer.ema.decay=1.5 is not valid", "0 < decay < 1"]),
     ("ema-evaluate-without-ema", "trainer.ema.evaluate=true", ["trainer.ema.evaluate=true needs an EMA"]),
-    ("swa-after-the-last-epoch", "epochs=3 trainer.swa.start_epoch=5",
-     ["trainer.swa.start_epoch=5 is after the last epoch (epochs=3)"]),
-    ("policy-unknown", "dataset=image_folder dataset.root={imgs} dataset.transforms.auto_augment={{name:randaug}}",
-     ["dataset.transforms.auto_augment={'name': 'randaug'} is not valid", "trivialaugment"]),
-    ("mixup-negative", "dataset=image_folder dataset.root={imgs} dataset.transforms.mixup_alpha=-1",
-     ["dataset.transforms.mixup_alpha=-1 is not valid"]),
-    ("ema-every-zero", "trainer.ema.decay=0.9 trainer.ema.every_n_steps=0", ["trainer.ema.every_n_steps=0 is not valid"]),
-    ("swa-lr-zero", "trainer.swa.start_epoch=2 trainer.swa.lr=0", ["trainer.swa.lr=0 is not valid", "learning rate > 0"]),
-    ("random-erasing-1.5", "dataset=image_folder dataset.root={imgs} dataset.transforms.random_erasing=1.5",
-     ["dataset.transforms.random_erasing=1.5 is not valid", "probability from 0 to 1"]),
-    ("decay-norm-not-bool", "optimizer.decay_norm_and_bias=maybe",
-     ["optimizer.decay_norm_and_bias='maybe' is not valid: use true or false"]),
-    ("arrays-layout-unknown", "dataset=arrays dataset.path={npz} dataset.layout=nchw",
-     ["dataset.layout='nchw' is not valid", "channels_first or channels_last"]),
-    ("arrays-targets-missing", "dataset=arrays dataset.path={npy} dataset.targets_path=missing.npy",
-     ["dataset.targets_path='missing.npy': no such file"]),
+    (
+        "swa-after-the-last-epoch",
+        "epochs=3 trainer.swa.start_epoch=5",
+        ["trainer.swa.start_epoch=5 is after the last epoch (epochs=3)"],
+    ),
+    (
+        "policy-unknown",
+        "dataset=image_folder dataset.root={imgs} dataset.transforms.auto_augment={{name:randaug}}",
+        ["dataset.transforms.auto_augment={'name': 'randaug'} is not valid", "trivialaugment"],
+    ),
+    (
+        "mixup-negative",
+        "dataset=image_folder dataset.root={imgs} dataset.transforms.mixup_alpha=-1",
+        ["dataset.transforms.mixup_alpha=-1 is not valid"],
+    ),
+    (
+        "ema-every-zero",
+        "trainer.ema.decay=0.9 trainer.ema.every_n_steps=0",
+        ["trainer.ema.every_n_steps=0 is not valid"],
+    ),
+    (
+        "swa-lr-zero",
+        "trainer.swa.start_epoch=2 trainer.swa.lr=0",
+        ["trainer.swa.lr=0 is not valid", "learning rate > 0"],
+    ),
+    (
+        "random-erasing-1.5",
+        "dataset=image_folder dataset.root={imgs} dataset.transforms.random_erasing=1.5",
+        ["dataset.transforms.random_erasing=1.5 is not valid", "probability from 0 to 1"],
+    ),
+    (
+        "decay-norm-not-bool",
+        "optimizer.decay_norm_and_bias=maybe",
+        ["optimizer.decay_norm_and_bias='maybe' is not valid: use true or false"],
+    ),
+    (
+        "arrays-layout-unknown",
+        "dataset=arrays dataset.path={npz} dataset.layout=nchw",
+        ["dataset.layout='nchw' is not valid", "channels_first or channels_last"],
+    ),
+    (
+        "arrays-targets-missing",
+        "dataset=arrays dataset.path={npy} dataset.targets_path=missing.npy",
+        ["dataset.targets_path='missing.npy': no such file"],
+    ),
     ("metric-twice", "trainer.metrics=[acc,acc]", ["trainer.metrics names acc more than once"]),
     # ---- loss, optimizer, scheduler -----------------------------------------------------------
     ("label-smoothing-1.5", "loss.label_smoothing=1.5", ["loss.label_smoothing=1.5 is not valid"]),
     ("huber-delta-zero", "loss=huber dataset=diabetes loss.delta=0", ["loss.delta=0 is not valid"]),
-    ("class-loss-on-regression", "dataset=diabetes model=mlp loss=cross_entropy",
-     ["needs class labels, but this dataset is a regression task", "loss=mse"]),
+    (
+        "class-loss-on-regression",
+        "dataset=diabetes model=mlp loss=cross_entropy",
+        ["needs class labels, but this dataset is a regression task", "loss=mse"],
+    ),
     ("momentum-1.5", "optimizer=sgd optimizer.momentum=1.5", ["optimizer.momentum=1.5 is not valid"]),
     ("betas-out-of-range", "optimizer.betas=[0.9,1.5]", ["optimizer.betas=[0.9, 1.5] is not valid"]),
     ("weight-decay-negative", "optimizer.weight_decay=-1", ["optimizer.weight_decay=-1 is not valid"]),
     ("step-size-zero", "scheduler=step scheduler.step_size=0", ["scheduler.step_size=0 is not valid", "epochs >= 1"]),
-    ("milestones-decreasing", "scheduler=multistep scheduler.milestones=[8,5]",
-     ["scheduler.milestones=[8, 5] is not valid", "increasing"]),
+    (
+        "milestones-decreasing",
+        "scheduler=multistep scheduler.milestones=[8,5]",
+        ["scheduler.milestones=[8, 5] is not valid", "increasing"],
+    ),
     ("plateau-factor-2", "scheduler=plateau scheduler.factor=2", ["scheduler.factor=2 is not valid", "0 < factor < 1"]),
     ("cosine-tmax-zero", "scheduler=cosine scheduler.T_max=0", ["scheduler.T_max=0 is not valid"]),
     ("onecycle-pct-1.5", "scheduler=onecycle scheduler.pct_start=1.5", ["scheduler.pct_start=1.5 is not valid"]),
-    ("warmup-fraction-1", "scheduler=warmup_cosine scheduler.warmup_fraction=1",
-     ["scheduler.warmup_fraction=1 is not valid"]),
+    (
+        "warmup-fraction-1",
+        "scheduler=warmup_cosine scheduler.warmup_fraction=1",
+        ["scheduler.warmup_fraction=1 is not valid"],
+    ),
     # ---- logger -------------------------------------------------------------------------------
     ("wandb-mode-unknown", "logger=wandb logger.wandb.mode=sometimes", ["logger.wandb.mode='sometimes' is not valid"]),
     ("wandb-watch-unknown", "logger=wandb logger.wandb.watch=weights", ["logger.wandb.watch='weights' is not valid"]),
-    ("mlflow-log-model-not-bool", "logger=mlflow logger.mlflow.log_model=maybe",
-     ["logger.mlflow.log_model='maybe' is not valid"]),
-    ("tensorboard-flush-zero", "logger=tensorboard logger.tensorboard.flush_secs=0",
-     ["logger.tensorboard.flush_secs=0 is not valid"]),
+    (
+        "mlflow-log-model-not-bool",
+        "logger=mlflow logger.mlflow.log_model=maybe",
+        ["logger.mlflow.log_model='maybe' is not valid"],
+    ),
+    (
+        "tensorboard-flush-zero",
+        "logger=tensorboard logger.tensorboard.flush_secs=0",
+        ["logger.tensorboard.flush_secs=0 is not valid"],
+    ),
     # ---- subcommands --------------------------------------------------------------------------
     ("eval-no-run", "eval nowhere", ["nowhere: no such run directory"]),
     ("eval-not-a-run", "eval {empty}", ["is not a dlrun run directory"]),
     ("eval-checkpoint-unknown", "eval {run} --checkpoint middle", ["--checkpoint 'middle' is not valid"]),
     ("eval-group-swap", "eval {run} dataset=wine", ["cannot swap a whole group"]),
     ("eval-checkpoint-not-fitting", "eval {edited_run}", ["does not fit the model its config.yaml builds"]),
-    ("eval-unknown-key", "eval {run} trainer.epochz=1", ["the run's config has no key trainer.epochz",
-                                                         "Did you mean: epochs"]),
+    (
+        "eval-unknown-key",
+        "eval {run} trainer.epochz=1",
+        ["the run's config has no key trainer.epochz", "Did you mean: epochs"],
+    ),
     ("eval-plus-key-nothing-reads", "eval {run} +model.foo=1", ["no part of the run reads model.foo"]),
     ("eval-bad-value", "eval {run} trainer.progress=fancy", ["trainer.progress='fancy' is not valid"]),
     ("predict-config-edited-badly", "predict {bad_value_run} x.png", ["model.dropout=1.5 is not valid"]),
@@ -283,8 +451,11 @@ class ForMnist(nn.Module):
 
 def selected_cases(request) -> list:
     """The rows this pytest session runs (-k picks some): only those are started."""
-    chosen = {item.callspec.params["name"] for item in request.session.items
-              if getattr(item, "originalname", "") == "test_bad_input_gets_a_clear_error"}
+    chosen = {
+        item.callspec.params["name"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_bad_input_gets_a_clear_error"
+    }
     return [case for case in CASES if case[0] in chosen]
 
 
@@ -307,36 +478,67 @@ def workspace(tmp_path_factory, request) -> dict:
     (root / "not_a_run").mkdir()
     (root / "not_a_run" / "config.yaml").write_text("seed: 0\n")
     if any(re.search(r"\{\w*run\}", args) for _, args, _ in selected_cases(request)):
-        trained = subprocess.run([DLRUN, *QUIET, "model=mlp", "model.hidden=[8]", "epochs=1",
-                                  f"hydra.run.dir={root}/run"],
-                                 cwd=root, capture_output=True, text=True, env=cli_env(), timeout=300)
+        trained = subprocess.run(
+            [DLRUN, *QUIET, "model=mlp", "model.hidden=[8]", "epochs=1", f"hydra.run.dir={root}/run"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=300,
+        )
         assert trained.returncode == 0, trained.stderr
-        for copy, old, new in (("edited_run", "hidden:\n  - 8", "hidden:\n  - 16"),
-                               ("bad_value_run", "dropout: 0.1", "dropout: 1.5")):
+        for copy, old, new in (
+            ("edited_run", "hidden:\n  - 8", "hidden:\n  - 16"),
+            ("bad_value_run", "dropout: 0.1", "dropout: 1.5"),
+        ):
             shutil.copytree(root / "run", root / copy)
             config = root / copy / "config.yaml"
             assert old in config.read_text()
             config.write_text(config.read_text().replace(old, new))
-        (root / "bad_value_run" / "summary.json").unlink()   # unfinished: resume would take it
-    return {"imgs": imgs, "bad_imgs": bad_imgs, "csv": root / "table.csv", "run": root / "run",
-            "edited_run": root / "edited_run", "bad_value_run": root / "bad_value_run", "file": root / "notes.txt",
-            "empty": root / "empty", "not_a_run": root / "not_a_run", "root": root, "npy": root / "inputs.npy", "npz": root / "pair.npz"}
+        (root / "bad_value_run" / "summary.json").unlink()  # unfinished: resume would take it
+    return {
+        "imgs": imgs,
+        "bad_imgs": bad_imgs,
+        "csv": root / "table.csv",
+        "run": root / "run",
+        "edited_run": root / "edited_run",
+        "bad_value_run": root / "bad_value_run",
+        "file": root / "notes.txt",
+        "empty": root / "empty",
+        "not_a_run": root / "not_a_run",
+        "root": root,
+        "npy": root / "inputs.npy",
+        "npz": root / "pair.npz",
+    }
 
 
 @pytest.fixture(scope="module")
 def outcomes(workspace, request) -> dict:
     """The chosen rows, run concurrently, each in a folder of its own: {id: (CompletedProcess, folder)}."""
+
     def attempt(case):
         name, args, _ = case
         cwd = workspace["root"] / "cases" / name
         cwd.mkdir(parents=True)
         (cwd / "my_nets.py").write_text(NETS)
         argv = args.format(**{k: str(v) for k, v in workspace.items()}).split()
-        training = argv[0] not in ("eval", "predict", "export", "resume", "reproduce", "report", "compare",
-                                   "lr-find", "models", "datasets", "predcit")
+        training = argv[0] not in (
+            "eval",
+            "predict",
+            "export",
+            "resume",
+            "reproduce",
+            "report",
+            "compare",
+            "lr-find",
+            "models",
+            "datasets",
+            "predcit",
+        )
         quiet = [a for a in QUIET if a.split("=")[0] not in {x.split("=")[0] for x in argv}] if training else []
-        result = subprocess.run([DLRUN, *argv, *quiet], cwd=cwd, capture_output=True, text=True, env=cli_env(),
-                                timeout=300)
+        result = subprocess.run(
+            [DLRUN, *argv, *quiet], cwd=cwd, capture_output=True, text=True, env=cli_env(), timeout=300
+        )
         return name, (result, cwd)
 
     with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
@@ -395,8 +597,9 @@ def test_python_dash_m(tmp_path):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "dlrun", "model=resnet19"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "dlrun", "model=resnet19"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "Did you mean: resnet18" in result.stderr
 
 
@@ -452,10 +655,16 @@ def test_an_unexpected_error_is_one_message_with_the_traceback_in_error_log(dlru
 def test_an_unexpected_error_in_a_subcommand_is_one_message_with_error_log(dlrun_cli, tmp_path):
     module = tmp_path / "changing_net.py"
     module.write_text(WRONG_NET.replace('raise KeyError("dropout_rate")', "pass"))
-    trained = dlrun_cli("model=custom", "model.class_path=changing_net.Net", "epochs=1", "logger=none",
-                        "trainer.progress=none", "hydra.run.dir=run")
+    trained = dlrun_cli(
+        "model=custom",
+        "model.class_path=changing_net.Net",
+        "epochs=1",
+        "logger=none",
+        "trainer.progress=none",
+        "hydra.run.dir=run",
+    )
     assert trained.returncode == 0, trained.stderr
-    module.write_text(WRONG_NET.replace("if self.training:", "if not self.training:"))   # edited since
+    module.write_text(WRONG_NET.replace("if self.training:", "if not self.training:"))  # edited since
     result = dlrun_cli("eval", "run", "--trust", "changing_net")
     assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
     assert "KeyError: 'dropout_rate'" in result.stderr and str(Path("run") / "error.log") in result.stderr

@@ -3,11 +3,18 @@
 import json
 
 import pytest
-
 from wandb_records import run_records
 
-RUN_FILES = [".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml", "config.yaml", "metrics.csv",
-             "summary.json", "checkpoints/last.pt", "checkpoints/best.pt"]
+RUN_FILES = [
+    ".hydra/config.yaml",
+    ".hydra/hydra.yaml",
+    ".hydra/overrides.yaml",
+    "config.yaml",
+    "metrics.csv",
+    "summary.json",
+    "checkpoints/last.pt",
+    "checkpoints/best.pt",
+]
 
 
 def assert_complete_run(run_dir):
@@ -18,8 +25,15 @@ def assert_complete_run(run_dir):
 
 @pytest.mark.slow
 def test_resnet50_with_adam(dlrun_cli, tmp_path):
-    result = dlrun_cli("model=resnet50", "optimizer=adam", "lr=1e-3", "epochs=1", "logger=none",
-                       "trainer.limit_train_batches=3", "trainer.limit_val_batches=1")
+    result = dlrun_cli(
+        "model=resnet50",
+        "optimizer=adam",
+        "lr=1e-3",
+        "epochs=1",
+        "logger=none",
+        "trainer.limit_train_batches=3",
+        "trainer.limit_val_batches=1",
+    )
     assert result.returncode == 0, result.stderr
     (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
     summary = assert_complete_run(run_dir)
@@ -88,12 +102,30 @@ def test_a_preset_that_sets_hydra_mode_is_obeyed(tmp_path):
     conf = tmp_path / "conf"
     shutil.copytree(conf_dir(), conf)
     (conf / "experiment" / "always_a_sweep.yaml").write_text(
-        "# @package _global_\nhydra:\n  mode: MULTIRUN\nepochs: 1\n")
-    main = ("import sys; from pathlib import Path; import dlrun.config.tree as tree; "
-            f"tree.conf_dir = lambda: Path({str(conf)!r}); from dlrun.cli import main; main()")
-    result = subprocess.run([sys.executable, "-c", main, "experiment=always_a_sweep", "model=mlp", "model.hidden=[8]",
-                             "logger=none", "trainer.progress=none", "hydra.sweep.dir=sweep"],
-                            cwd=tmp_path, capture_output=True, text=True, env=cli_env(), timeout=300)
+        "# @package _global_\nhydra:\n  mode: MULTIRUN\nepochs: 1\n"
+    )
+    main = (
+        "import sys; from pathlib import Path; import dlrun.config.tree as tree; "
+        f"tree.conf_dir = lambda: Path({str(conf)!r}); from dlrun.cli import main; main()"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            main,
+            "experiment=always_a_sweep",
+            "model=mlp",
+            "model.hidden=[8]",
+            "logger=none",
+            "trainer.progress=none",
+            "hydra.sweep.dir=sweep",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "sweep" / "0" / "summary.json").is_file(), result.stdout[-2000:]
     assert not (tmp_path / "outputs" / "runs").exists(), "it ran as a single run"

@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-pytestmark = pytest.mark.slow   # dlrun trains the runs it compares, in processes of its own
+pytestmark = pytest.mark.slow  # dlrun trains the runs it compares, in processes of its own
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,10 @@ def test_two_runs_that_differ_in_lr(dlrun_cli, two_runs):
     rows = list(csv.reader(open(two_runs / "table.csv")))
     assert rows[0] == ["", "run 1", "run 2"]
     config_keys = [row[0] for row in rows if row[0].startswith("config ")]
-    assert config_keys == ["config lr", "config optimizer.lr"]   # only the lr keys
+    assert config_keys == ["config lr", "config optimizer.lr"]  # only the lr keys
     assert next(row for row in rows if row[0] == "config lr")[1:] == ["0.001", "0.003"]
     test_acc = next(row for row in rows if row[0] == "test/acc")
-    assert test_acc[2].endswith(")") and "(" in test_acc[2]   # the difference to the first run
+    assert test_acc[2].endswith(")") and "(" in test_acc[2]  # the difference to the first run
     assert (two_runs / "curves.png").stat().st_size > 10_000
     assert "config lr" in result.stdout and "best val/acc" in result.stdout
 
@@ -38,15 +38,18 @@ def test_a_sweep_folder_stands_for_its_best_run(dlrun_cli, two_runs):
     result = dlrun_cli("compare", "sweep", "a", "--output", "table.md", cwd=two_runs)
     assert result.returncode == 0, result.stderr
     text = (two_runs / "table.md").read_text()
-    assert "sweep (best: 0)" in text   # lr=1e-2 trains further in 2 epochs than 1e-4
+    assert "sweep (best: 0)" in text  # lr=1e-2 trains further in 2 epochs than 1e-4
     assert "| config lr | 0.01 | 0.001 |" in text
 
 
-@pytest.mark.parametrize("args,message", [
-    (["a"], "compare needs at least two runs"),
-    (["a", "nowhere"], "nowhere: no such directory"),
-    (["a", "b", "--output", "table.txt"], "use a .csv or .md file name"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["a"], "compare needs at least two runs"),
+        (["a", "nowhere"], "nowhere: no such directory"),
+        (["a", "b", "--output", "table.txt"], "use a .csv or .md file name"),
+    ],
+)
 def test_compare_errors(dlrun_cli, two_runs, args, message):
     result = dlrun_cli("compare", *args, cwd=two_runs)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -12,15 +12,22 @@ from dlrun import compat
 
 
 def test_the_checked_versions_are_the_installed_ones_or_a_warning_says_which_differ():
-    differ = {name: (checked, importlib.metadata.version(name)) for name, checked in compat.CHECKED.items()
-              if importlib.metadata.version(name).split("+")[0] != checked}
+    differ = {
+        name: (checked, importlib.metadata.version(name))
+        for name, checked in compat.CHECKED.items()
+        if importlib.metadata.version(name).split("+")[0] != checked
+    }
     if differ:
-        warnings.warn(f"dlrun.compat was checked against other versions: {differ}; the tests below say "
-                      "whether each private API still behaves", stacklevel=1)
+        warnings.warn(
+            f"dlrun.compat was checked against other versions: {differ}; the tests below say "
+            "whether each private API still behaves",
+            stacklevel=1,
+        )
     assert set(compat.CHECKED) >= {"hydra-core", "optuna", "torch", "wandb", "submitit"}
 
 
 # ---- Hydra --------------------------------------------------------------------------------
+
 
 def test_hydra_args_parser_reads_hydras_flags_and_overrides():
     args = compat.hydra_args_parser().parse_args(["-m", "--cfg", "job", "lr=1", "+x=2"])
@@ -35,7 +42,7 @@ def test_hydra_basic_launcher_is_where_its_target_says():
 def test_hydra_mode_composition_can_be_skipped(monkeypatch):
     from hydra._internal.hydra import Hydra
 
-    monkeypatch.setattr(Hydra, "get_mode", Hydra.get_mode)   # restored after the test
+    monkeypatch.setattr(Hydra, "get_mode", Hydra.get_mode)  # restored after the test
     compat.skip_hydra_mode_composition()
     assert Hydra.get_mode(None, "config", []) is None
 
@@ -44,8 +51,11 @@ def test_hydra_config_repository_is_built_once(monkeypatch):
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
 
     calls = []
-    monkeypatch.setattr(ConfigLoaderImpl, "_parse_overrides_and_create_caching_repo",
-                        lambda self, name, overrides: calls.append(name) or object())
+    monkeypatch.setattr(
+        ConfigLoaderImpl,
+        "_parse_overrides_and_create_caching_repo",
+        lambda self, name, overrides: calls.append(name) or object(),
+    )
     compat.share_hydra_config_repository()
     loader = object.__new__(ConfigLoaderImpl)
     first = ConfigLoaderImpl._parse_overrides_and_create_caching_repo(loader, "config", ["a=1"])
@@ -71,7 +81,7 @@ def test_hydra_errors_reach_the_translator(monkeypatch, capsys):
     def theirs():
         raise ValueError("theirs")
 
-    with pytest.raises(SystemExit) as stopped:   # Hydra's own handling: its message, exit code 1
+    with pytest.raises(SystemExit) as stopped:  # Hydra's own handling: its message, exit code 1
         hydra_utils.run_and_report(theirs)
     assert stopped.value.code == 1 and len(seen) == 2
 
@@ -91,6 +101,7 @@ def test_hydra_singleton_state_is_a_mapping_of_singletons():
 
 # ---- hydra-submitit-launcher and submitit ----------------------------------------------
 
+
 def test_the_submitit_launcher_base_reads_its_executor():
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher, LocalLauncher
 
@@ -98,7 +109,7 @@ def test_the_submitit_launcher_base_reads_its_executor():
     assert issubclass(slurm, BaseSubmititLauncher) and slurm._EXECUTOR == "slurm"
     assert compat.launcher_executor(LocalLauncher.__new__(LocalLauncher)) == "local"
     assert compat.launcher_executor(object()) == "local"
-    assert callable(BaseSubmititLauncher.__call__)   # a job is the launcher itself, pickled
+    assert callable(BaseSubmititLauncher.__call__)  # a job is the launcher itself, pickled
 
 
 def test_submitit_jobs_have_a_watcher_to_refresh():
@@ -110,6 +121,7 @@ def test_submitit_jobs_have_a_watcher_to_refresh():
 
 
 # ---- Optuna -------------------------------------------------------------------------------
+
 
 def test_an_existing_trial_is_reopened_by_its_storage_id():
     import optuna
@@ -126,6 +138,7 @@ def test_an_existing_trial_is_reopened_by_its_storage_id():
 
 # ---- torch --------------------------------------------------------------------------------
 
+
 def test_a_compiled_module_holds_the_original():
     model = nn.Linear(2, 1)
     assert compat.compiled_original(torch.compile(model)) is model
@@ -141,12 +154,14 @@ def test_the_loss_and_norm_bases():
 
 # ---- wandb --------------------------------------------------------------------------------
 
+
 def test_an_offline_wandb_log_is_read_back(tmp_path, monkeypatch):
     import wandb
 
     monkeypatch.setenv("WANDB_MODE", "offline")
-    run = wandb.init(project="compat", dir=str(tmp_path), config={"lr": 0.1},
-                     settings=wandb.Settings(silent=True, console="off"))
+    run = wandb.init(
+        project="compat", dir=str(tmp_path), config={"lr": 0.1}, settings=wandb.Settings(silent=True, console="off")
+    )
     run.log({"loss": 0.25}, step=1)
     run.finish()
     (log,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")

@@ -14,10 +14,21 @@ def test_every_group_has_options():
         assert group_options(group), group
     assert {"digits", "synthetic"} <= group_options("dataset")
     assert {"mlp", "cnn", "resnet50", "vgg16", "mobilenet_v3_small", "vit_b_16"} <= group_options("model")
-    assert {"cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "custom"} == group_options("loss")
+    assert {"cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "custom"} == group_options(
+        "loss"
+    )
     assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "custom"} == group_options("optimizer")
-    assert {"none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau",
-            "warmup_cosine", "custom"} == group_options("scheduler")
+    assert {
+        "none",
+        "step",
+        "multistep",
+        "exponential",
+        "cosine",
+        "onecycle",
+        "plateau",
+        "warmup_cosine",
+        "custom",
+    } == group_options("scheduler")
     assert {"default", "cpu", "gpu", "debug", "ddp"} == group_options("trainer")
     assert {"wandb", "tensorboard", "mlflow", "none"} == group_options("logger")
 
@@ -44,7 +55,7 @@ def test_option_composes(compose_once, group, option):
     if group == "model":
         assert cfg.model.name == option
     if option == "custom" and group in ("loss", "optimizer", "scheduler"):
-        assert OmegaConf.is_missing(cfg[group], "class_path") and cfg[group].kwargs is None   # required
+        assert OmegaConf.is_missing(cfg[group], "class_path") and cfg[group].kwargs is None  # required
         return
     if group == "optimizer":
         assert cfg.optimizer.lr == cfg.lr and cfg.optimizer._partial_

@@ -13,8 +13,13 @@ EXPERIMENTS = sorted(group_options("experiment"))
 
 
 def test_the_promised_presets_exist():
-    assert {"digits_cnn", "diabetes_regression", "wine_classification", "image_folder_finetune",
-            "cifar10_resnet18"} <= set(EXPERIMENTS)
+    assert {
+        "digits_cnn",
+        "diabetes_regression",
+        "wine_classification",
+        "image_folder_finetune",
+        "cifar10_resnet18",
+    } <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -30,11 +35,14 @@ def summary(run_dir):
     return json.loads((run_dir / "summary.json").read_text())
 
 
-@pytest.mark.parametrize("name,overrides,metric,floor", [
-    ("digits_cnn", ["epochs=4"], "test/acc", 0.9),
-    ("wine_classification", ["epochs=15"], "test/acc", 0.85),
-    ("diabetes_regression", ["epochs=30"], "test/r2", 0.2),
-])
+@pytest.mark.parametrize(
+    "name,overrides,metric,floor",
+    [
+        ("digits_cnn", ["epochs=4"], "test/acc", 0.9),
+        ("wine_classification", ["epochs=15"], "test/acc", 0.85),
+        ("diabetes_regression", ["epochs=30"], "test/r2", 0.2),
+    ],
+)
 def test_builtin_presets_train(train, name, overrides, metric, floor):
     run_dir = train(f"experiment={name}", *overrides)
     assert summary(run_dir)["test"][metric] > floor, summary(run_dir)["test"]
@@ -42,8 +50,15 @@ def test_builtin_presets_train(train, name, overrides, metric, floor):
 
 def test_image_folder_finetune_preset(train, tmp_path):
     root = fixtures.image_tree(tmp_path / "pets", per_class=10)
-    run_dir = train("experiment=image_folder_finetune", f"dataset.root={root}", "epochs=1", "batch_size=8",
-                    "dataset.transforms.resize=[40,40]", "dataset.transforms.random_crop=32", "loader.num_workers=0")
+    run_dir = train(
+        "experiment=image_folder_finetune",
+        f"dataset.root={root}",
+        "epochs=1",
+        "batch_size=8",
+        "dataset.transforms.resize=[40,40]",
+        "dataset.transforms.random_crop=32",
+        "loader.num_workers=0",
+    )
     result = summary(run_dir)
     assert result["data"]["input_shape"] == [3, 32, 32] and result["data"]["class_names"] == ["cat", "dog"]
 
@@ -53,8 +68,14 @@ def test_cifar10_resnet18_preset(train, tmp_path, monkeypatch):
     monkeypatch.setattr(tvd.CIFAR10, "train_list", [[n, sums[n]] for n, _ in tvd.CIFAR10.train_list])
     monkeypatch.setattr(tvd.CIFAR10, "test_list", [[n, sums[n]] for n, _ in tvd.CIFAR10.test_list])
     monkeypatch.setattr(tvd.CIFAR10, "meta", {**tvd.CIFAR10.meta, "md5": sums["batches.meta"]})
-    run_dir = train("experiment=cifar10_resnet18", f"dataset.root={tmp_path / 'data'}", "dataset.download=false",
-                    "epochs=1", "batch_size=32", "loader.num_workers=0")
+    run_dir = train(
+        "experiment=cifar10_resnet18",
+        f"dataset.root={tmp_path / 'data'}",
+        "dataset.download=false",
+        "epochs=1",
+        "batch_size=32",
+        "loader.num_workers=0",
+    )
     result = summary(run_dir)
     assert result["parameters"]["total"] > 11_000_000 and result["data"]["input_shape"] == [3, 32, 32]
 

@@ -1,8 +1,8 @@
 """Every README example names options that exist: each composes as written."""
 
 import re
-import sys
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,10 +24,16 @@ def shell_lines(text: str) -> list[str]:
     return lines
 
 
-COMMANDS = [line.split(" #")[0].strip() for line in shell_lines(README)
-            if line.startswith("dlrun ") or line.strip() == "dlrun"]
-EXAMPLES = [c for c in COMMANDS if c == "dlrun" or c.split()[1] not in SUBCOMMANDS  # training runs
-            and "--config-dir" not in c]   # (the section's own test runs that one with its folder)
+COMMANDS = [
+    line.split(" #")[0].strip() for line in shell_lines(README) if line.startswith("dlrun ") or line.strip() == "dlrun"
+]
+EXAMPLES = [
+    c
+    for c in COMMANDS
+    if c == "dlrun"
+    or c.split()[1] not in SUBCOMMANDS  # training runs
+    and "--config-dir" not in c
+]  # (the section's own test runs that one with its folder)
 
 
 def test_readme_has_the_promised_examples():
@@ -47,8 +53,8 @@ def test_example_composes(make_cfg, example):
     cfg = make_cfg(*overrides)
     from dlrun.checks import problems
 
-    readers_own = ("no such", "It must be a file in your working directory")   # the reader's files and modules
-    if "hydra/launcher=slurm" in args:   # inside the SLURM job, its tasks give the multi-node rendezvous
+    readers_own = ("no such", "It must be a file in your working directory")  # the reader's files and modules
+    if "hydra/launcher=slurm" in args:  # inside the SLURM job, its tasks give the multi-node rendezvous
         readers_own += ("needs a rendezvous endpoint",)
     assert [p for p in problems(cfg) if not any(text in p for text in readers_own)] == []
 
@@ -74,7 +80,7 @@ def first_combination(overrides: list[str]) -> list[str]:
 
 def section(title: str) -> str:
     start = README.index(f"\n## {title}\n")
-    return README[start:README.index("\n## ", start + 1)]
+    return README[start : README.index("\n## ", start + 1)]
 
 
 @pytest.mark.slow
@@ -107,6 +113,13 @@ def test_your_own_pieces_section_runs(tmp_path, monkeypatch, train, dlrun_cli):
             run_dir = train(*args, *quick, run_dir=tmp_path / f"run{index}")
         assert (run_dir / "summary.json").is_file(), command
     pd.DataFrame({"a": np.arange(40.0), "price": np.arange(40.0) * 2}).to_parquet(tmp_path / "houses.parquet")
-    train("dataset=table", "dataset.path=houses.parquet", "dataset.target=price", "loss=mse", "model=mlp", *quick,
-          run_dir=tmp_path / "table")
+    train(
+        "dataset=table",
+        "dataset.path=houses.parquet",
+        "dataset.target=price",
+        "loss=mse",
+        "model=mlp",
+        *quick,
+        run_dir=tmp_path / "table",
+    )
     sys.modules.pop("my_pieces", None)

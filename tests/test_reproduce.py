@@ -13,8 +13,13 @@ def original_run(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("original")
     exe = Path(sys.executable).parent / "dlrun"
-    result = subprocess.run([str(exe), "epochs=2", "model=mlp", "logger=none", "trainer.deterministic=true"],
-                            cwd=home, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(exe), "epochs=2", "model=mlp", "logger=none", "trainer.deterministic=true"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     (run_dir,) = (home / "outputs" / "runs").iterdir()
     return run_dir
@@ -50,12 +55,21 @@ def test_verify_reports_differences_with_exit_code_1(dlrun_cli, finished_run, tm
 CANARY = "from pathlib import Path\nPath('CANARY_RAN').write_text('imported')\nclass Boom: pass\n"
 
 
-@pytest.mark.parametrize("edit,root", [
-    (lambda cfg: cfg["optimizer"].update({"_target_": "os.system"}), "os"),
-    (lambda cfg: cfg["model"].update({"name": "custom", "class_path": "canary.Boom"}), "canary"),
-    (lambda cfg: cfg["dataset"]["transforms"]["train_extra"].append({"_target_": "canary.Boom"})
-     if "transforms" in cfg["dataset"] else cfg["loss"].update({"_target_": "canary.Boom"}), "canary"),
-])
+@pytest.mark.parametrize(
+    "edit,root",
+    [
+        (lambda cfg: cfg["optimizer"].update({"_target_": "os.system"}), "os"),
+        (lambda cfg: cfg["model"].update({"name": "custom", "class_path": "canary.Boom"}), "canary"),
+        (
+            lambda cfg: (
+                cfg["dataset"]["transforms"]["train_extra"].append({"_target_": "canary.Boom"})
+                if "transforms" in cfg["dataset"]
+                else cfg["loss"].update({"_target_": "canary.Boom"})
+            ),
+            "canary",
+        ),
+    ],
+)
 @pytest.mark.slow
 def test_untrusted_import_paths_are_refused(dlrun_cli, finished_run, tmp_path, edit, root):
     config_file = finished_run / "config.yaml"
@@ -65,8 +79,13 @@ def test_untrusted_import_paths_are_refused(dlrun_cli, finished_run, tmp_path, e
     (tmp_path / "canary.py").write_text(CANARY)
     image = tmp_path / "x.png"
     image.write_bytes(b"")
-    commands = [["reproduce", str(finished_run)], ["eval", str(finished_run)], ["predict", str(finished_run), str(image)],
-                ["export", str(finished_run)], ["resume", str(finished_run)]]
+    commands = [
+        ["reproduce", str(finished_run)],
+        ["eval", str(finished_run)],
+        ["predict", str(finished_run), str(image)],
+        ["export", str(finished_run)],
+        ["resume", str(finished_run)],
+    ]
     for command in commands if root == "os" else commands[:1]:
         result = dlrun_cli(*command, cwd=tmp_path)
         assert result.returncode == 2, (command, result.stderr)
@@ -79,10 +98,16 @@ def test_untrusted_import_paths_are_refused(dlrun_cli, finished_run, tmp_path, e
 def test_allow_list_rules():
     from dlrun.runs.safety import import_paths, is_trusted, trusted_prefixes
 
-    config = {"optimizer": {"_target_": "torch.optim.SGD"}, "model": {"name": "custom", "class_path": "my.Net"},
-              "dataset": {"transforms": {"train_extra": [{"_target_": "torchvision.transforms.v2.RandomRotation"}]}}}
-    assert sorted(p for _, p in import_paths(config)) == ["my.Net", "torch.optim.SGD",
-                                                          "torchvision.transforms.v2.RandomRotation"]
+    config = {
+        "optimizer": {"_target_": "torch.optim.SGD"},
+        "model": {"name": "custom", "class_path": "my.Net"},
+        "dataset": {"transforms": {"train_extra": [{"_target_": "torchvision.transforms.v2.RandomRotation"}]}},
+    }
+    assert sorted(p for _, p in import_paths(config)) == [
+        "my.Net",
+        "torch.optim.SGD",
+        "torchvision.transforms.v2.RandomRotation",
+    ]
     prefixes = trusted_prefixes(["my"])
     assert is_trusted("my.Net", prefixes) and is_trusted("torch.nn.MSELoss", prefixes)
     assert not is_trusted("torchx.evil", prefixes) and not is_trusted("mypkg.Net", prefixes)

@@ -12,7 +12,6 @@ __all__ = ["read_records", "run_records"]
 def run_records(offline_run_dir: Path) -> dict:
     """{'run': RunRecord, 'config': {key: value}, 'history': [{key: value}], 'summary': {key: value}}."""
     import json
-
     import time
 
     (log,) = Path(offline_run_dir).glob("run-*.wandb")
@@ -32,7 +31,11 @@ def run_records(offline_run_dir: Path) -> dict:
         elif kind == "config":
             out["config"].update({i.key: json.loads(i.value_json) for i in record.config.update})
         elif kind == "history":
-            out["history"].append({(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in record.history.item})
+            out["history"].append(
+                {(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in record.history.item}
+            )
         elif kind == "summary":
-            out["summary"].update({(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in record.summary.update})
+            out["summary"].update(
+                {(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in record.summary.update}
+            )
     return out

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from dlrun.commands import SUBCOMMANDS
 from dlrun.compat import (
-    hydra_args_parser, report_hydra_errors, share_hydra_config_repository, skip_hydra_mode_composition,
+    hydra_args_parser,
+    report_hydra_errors,
+    share_hydra_config_repository,
+    skip_hydra_mode_composition,
 )
 from dlrun.config.choices import check_group_choices
 from dlrun.config.overrides import hydra_error_message
@@ -25,8 +28,14 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
         sys.exit(run_subcommand(sys.argv[1], sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1].isidentifier():  # a word, not an override or flag: a mistyped command
-        fail(unknown_choice("command", sys.argv[1], SUBCOMMANDS,
-                            "Training runs take overrides: dlrun key=value ... (see dlrun --help)."))
+        fail(
+            unknown_choice(
+                "command",
+                sys.argv[1],
+                SUBCOMMANDS,
+                "Training runs take overrides: dlrun key=value ... (see dlrun --help).",
+            )
+        )
     try:
         check_group_choices(sys.argv[1:])
         if launched_by_torchrun():  # every rank runs this: agree on one run directory first
@@ -46,7 +55,7 @@ def main() -> None:
         # (~20 ms each, ~100 calls); one, built once, gives the same listing. Help only.
         share_hydra_config_repository()
     skip_mode_composition(sys.argv[1:])
-    report_hydra_errors(lambda err: hydra_error_message(err, sys.argv[1:]))   # in dlrun's words
+    report_hydra_errors(lambda err: hydra_error_message(err, sys.argv[1:]))  # in dlrun's words
     hydra_app()
 
 
@@ -56,9 +65,12 @@ def skip_mode_composition(argv: list[str]) -> None:
     files does, the command line adds no config folder, no other Hydra plugin could add
     one), the answer is known without composing: none (a run, or a sweep with -m), as Hydra
     would find. Otherwise Hydra composes, and a preset's `hydra.mode: MULTIRUN` holds."""
-    if any("hydra.mode" in a or "hydra.searchpath" in a or a.startswith(("--config-dir", "-cd", "--config-path",
-                                                                          "-cp", "--config-name", "-cn"))
-           for a in argv):
+    if any(
+        "hydra.mode" in a
+        or "hydra.searchpath" in a
+        or a.startswith(("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn"))
+        for a in argv
+    ):
         return
     if sets_hydra_mode(conf_dir()) or not only_known_plugins():
         return
@@ -85,14 +97,17 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         fail(err)
     except KeyboardInterrupt:
         fail("interrupted", code=130)
-    except Exception as err:   # a bug, or a user's own code failing: its traceback goes to a file
+    except Exception as err:  # a bug, or a user's own code failing: its traceback goes to a file
         from dlrun.engine.interrupt import Interrupted
 
-        if isinstance(err, Interrupted):   # training stopped on a signal; the run said how to go on
+        if isinstance(err, Interrupted):  # training stopped on a signal; the run said how to go on
             return 128 + err.signum
         if out_of_memory(err):
-            fail(f"out of memory ({type(err).__name__}: {first_line(err)}). Free the device "
-                 "(other processes), or use a smaller batch where the command takes one (batch_size=N).", code=1)
+            fail(
+                f"out of memory ({type(err).__name__}: {first_line(err)}). Free the device "
+                "(other processes), or use a smaller batch where the command takes one (batch_size=N).",
+                code=1,
+            )
         import tempfile
 
         run = Path(str(getattr(args, "run", "") or ""))
@@ -156,12 +171,17 @@ def refuse_unread_additions(cfg) -> None:
 
     from dlrun.config.overrides import unread_additions
 
-    problems = unread_additions(cfg, list(HydraConfig.get().overrides.task),
-                                lambda overrides: compose(config_name="config", overrides=overrides,
-                                                          return_hydra_config=True))
+    problems = unread_additions(
+        cfg,
+        list(HydraConfig.get().overrides.task),
+        lambda overrides: compose(config_name="config", overrides=overrides, return_hydra_config=True),
+    )
     if problems:
-        raise DlrunError(problems[0] if len(problems) == 1 else
-                         "the config has these problems:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise DlrunError(
+            problems[0]
+            if len(problems) == 1
+            else "the config has these problems:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 def rejected(err: DlrunError) -> float:
@@ -177,9 +197,11 @@ def out_of_memory_advice(err: Exception, cfg) -> str:
     batch, accum = cfg.get("batch_size"), cfg.trainer.get("grad_accum_steps", 1)
     smaller = max(1, batch // 2) if isinstance(batch, int) else "N/2"
     more = accum * 2 if isinstance(accum, int) else 2
-    return (f"out of memory with batch_size={batch} ({type(err).__name__}: {first_line(err)}). Use a smaller batch, e.g. "
-            f"batch_size={smaller} trainer.grad_accum_steps={more} (the same samples per optimizer step), or a "
-            "smaller model or input size.")
+    return (
+        f"out of memory with batch_size={batch} ({type(err).__name__}: {first_line(err)}). Use a smaller batch, e.g. "
+        f"batch_size={smaller} trainer.grad_accum_steps={more} (the same samples per optimizer step), or a "
+        "smaller model or input size."
+    )
 
 
 def unexpected(err: Exception, job_dir: Path | None = None) -> float:

@@ -26,7 +26,7 @@ CHECKED = {
 
 # ---- Hydra ------------------------------------------------------------------------------
 
-HYDRA_BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"   # its _target_
+HYDRA_BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"  # its _target_
 
 
 def hydra_args_parser():
@@ -79,7 +79,7 @@ def report_hydra_errors(translate) -> None:
                 said = translate(err)
                 if said is None:
                     raise
-                fail(said)   # SystemExit: Hydra's handler lets it pass
+                fail(said)  # SystemExit: Hydra's handler lets it pass
 
         return original(translated)
 
@@ -107,6 +107,7 @@ def hydra_singleton_state():
 
 # ---- hydra-submitit-launcher and submitit ------------------------------------------------
 
+
 def submitit_launcher_base(executor: str):
     """hydra-submitit-launcher's launcher class, for `executor` ("slurm" or "local"): a job
     is the launcher itself, pickled (its __call__ runs Hydra's job in the job's process)."""
@@ -116,7 +117,7 @@ def submitit_launcher_base(executor: str):
 
 
 def launcher_executor(launcher) -> str:
-    """"slurm", or "local" for a submitit local launcher and for any other launcher."""
+    """ "slurm", or "local" for a submitit local launcher and for any other launcher."""
     return getattr(launcher, "_EXECUTOR", "local")
 
 
@@ -126,6 +127,7 @@ def refresh_submitit_states(job) -> None:
 
 
 # ---- Optuna -----------------------------------------------------------------------------
+
 
 def optuna_trial(study, trial_id: int):
     """A live optuna.trial.Trial for a trial that already exists in the study's storage."""
@@ -140,6 +142,7 @@ def frozen_trial_id(frozen) -> int:
 
 
 # ---- torch ------------------------------------------------------------------------------
+
 
 def compiled_original(module):
     """The module torch.compile wrapped, or None when `module` is not compiled."""
@@ -163,7 +166,7 @@ def batch_and_instance_norm_bases() -> tuple:
 # ---- wandb ------------------------------------------------------------------------------
 
 WANDB_BLOCK = 32768
-WANDB_RECORD_HEADER = 7   # checksum (4), length (2), type (1)
+WANDB_RECORD_HEADER = 7  # checksum (4), length (2), type (1)
 
 
 def read_wandb_log(path: Path) -> list:
@@ -183,10 +186,10 @@ def read_wandb_log(path: Path) -> list:
         if left_in_block < WANDB_RECORD_HEADER:  # block trailer padding
             pos += left_in_block
             continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + WANDB_RECORD_HEADER])
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + WANDB_RECORD_HEADER])
         if pos + WANDB_RECORD_HEADER + length > len(data):  # a record still being written
             break
-        chunk = data[pos + WANDB_RECORD_HEADER:pos + WANDB_RECORD_HEADER + length]
+        chunk = data[pos + WANDB_RECORD_HEADER : pos + WANDB_RECORD_HEADER + length]
         pos += WANDB_RECORD_HEADER + length
         if kind == 0 and length == 0:
             break

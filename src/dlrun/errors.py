@@ -27,7 +27,7 @@ def message(err: BaseException) -> str:
     text = str(err)
     marker = "DlrunError: "
     if "Original Traceback (most recent call last)" in text and marker in text:
-        return text[text.rindex(marker) + len(marker):].strip()
+        return text[text.rindex(marker) + len(marker) :].strip()
     return text
 
 

@@ -49,10 +49,20 @@ def report(sweep: Path) -> dict[str, dict]:
 def test_a_sweep_runs_as_slurm_jobs_and_a_job_killed_for_good_is_reported(tmp_path):
     (tmp_path / "crash.py").write_text(CRASH)
     (tmp_path / "conf" / "model").mkdir(parents=True)
-    (tmp_path / "conf" / "model" / "crash.yaml").write_text("name: custom\nclass_path: crash.Net\nkwargs: null\n"
-                                                           "freeze: null\nunfreeze_at_epoch: null\nbackbone_lr: null\n")
-    done = dlrun("-m", "--config-dir", "conf", *ON_SLURM, "model=crash,mlp,cnn", "epochs=1", "hydra.sweep.dir=sweep",
-                 cwd=tmp_path, timeout=300)
+    (tmp_path / "conf" / "model" / "crash.yaml").write_text(
+        "name: custom\nclass_path: crash.Net\nkwargs: null\nfreeze: null\nunfreeze_at_epoch: null\nbackbone_lr: null\n"
+    )
+    done = dlrun(
+        "-m",
+        "--config-dir",
+        "conf",
+        *ON_SLURM,
+        "model=crash,mlp,cnn",
+        "epochs=1",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "submitted 3 SLURM job(s)" in done.stdout
     jobs = report(tmp_path / "sweep")
@@ -107,11 +117,11 @@ def test_a_preempted_and_a_requeued_job_continue_their_run_to_the_same_weights(t
     metrics = tmp_path / "sweep" / "0" / "metrics.csv"
     wait_for_epochs(metrics, 1, sweep)
     (job,) = squeue_ids(name)
-    subprocess.run(["scancel", "--signal=USR2", job], check=True)      # what SLURM sends before the end
+    subprocess.run(["scancel", "--signal=USR2", job], check=True)  # what SLURM sends before the end
     reference = start(*run, "hydra.run.dir=reference", cwd=tmp_path)  # while the job waits to start again
-    wait_for_resume(tmp_path / "sweep", 1, sweep)                         # requeued, started again, resumed
+    wait_for_resume(tmp_path / "sweep", 1, sweep)  # requeued, started again, resumed
     wait_for_epochs(metrics, len(metrics.read_text().splitlines()), sweep)  # and one more epoch trained
-    subprocess.run(["scontrol", "requeue", job], check=True)            # SIGTERM, back in the queue
+    subprocess.run(["scontrol", "requeue", job], check=True)  # SIGTERM, back in the queue
     out, err = sweep.communicate(timeout=240)
     assert sweep.returncode == 0, err[-3000:]
     assert reference.wait(timeout=120) == 0
@@ -120,15 +130,25 @@ def test_a_preempted_and_a_requeued_job_continue_their_run_to_the_same_weights(t
     assert summary["status"] == "completed" and summary["resumed"] and summary["slurm"]["restarts"] == 2
     logs = "".join(p.read_text() for p in (tmp_path / "sweep" / ".submitit").rglob("*_log.*"))
     assert logs.count("continuing") == 2 and "stopped by SLURM's warning" in logs
-    assert metric_rows(run_dir) == metric_rows(tmp_path / "reference")   # one run: 16 epochs, no repeats
+    assert metric_rows(run_dir) == metric_rows(tmp_path / "reference")  # one run: 16 epochs, no repeats
     ours, theirs = weights(run_dir), weights(tmp_path / "reference")
     assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
 
 
 def test_a_job_of_two_tasks_trains_one_ddp_run(tmp_path):
-    done = dlrun("-m", *ON_SLURM, "model=mlp", "epochs=2", "trainer.num_nodes=2", "trainer.devices=1",
-                 "hydra.launcher.nodes=1", "hydra.launcher.tasks_per_node=2", "hydra.sweep.dir=sweep",
-                 cwd=tmp_path, timeout=300)
+    done = dlrun(
+        "-m",
+        *ON_SLURM,
+        "model=mlp",
+        "epochs=2",
+        "trainer.num_nodes=2",
+        "trainer.devices=1",
+        "hydra.launcher.nodes=1",
+        "hydra.launcher.tasks_per_node=2",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     runs = [p for p in (tmp_path / "sweep").iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert [p.name for p in runs] == ["0"]
@@ -142,11 +162,19 @@ def test_a_job_of_two_tasks_trains_one_ddp_run(tmp_path):
 
 def test_srun_in_a_batch_script_trains_one_run_of_two_nodes(tmp_path):
     """A user's own batch script: one task per node, each running `dlrun`."""
-    (tmp_path / "job.sh").write_text(f"#!/bin/bash\nsrun {DLRUN} model=mlp epochs=1 trainer.num_nodes=2 "
-                                     f"trainer.devices=1 {' '.join(QUIET)}\n")
-    job = subprocess.run(["sbatch", "--parsable", "--ntasks=2", "--cpus-per-task=1", "--output=job.log", "job.sh"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=60, env=cli_env(), check=True)
-    wait_until_gone(job.stdout.strip().split(";")[0])   # (sbatch --wait polls at doubling intervals)
+    (tmp_path / "job.sh").write_text(
+        f"#!/bin/bash\nsrun {DLRUN} model=mlp epochs=1 trainer.num_nodes=2 trainer.devices=1 {' '.join(QUIET)}\n"
+    )
+    job = subprocess.run(
+        ["sbatch", "--parsable", "--ntasks=2", "--cpus-per-task=1", "--output=job.log", "job.sh"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=cli_env(),
+        check=True,
+    )
+    wait_until_gone(job.stdout.strip().split(";")[0])  # (sbatch --wait polls at doubling intervals)
     assert "run directory:" in (tmp_path / "job.log").read_text(), (tmp_path / "job.log").read_text()[-3000:]
     (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
     assert run_dir.name.startswith("slurm-")
@@ -165,25 +193,40 @@ def wait_until_gone(job: str, timeout: float = 300) -> None:
 
 
 def test_optuna_trials_run_as_slurm_jobs(tmp_path):
-    done = dlrun("-m", *ON_SLURM, "hydra/sweeper=optuna", "model=mlp", "epochs=1", "lr=interval(1e-3, 1e-1)",
-                 "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2", "hydra.sweep.dir=sweep",
-                 cwd=tmp_path, timeout=300)
+    done = dlrun(
+        "-m",
+        *ON_SLURM,
+        "hydra/sweeper=optuna",
+        "model=mlp",
+        "epochs=1",
+        "lr=interval(1e-3, 1e-1)",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())
     assert results["trials"]["complete"] == 2
     jobs = {json.loads((tmp_path / "sweep" / n / "summary.json").read_text())["slurm"]["job_id"] for n in "01"}
     assert len(jobs) == 2
     env = (tmp_path / "sweep" / "0" / ".hydra" / "overrides.yaml").read_text()
-    assert "OMP_NUM_THREADS" not in env   # the cluster gives each job its CPUs: nothing divided here
+    assert "OMP_NUM_THREADS" not in env  # the cluster gives each job its CPUs: nothing divided here
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (("hydra.launcher.nodes=0",), "hydra.launcher.nodes=0 is not valid"),
-    (("hydra/sweeper=optuna", "lr=interval(1e-3, 1e-1)", "hydra.launcher.timeout_min=0"),
-     "hydra.launcher.timeout_min=0 is not valid"),
-    (("hydra.launcher.tasks_per_node=2",), "make the tasks equal trainer.num_nodes"),
-    (("hydra.launcher.partition=nowhere",), "SLURM refused the job(s): sbatch: error: Batch job submission failed"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (("hydra.launcher.nodes=0",), "hydra.launcher.nodes=0 is not valid"),
+        (
+            ("hydra/sweeper=optuna", "lr=interval(1e-3, 1e-1)", "hydra.launcher.timeout_min=0"),
+            "hydra.launcher.timeout_min=0 is not valid",
+        ),
+        (("hydra.launcher.tasks_per_node=2",), "make the tasks equal trainer.num_nodes"),
+        (("hydra.launcher.partition=nowhere",), "SLURM refused the job(s): sbatch: error: Batch job submission failed"),
+    ],
+)
 def test_wrong_launcher_settings_are_named_before_anything_runs(tmp_path, overrides, message):
     done = dlrun("-m", *ON_SLURM, "epochs=1", *overrides, cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and done.stderr.count(message) == 1 and "Traceback" not in done.stderr

@@ -40,14 +40,22 @@ def test_srun_tasks_share_one_run_directory_and_only_the_first_writes_hydras_fil
     assert slurm_env.shared_run_overrides(["epochs=1"]) == ["hydra.run.dir=outputs/runs/slurm-4242.0"]
     step(SLURM_PROCID="1")
     assert slurm_env.shared_run_overrides(["hydra.run.dir=/shared/x"]) == [
-        "hydra.output_subdir=null", "hydra/job_logging=disabled"]
+        "hydra.output_subdir=null",
+        "hydra/job_logging=disabled",
+    ]
     with pytest.raises(DlrunError, match="dlrun -m under srun"):
         slurm_env.shared_run_overrides(["-m", "lr=1,2"])
-    step(SUBMITIT_EXECUTOR="slurm")   # dlrun's own launcher: the sweep's job folder is shared already
+    step(SUBMITIT_EXECUTOR="slurm")  # dlrun's own launcher: the sweep's job folder is shared already
     assert slurm_env.shared_run_overrides([]) == []
 
 
 def test_the_run_record_names_the_job_and_its_restarts(step):
     step(SLURM_RESTART_COUNT="2", SLURM_ARRAY_JOB_ID="4240", SLURM_ARRAY_TASK_ID="2")
-    assert slurm_env.record()["slurm"] == {"job_id": "4242", "array_job_id": "4240", "array_task_id": "2",
-                                            "nodelist": "gpu-node7", "tasks": "2", "restarts": 2}
+    assert slurm_env.record()["slurm"] == {
+        "job_id": "4242",
+        "array_job_id": "4240",
+        "array_task_id": "2",
+        "nodelist": "gpu-node7",
+        "tasks": "2",
+        "restarts": 2,
+    }

@@ -21,7 +21,7 @@ def images(n: int, size: int, channels: int, classes: int, seed: int):
     x = rng.integers(0, 60, size=(n, size, size, channels), dtype=np.uint8)
     band = size // classes or 1
     for i, label in enumerate(labels):
-        x[i, label * band % size:(label * band % size) + band] = 230
+        x[i, label * band % size : (label * band % size) + band] = 230
     return x, labels
 
 
@@ -60,7 +60,7 @@ def cifar(root: Path, cls, n_train=100, n_test=40) -> dict:
         _pickle(folder / name, {"data": x[part].transpose(0, 3, 1, 2).reshape(-1, 3072), label_key: y[part].tolist()})
         sums[name] = md5(folder / name)
     x, y = images(n_test, 32, 3, classes, 1)
-    (test_name, _), = cls.test_list
+    ((test_name, _),) = cls.test_list
     _pickle(folder / test_name, {"data": x.transpose(0, 3, 1, 2).reshape(-1, 3072), label_key: y.tolist()})
     sums[test_name] = md5(folder / test_name)
     meta = cls.meta["filename"]

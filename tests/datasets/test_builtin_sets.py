@@ -61,12 +61,15 @@ def test_synthetic(make_cfg, task):
         assert targets.dtype == torch.int64 and info.num_outputs == 3
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not valid: use a fraction between 0 and 1"),
-    (["dataset.test_fraction=0"], "dataset.test_fraction=0 is not valid"),
-    (["dataset=synthetic", "dataset.task=ranking"], "dataset.task='ranking' is not valid"),
-    (["dataset=synthetic", "dataset.n_classes=1"], "dataset.n_classes=1 is not valid: use a whole number >= 2"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not valid: use a fraction between 0 and 1"),
+        (["dataset.test_fraction=0"], "dataset.test_fraction=0 is not valid"),
+        (["dataset=synthetic", "dataset.task=ranking"], "dataset.task='ranking' is not valid"),
+        (["dataset=synthetic", "dataset.n_classes=1"], "dataset.n_classes=1 is not valid: use a whole number >= 2"),
+    ],
+)
 def test_bad_dataset_options(make_cfg, overrides, message):
     """One rule per key: the config check names the value, before anything is built."""
     from dlrun.checks import validate
@@ -80,9 +83,15 @@ def test_unknown_dataset_name(make_cfg):
         build(make_cfg, "dataset.name=digit")
 
 
-@pytest.mark.parametrize("name,task,features", [("iris", "classification", 4), ("wine", "classification", 13),
-                                                ("breast_cancer", "classification", 30),
-                                                ("diabetes", "regression", 10)])
+@pytest.mark.parametrize(
+    "name,task,features",
+    [
+        ("iris", "classification", 4),
+        ("wine", "classification", 13),
+        ("breast_cancer", "classification", 30),
+        ("diabetes", "regression", 10),
+    ],
+)
 def test_bundled_tables_train(train, tmp_path, name, task, features):
     import json
 

@@ -80,33 +80,57 @@ def summary(run_dir):
 
 
 def test_custom_classification_with_kwargs_and_test_kwargs(train, user_dir):
-    run_dir = train("dataset=custom", "dataset.class_path=my_data.Blobs", "dataset.kwargs={n: 300, shift: 3.0}", "dataset.test_kwargs={train: false}", "model=mlp", "epochs=3",
-                    "loader.num_workers=0")
+    run_dir = train(
+        "dataset=custom",
+        "dataset.class_path=my_data.Blobs",
+        "dataset.kwargs={n: 300, shift: 3.0}",
+        "dataset.test_kwargs={train: false}",
+        "model=mlp",
+        "epochs=3",
+        "loader.num_workers=0",
+    )
     result = summary(run_dir)
     assert result["data"]["task"] == "classification" and result["data"]["input_shape"] == [5]
     assert result["test"]["test/acc"] > 0.9
 
 
 def test_custom_regression_keeps_target_units(train, user_dir):
-    run_dir = train("dataset=custom", "dataset.class_path=my_data.Line", "loss=mse", "model=mlp", "epochs=20",
-                    "lr=3e-3", "loader.num_workers=0")
+    run_dir = train(
+        "dataset=custom",
+        "dataset.class_path=my_data.Line",
+        "loss=mse",
+        "model=mlp",
+        "epochs=20",
+        "lr=3e-3",
+        "loader.num_workers=0",
+    )
     result = summary(run_dir)
     assert result["data"]["task"] == "regression"
     assert result["test"]["test/r2"] > 0.9, result["test"]
 
 
 def test_custom_image_dataset_gets_the_image_pipeline(train, user_dir):
-    run_dir = train("dataset=custom", "dataset.class_path=my_data.Pictures", "model=cnn", "epochs=2",
-                    "batch_size=8", "loader.num_workers=0", "dataset.transforms.resize=16")
+    run_dir = train(
+        "dataset=custom",
+        "dataset.class_path=my_data.Pictures",
+        "model=cnn",
+        "epochs=2",
+        "batch_size=8",
+        "loader.num_workers=0",
+        "dataset.transforms.resize=16",
+    )
     result = summary(run_dir)
     assert result["data"]["input_shape"] == [3, 16, 16] and result["data"]["class_names"] == ["dark", "bright"]
 
 
-@pytest.mark.parametrize("path,message", [
-    ("Blobs", "is not an import path"),
-    ("nowhere.Blobs", "module 'nowhere' not found"),
-    ("my_data.Blob", "module my_data has no 'Blob'. Did you mean: Blobs"),
-])
+@pytest.mark.parametrize(
+    "path,message",
+    [
+        ("Blobs", "is not an import path"),
+        ("nowhere.Blobs", "module 'nowhere' not found"),
+        ("my_data.Blob", "module my_data has no 'Blob'. Did you mean: Blobs"),
+    ],
+)
 def test_custom_class_path_errors(make_cfg, user_dir, path, message):
     from dlrun import datasets
 
@@ -126,15 +150,18 @@ def test_custom_bad_kwargs(make_cfg, user_dir):
 def test_user_dataset_yaml_through_config_dir(dlrun_cli, user_dir):
     conf = user_dir / "conf" / "dataset"
     conf.mkdir(parents=True)
-    (conf / "blobs.yaml").write_text(textwrap.dedent("""
+    (conf / "blobs.yaml").write_text(
+        textwrap.dedent("""
         defaults:
           - custom
           - _self_
         class_path: my_data.Blobs
         kwargs: {n: 120}
-    """))
-    result = dlrun_cli("--config-dir", str(user_dir / "conf"), "dataset=blobs", "model=mlp", "epochs=1",
-                       "logger=none", cwd=user_dir)
+    """)
+    )
+    result = dlrun_cli(
+        "--config-dir", str(user_dir / "conf"), "dataset=blobs", "model=mlp", "epochs=1", "logger=none", cwd=user_dir
+    )
     assert result.returncode == 0, result.stderr
     (run_dir,) = (user_dir / "outputs" / "runs").iterdir()
     assert summary(run_dir)["data"]["input_shape"] == [5]
@@ -150,9 +177,16 @@ def test_same_seed_same_batches_with_workers(make_cfg, tmp_path, workers):
 
     def batches(seed):
         seed_everything(seed)  # as run() does; with 0 workers the augmentation draws from torch's global RNG
-        cfg = make_cfg(f"seed={seed}", "dataset=image_folder", f"dataset.root={root}", "dataset.transforms.resize=16",
-                       "dataset/transforms=augment", "dataset.transforms.random_crop=12",
-                       "dataset.transforms.resize=16", f"loader.num_workers={workers}")
+        cfg = make_cfg(
+            f"seed={seed}",
+            "dataset=image_folder",
+            f"dataset.root={root}",
+            "dataset.transforms.resize=16",
+            "dataset/transforms=augment",
+            "dataset.transforms.random_crop=12",
+            "dataset.transforms.resize=16",
+            f"loader.num_workers={workers}",
+        )
         loaders, _ = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=4)
         return [(x.clone(), y.clone()) for x, y in loaders["train"]]
 
@@ -166,8 +200,13 @@ def test_same_seed_same_batches_with_workers(make_cfg, tmp_path, workers):
 def test_loader_options_reach_the_dataloader(make_cfg):
     from dlrun import datasets
 
-    cfg = make_cfg("loader.num_workers=2", "loader.prefetch_factor=4", "loader.drop_last=true",
-                   "loader.shuffle=false", "loader.pin_memory=true")
+    cfg = make_cfg(
+        "loader.num_workers=2",
+        "loader.prefetch_factor=4",
+        "loader.drop_last=true",
+        "loader.shuffle=false",
+        "loader.pin_memory=true",
+    )
     loaders, _ = datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=100)
     train = loaders["train"]
     assert (train.num_workers, train.prefetch_factor, train.drop_last, train.pin_memory) == (2, 4, True, True)
@@ -201,18 +240,20 @@ def test_tensors_in_memory_are_batched_by_a_seeded_permutation(make_cfg):
     epoch = [(x.clone(), y.clone()) for x, y in train]
     assert len(epoch) == len(train) == -(-len(x_all) // 64)
     seen = torch.cat([x for x, _ in epoch])
-    assert sorted(map(tuple, seen.flatten(1).tolist())) == sorted(map(tuple, x_all.flatten(1).tolist()))  # a permutation
-    assert not torch.equal(seen, x_all)   # shuffled
-    train.generator.set_state(state)      # as a resume does: the same epoch again
+    assert sorted(map(tuple, seen.flatten(1).tolist())) == sorted(
+        map(tuple, x_all.flatten(1).tolist())
+    )  # a permutation
+    assert not torch.equal(seen, x_all)  # shuffled
+    train.generator.set_state(state)  # as a resume does: the same epoch again
     assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(epoch, train))
     again = build(1)["train"]
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(epoch, again))      # the same seed, the same batches
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(epoch, again))  # the same seed, the same batches
     other = build(2)["train"]
     assert not all(torch.equal(a[0], b[0]) for a, b in zip(epoch, other))
     val = [x for x, _ in loaders["val"]]
     assert torch.equal(torch.cat(val), loaders["val"].dataset.tensors[0])  # evaluation in order
     assert not isinstance(build(1, "loader.in_memory=false")["train"], TensorBatches)
-    assert not isinstance(build(1, "loader.num_workers=1")["train"], TensorBatches)   # workers asked for
+    assert not isinstance(build(1, "loader.num_workers=1")["train"], TensorBatches)  # workers asked for
 
 
 def test_a_final_batch_of_one_sample_is_dropped_as_with_a_dataloader(make_cfg):
@@ -221,16 +262,27 @@ def test_a_final_batch_of_one_sample_is_dropped_as_with_a_dataloader(make_cfg):
     from dlrun.datasets.loaders import TensorBatches, drops_last
 
     data = TensorDataset(torch.arange(65.0).unsqueeze(1), torch.zeros(65, dtype=torch.int64))
-    batches = TensorBatches(data, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0),
-                            drop_last=drops_last(65, 16, True, False), device=None)
+    batches = TensorBatches(
+        data,
+        batch_size=16,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+        drop_last=drops_last(65, 16, True, False),
+        device=None,
+    )
     assert len(batches) == 4 and [len(x) for x, _ in batches] == [16] * 4
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]"],
-     "needs data held as tensors"),
-    (["loader.num_workers=2"], "it takes no DataLoader workers"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (
+            ["dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]"],
+            "needs data held as tensors",
+        ),
+        (["loader.num_workers=2"], "it takes no DataLoader workers"),
+    ],
+)
 def test_in_memory_true_where_it_cannot_apply(make_cfg, tmp_path, overrides, message):
     from dlrun import datasets
 
@@ -238,7 +290,7 @@ def test_in_memory_true_where_it_cannot_apply(make_cfg, tmp_path, overrides, mes
     from dlrun.checks import validate
 
     cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "loader.in_memory=true", *overrides)
-    with pytest.raises(DlrunError, match=message):   # the config check, then the builder
+    with pytest.raises(DlrunError, match=message):  # the config check, then the builder
         validate(cfg)
         datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
 
@@ -256,19 +308,27 @@ def test_a_small_folder_is_held_as_tensors_and_crop_and_flip_run_per_batch(make_
     assert isinstance(loaders["train"], TensorBatches) and isinstance(loaders["train"].dataset, TensorDataset)
 
     def epochs(*overrides):
-        cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset/transforms=augment",
-                       "dataset.transforms.resize=8", "dataset.transforms.random_crop=6", *overrides)
+        cfg = make_cfg(
+            "dataset=image_folder",
+            f"dataset.root={root}",
+            "dataset/transforms=augment",
+            "dataset.transforms.resize=8",
+            "dataset.transforms.random_crop=6",
+            *overrides,
+        )
         loaders, info = datasets.build(cfg.dataset, cfg.loader, seed=0, batch_size=4)
         return loaders, info, [[x.clone() for x, _ in loaders["train"]] for _ in range(2)]
 
     loaders, info, (first, second) = epochs()
     assert isinstance(loaders["train"].dataset, AugmentedTensors) and info.input_shape == (3, 6, 6)
     assert first[0].shape == (4, 3, 6, 6) and loaders["val"].dataset.tensors[0].shape[1:] == (3, 6, 6)
-    assert not all(torch.equal(a, b) for a, b in zip(first, second))    # new crops and flips each epoch
+    assert not all(torch.equal(a, b) for a, b in zip(first, second))  # new crops and flips each epoch
     _, _, again = epochs()
-    assert all(torch.equal(a, b) for a, b in zip(first, again[0]))      # the same seed, the same augmentations
-    rotated, _, _ = epochs("dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]")
-    assert not isinstance(rotated["train"], TensorBatches)   # the user's own steps: per sample
+    assert all(torch.equal(a, b) for a, b in zip(first, again[0]))  # the same seed, the same augmentations
+    rotated, _, _ = epochs(
+        "dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]"
+    )
+    assert not isinstance(rotated["train"], TensorBatches)  # the user's own steps: per sample
 
 
 def test_batch_crop_and_flip_are_the_per_sample_steps():
@@ -277,8 +337,8 @@ def test_batch_crop_and_flip_are_the_per_sample_steps():
     images = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).view(2, 1, 4, 4)
     out = BatchAugment([4, 4], 1, False, None)(images, torch.Generator().manual_seed(3))
     padded = torch.nn.functional.pad(images, (1, 1, 1, 1))
-    windows = [padded[i, :, r:r + 4, c:c + 4] for i in range(2) for r in range(3) for c in range(3)]
-    assert all(any(torch.equal(out[i], w) for w in windows[i * 9:(i + 1) * 9]) for i in range(2))
+    windows = [padded[i, :, r : r + 4, c : c + 4] for i in range(2) for r in range(3) for c in range(3)]
+    assert all(any(torch.equal(out[i], w) for w in windows[i * 9 : (i + 1) * 9]) for i in range(2))
     flipped = BatchAugment(None, 0, True, ([1.0], [2.0]))(images, torch.Generator().manual_seed(0))
     for i in range(2):
         assert torch.equal(flipped[i], (images[i] - 1) / 2) or torch.equal(flipped[i], (images[i].flip(-1) - 1) / 2)
@@ -290,17 +350,27 @@ def test_extra_transforms_from_config(make_cfg, tmp_path):
     from dlrun import datasets
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=6)
-    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.resize=16",
-                   "dataset.transforms.train_extra=[{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]",
-                   "dataset.transforms.eval_extra=[{_target_: torchvision.transforms.v2.Grayscale, num_output_channels: 3}]")
+    cfg = make_cfg(
+        "dataset=image_folder",
+        f"dataset.root={root}",
+        "dataset.transforms.resize=16",
+        "dataset.transforms.train_extra=[{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]",
+        "dataset.transforms.eval_extra=[{_target_: torchvision.transforms.v2.Grayscale, num_output_channels: 3}]",
+    )
     bundle = datasets.build_bundle(cfg.dataset)
     train_steps = [type(t) for t in bundle.train.transform.transforms]
     eval_steps = [type(t) for t in bundle.val.transform.transforms]
     assert v2.RandomRotation in train_steps and v2.RandomRotation not in eval_steps
     assert v2.Grayscale in eval_steps and train_steps[-1] is v2.Normalize  # extras come before normalising
-    bad = make_cfg("dataset=image_folder", f"dataset.root={root}",
-                   "dataset.transforms.train_extra=[{_target_: torchvision.transforms.v2.Rotate}]")
-    with pytest.raises(DlrunError, match="train_extra.0.._target_=.torchvision.transforms.v2.Rotate.: module torchvision.transforms.v2 has no .Rotate."):
+    bad = make_cfg(
+        "dataset=image_folder",
+        f"dataset.root={root}",
+        "dataset.transforms.train_extra=[{_target_: torchvision.transforms.v2.Rotate}]",
+    )
+    with pytest.raises(
+        DlrunError,
+        match="train_extra.0.._target_=.torchvision.transforms.v2.Rotate.: module torchvision.transforms.v2 has no .Rotate.",
+    ):
         datasets.build_bundle(bad.dataset)
 
 

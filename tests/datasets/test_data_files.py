@@ -37,14 +37,25 @@ def results(run_dir):
 
 def test_every_format_trains_like_the_csv_file(train, files, tmp_path):
     common = ("model=mlp", "epochs=2")
-    reference = results(train("dataset=table", f"dataset.path={files / 't.csv'}", "dataset.target=label", *common,
-                              run_dir=tmp_path / "csv"))
+    reference = results(
+        train(
+            "dataset=table",
+            f"dataset.path={files / 't.csv'}",
+            "dataset.target=label",
+            *common,
+            run_dir=tmp_path / "csv",
+        )
+    )
     for name in ("t.tsv.gz", "t.parquet", "t.feather"):
-        got = train("dataset=table", f"dataset.path={files / name}", "dataset.target=label", *common,
-                    run_dir=tmp_path / name)
+        got = train(
+            "dataset=table", f"dataset.path={files / name}", "dataset.target=label", *common, run_dir=tmp_path / name
+        )
         assert results(got) == reference, name
-    for extra in (["dataset.path=" + str(files / "t.npz")], ["dataset.path=" + str(files / "t.pt")],
-                  ["dataset.path=" + str(files / "x.npy"), "dataset.targets_path=" + str(files / "y.npy")]):
+    for extra in (
+        ["dataset.path=" + str(files / "t.npz")],
+        ["dataset.path=" + str(files / "t.pt")],
+        ["dataset.path=" + str(files / "x.npy"), "dataset.targets_path=" + str(files / "y.npy")],
+    ):
         got = train("dataset=arrays", *extra, *common, run_dir=tmp_path / extra[0].rsplit("/", 1)[-1])
         assert results(got) == reference, extra
 
@@ -55,7 +66,7 @@ def test_image_arrays_channels_last(train, tmp_path):
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 2, size=120)
     images = rng.integers(0, 60, size=(120, 8, 8, 3), dtype=np.uint8)
-    images[labels == 1, 2:6, 2:6, :] = 255   # class 1: a bright square
+    images[labels == 1, 2:6, 2:6, :] = 255  # class 1: a bright square
     np.savez(tmp_path / "images.npz", images=images, labels=labels)
     run_dir = train("dataset=arrays", f"dataset.path={tmp_path / 'images.npz'}", "model=cnn", "epochs=3", "lr=3e-3")
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -81,7 +92,13 @@ def test_an_arrays_run_predicts_from_image_files(train, tmp_path):
     bright[2:6, 2:6] = 255
     Image.fromarray(bright).save(tmp_path / "bright.png")
     out = tmp_path / "predictions.csv"
-    assert predict.main(argparse.Namespace(run=str(run_dir), inputs=[str(tmp_path / "bright.png")], checkpoint="best",
-                                           trust=[], output=str(out))) == 0
+    assert (
+        predict.main(
+            argparse.Namespace(
+                run=str(run_dir), inputs=[str(tmp_path / "bright.png")], checkpoint="best", trust=[], output=str(out)
+            )
+        )
+        == 0
+    )
     with open(out) as f:
-        assert next(csv.DictReader(f))["class"] == "1"   # an RGB file, in the layout the arrays trained in
+        assert next(csv.DictReader(f))["class"] == "1"  # an RGB file, in the layout the arrays trained in

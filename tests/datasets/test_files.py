@@ -43,8 +43,13 @@ def test_cifar_from_pickled_batches(train, tmp_path, monkeypatch, cls):
     monkeypatch.setattr(cls, "test_list", [[n, sums[n]] for n, _ in cls.test_list])
     monkeypatch.setattr(cls, "meta", {**cls.meta, "md5": sums[cls.meta["filename"]]})
     name = "cifar100" if "100" in cls.__name__ else "cifar10"
-    run_dir = train(f"dataset={name}", f"dataset.root={tmp_path / 'data'}", "dataset.download=false",
-                    "dataset/transforms=augment", *FAST)
+    run_dir = train(
+        f"dataset={name}",
+        f"dataset.root={tmp_path / 'data'}",
+        "dataset.download=false",
+        "dataset/transforms=augment",
+        *FAST,
+    )
     result = summary(run_dir)
     assert result["data"]["input_shape"] == [3, 32, 32]
     assert result["data"]["num_outputs"] == (100 if name == "cifar100" else 10)
@@ -77,8 +82,9 @@ def test_default_root_follows_the_environment(make_cfg, monkeypatch, tmp_path):
 
 def test_image_folder_split_with_the_seed(train, tmp_path):
     root = fixtures.image_tree(tmp_path / "pets", per_class=20)
-    run_dir = train("dataset=image_folder", f"dataset.root={root}", "model=resnet18",
-                    "dataset.transforms.resize=[32,32]", *FAST)
+    run_dir = train(
+        "dataset=image_folder", f"dataset.root={root}", "model=resnet18", "dataset.transforms.resize=[32,32]", *FAST
+    )
     result = summary(run_dir)
     assert result["data"]["class_names"] == ["cat", "dog"]
     assert result["data"]["input_shape"] == [3, 32, 32]
@@ -116,21 +122,34 @@ def test_images_of_mixed_sizes_are_resized_to_their_median_at_most_224(make_cfg,
         (root / ("ab"[i % 2])).mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (width, height), (i * 20, 0, 0)).save(root / "ab"[i % 2] / f"{i}.png")
     with caplog.at_level("INFO", logger="dlrun"):
-        bundle = datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={root}",
-                                                "dataset.val_fraction=0.2", "dataset.test_fraction=0.2").dataset)
+        bundle = datasets.build_bundle(
+            make_cfg(
+                "dataset=image_folder", f"dataset.root={root}", "dataset.val_fraction=0.2", "dataset.test_fraction=0.2"
+            ).dataset
+        )
     _, height, width = bundle.info.input_shape
-    assert 28 <= height <= 36 and 40 <= width <= 50   # the median of the sampled training images, not 224
+    assert 28 <= height <= 36 and 40 <= width <= 50  # the median of the sampled training images, not 224
     assert f"all resized to {height}x{width}, their median size" in caplog.text
     big = tmp_path / "big"
     for i in range(6):
         (big / "ab"[i % 2]).mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (600 + 10 * i, 450), (0, 0, 0)).save(big / "ab"[i % 2] / f"{i}.png")
-    capped = datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={big}",
-                                            "dataset.val_fraction=0.2", "dataset.test_fraction=0.2").dataset)
+    capped = datasets.build_bundle(
+        make_cfg(
+            "dataset=image_folder", f"dataset.root={big}", "dataset.val_fraction=0.2", "dataset.test_fraction=0.2"
+        ).dataset
+    )
     assert max(capped.info.input_shape[1:]) == 224
-    explicit = datasets.build_bundle(make_cfg("dataset=image_folder", f"dataset.root={big}", "dataset.transforms.resize=[20,30]",
-                                              "dataset.val_fraction=0.2", "dataset.test_fraction=0.2").dataset)
-    assert explicit.info.input_shape == (3, 20, 30)   # an explicit size wins
+    explicit = datasets.build_bundle(
+        make_cfg(
+            "dataset=image_folder",
+            f"dataset.root={big}",
+            "dataset.transforms.resize=[20,30]",
+            "dataset.val_fraction=0.2",
+            "dataset.test_fraction=0.2",
+        ).dataset
+    )
+    assert explicit.info.input_shape == (3, 20, 30)  # an explicit size wins
 
 
 def test_a_small_folder_is_decoded_once_into_the_same_tensors(make_cfg, tmp_path, monkeypatch):
@@ -140,15 +159,17 @@ def test_a_small_folder_is_decoded_once_into_the_same_tensors(make_cfg, tmp_path
     from dlrun.datasets import image_files
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=10, size=12)
-    cfg = make_cfg("dataset=image_folder", f"dataset.root={root}",   # the user's own random step: per sample
-                   "dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]"
-                   ).dataset
+    cfg = make_cfg(
+        "dataset=image_folder",
+        f"dataset.root={root}",  # the user's own random step: per sample
+        "dataset.transforms.train_extra=[{_target_:torchvision.transforms.v2.RandomRotation,degrees:10}]",
+    ).dataset
     decoded = datasets.build_bundle(cfg)
     assert isinstance(decoded.train.base, image_files.DecodedFolder) and decoded.in_memory
-    monkeypatch.setattr(image_files, "DECODE_LIMIT", 0)   # as for a folder too big to hold: read every epoch
+    monkeypatch.setattr(image_files, "DECODE_LIMIT", 0)  # as for a folder too big to hold: read every epoch
     from_files = datasets.build_bundle(cfg)
     assert not isinstance(from_files.train.base, image_files.DecodedFolder) and not from_files.in_memory
-    for split in ("val", "test"):   # (training draws random rotations)
+    for split in ("val", "test"):  # (training draws random rotations)
         a, b = getattr(decoded, split), getattr(from_files, split)
         assert len(a) == len(b)
         for i in range(len(a)):
@@ -173,8 +194,11 @@ def test_a_damaged_image_is_named_or_skipped_when_asked(make_cfg, tmp_path, monk
     cfg = make_cfg("dataset=image_folder", f"dataset.root={bad.parents[1]}", "dataset.transforms.resize=[12,12]")
     with pytest.raises(DlrunError, match=f"{bad} is not an image that can be read.*dataset.skip_bad_files=true"):
         bundle = datasets.build_bundle(cfg.dataset)
-        [bundle.train[i] for i in range(len(bundle.train))] + [bundle.val[i] for i in range(len(bundle.val))] \
+        (
+            [bundle.train[i] for i in range(len(bundle.train))]
+            + [bundle.val[i] for i in range(len(bundle.val))]
             + [bundle.test[i] for i in range(len(bundle.test))]
+        )
     cfg.dataset.skip_bad_files = True
     with caplog.at_level("WARNING", logger="dlrun"):
         bundle = datasets.build_bundle(cfg.dataset)
@@ -182,21 +206,23 @@ def test_a_damaged_image_is_named_or_skipped_when_asked(make_cfg, tmp_path, monk
     assert f"skipped (dataset.skip_bad_files=true): {bad} is not an image" in caplog.text
 
 
-@pytest.mark.parametrize("setup,message", [
-    (lambda root: None, "no such folder"),
-    (lambda root: root.mkdir(), "holds no images in class folders"),
-    (lambda root: (root / "cat").mkdir(parents=True), "holds no images in class folders"),
-    (lambda root: fixtures.image_tree(root, classes=("cat",)), "one class folder"),
-])
+@pytest.mark.parametrize(
+    "setup,message",
+    [
+        (lambda root: None, "no such folder"),
+        (lambda root: root.mkdir(), "holds no images in class folders"),
+        (lambda root: (root / "cat").mkdir(parents=True), "holds no images in class folders"),
+        (lambda root: fixtures.image_tree(root, classes=("cat",)), "one class folder"),
+    ],
+)
 def test_image_folder_errors(make_cfg, tmp_path, setup, message):
     from dlrun import datasets
-
     from dlrun.checks import validate
 
     root = tmp_path / "pets"
     setup(root)
     cfg = make_cfg("dataset=image_folder", f"dataset.root={root}")
-    with pytest.raises(DlrunError, match=message):   # the config check, then the builder
+    with pytest.raises(DlrunError, match=message):  # the config check, then the builder
         validate(cfg)
         datasets.build_bundle(cfg.dataset)
 
@@ -213,8 +239,16 @@ def houses(path, n=300, seed=0):
 
 def test_csv_regression_reports_mse_mae_r2(train, tmp_path):
     path = houses(tmp_path / "houses.csv")
-    run_dir = train("dataset=csv", f"dataset.path={path}", "dataset.target=price", "loss=mse", "model=mlp",
-                    "epochs=30", "lr=3e-3", "loader.num_workers=0")
+    run_dir = train(
+        "dataset=csv",
+        f"dataset.path={path}",
+        "dataset.target=price",
+        "loss=mse",
+        "model=mlp",
+        "epochs=30",
+        "lr=3e-3",
+        "loader.num_workers=0",
+    )
     assert list(metrics(run_dir)[0])[2:7] == ["val/loss", "val/mae", "val/mse", "val/r2", "val/rmse"]
     result = summary(run_dir)
     assert result["data"]["task"] == "regression" and result["data"]["input_shape"] == [2]  # city skipped
@@ -227,21 +261,30 @@ def test_csv_string_labels_are_classes(train, tmp_path):
     x = rng.normal(size=(200, 3))
     species = np.where(x[:, 0] > 0, "setosa", "virginica")
     pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "species": species}).to_csv(tmp_path / "f.csv", index=False)
-    run_dir = train("dataset=csv", f"dataset.path={tmp_path / 'f.csv'}", "dataset.target=species", "model=mlp",
-                    "epochs=5", "loader.num_workers=0")
+    run_dir = train(
+        "dataset=csv",
+        f"dataset.path={tmp_path / 'f.csv'}",
+        "dataset.target=species",
+        "model=mlp",
+        "epochs=5",
+        "loader.num_workers=0",
+    )
     result = summary(run_dir)
     assert result["data"]["class_names"] == ["setosa", "virginica"]
     assert result["test"]["test/acc"] > 0.8
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["dataset.path=nope.csv", "dataset.target=price"], "no such file"),
-    (["dataset.target=prize"], "'prize' is not a column of houses.csv. Did you mean: price?"),
-    (["dataset.target=price", "dataset.features=[area,city]"], "city of houses.csv are not numeric"),
-    (["dataset.target=price", "dataset.features=[area,price]"], "lists the target"),
-    (["dataset.target=price", "dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not valid"),
-    (["dataset.target=price", "dataset.task=ranking"], "dataset.task='ranking' is not valid"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["dataset.path=nope.csv", "dataset.target=price"], "no such file"),
+        (["dataset.target=prize"], "'prize' is not a column of houses.csv. Did you mean: price?"),
+        (["dataset.target=price", "dataset.features=[area,city]"], "city of houses.csv are not numeric"),
+        (["dataset.target=price", "dataset.features=[area,price]"], "lists the target"),
+        (["dataset.target=price", "dataset.val_fraction=1.5"], "dataset.val_fraction=1.5 is not valid"),
+        (["dataset.target=price", "dataset.task=ranking"], "dataset.task='ranking' is not valid"),
+    ],
+)
 def test_csv_errors(make_cfg, tmp_path, monkeypatch, overrides, message):
     from dlrun import datasets
 
@@ -250,7 +293,7 @@ def test_csv_errors(make_cfg, tmp_path, monkeypatch, overrides, message):
     from dlrun.checks import validate
 
     cfg = make_cfg("dataset=csv", "dataset.path=houses.csv", *overrides)
-    with pytest.raises(DlrunError, match=message):   # the config check, then the builder
+    with pytest.raises(DlrunError, match=message):  # the config check, then the builder
         validate(cfg)
         datasets.build_bundle(cfg.dataset)
 
@@ -261,11 +304,17 @@ def test_csv_task_inference(make_cfg, tmp_path):
     frame = pd.DataFrame({"x": np.arange(100.0), "grade": np.arange(100) % 4, "score": np.arange(100) * 1.5})
     frame.to_csv(tmp_path / "t.csv", index=False)
     for target, task in (("grade", "classification"), ("score", "regression")):
-        cfg = make_cfg("dataset=csv", f"dataset.path={tmp_path / 't.csv'}", f"dataset.target={target}",
-                       "dataset.features=[x]")
+        cfg = make_cfg(
+            "dataset=csv", f"dataset.path={tmp_path / 't.csv'}", f"dataset.target={target}", "dataset.features=[x]"
+        )
         assert datasets.build_bundle(cfg.dataset).info.task == task
-    cfg = make_cfg("dataset=csv", f"dataset.path={tmp_path / 't.csv'}", "dataset.target=grade",
-                   "dataset.features=[x]", "dataset.task=regression")
+    cfg = make_cfg(
+        "dataset=csv",
+        f"dataset.path={tmp_path / 't.csv'}",
+        "dataset.target=grade",
+        "dataset.features=[x]",
+        "dataset.task=regression",
+    )
     assert datasets.build_bundle(cfg.dataset).info.task == "regression"
 
 
@@ -284,5 +333,5 @@ def test_an_error_in_a_loader_worker_keeps_its_own_message():
 
     with pytest.raises(DlrunError) as caught:
         next(iter(DataLoader(Unreadable(), num_workers=1)))
-    assert "Traceback" in str(caught.value)   # what torch re-raises
+    assert "Traceback" in str(caught.value)  # what torch re-raises
     assert message(caught.value) == "/data/x.png is not an image that can be read"

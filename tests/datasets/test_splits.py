@@ -15,8 +15,12 @@ def cases():
         classes = int(rng.integers(2, 12))
         weights = rng.dirichlet(np.ones(classes) * (0.5 if case % 3 else 5))
         labels = rng.choice(classes, size=n, p=weights) if case % 5 else None
-        yield n, labels, float(rng.choice([0.1, 0.15, 0.2, 1 / 3, 0.5, float(rng.uniform(0.02, 0.9))])), \
-            int(rng.integers(0, 2**32 - 1))
+        yield (
+            n,
+            labels,
+            float(rng.choice([0.1, 0.15, 0.2, 1 / 3, 0.5, float(rng.uniform(0.02, 0.9))])),
+            int(rng.integers(0, 2**32 - 1)),
+        )
 
 
 @pytest.mark.parametrize("n,labels,fraction,seed", list(cases()))
@@ -24,7 +28,7 @@ def test_the_split_is_scikit_learns(n, labels, fraction, seed):
     indices = np.arange(100, 100 + n)
     try:
         expected = train_test_split(indices, test_size=fraction, random_state=seed, stratify=labels)
-    except ValueError:   # a class too small to stratify: dlrun falls back to a plain shuffle
+    except ValueError:  # a class too small to stratify: dlrun falls back to a plain shuffle
         expected = train_test_split(indices, test_size=fraction, random_state=seed)
     kept, held = hold_out(indices, labels, fraction, seed)
     assert np.array_equal(kept, expected[0]) and np.array_equal(held, expected[1])

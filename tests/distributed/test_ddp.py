@@ -56,7 +56,7 @@ def test_two_processes_score_every_evaluation_sample_once(ddp_run):
     from dlrun.datasets.splits import split_indices
 
     _, val, test = split_indices(1797, load_digits().target, val_fraction=0.151, test_fraction=0.1496, seed=0)
-    assert (len(val), len(test)) == (231, 269)   # the splits the test means
+    assert (len(val), len(test)) == (231, 269)  # the splits the test means
     cwd, _ = ddp_run
     (run_dir,) = (cwd / "outputs" / "runs").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -67,7 +67,7 @@ def test_two_processes_score_every_evaluation_sample_once(ddp_run):
         assert done.returncode == 0, done.stderr[-2000:]
         one_process[split] = json.loads(out.read_text())["metrics"]
     best = summary["best"]["metrics"]
-    for name in ("acc", "f1", "top5"):   # counts over the samples: exactly equal
+    for name in ("acc", "f1", "top5"):  # counts over the samples: exactly equal
         assert best[f"val/{name}"] == one_process["val"][f"val/{name}"], (name, best, one_process["val"])
         assert summary["test"][f"test/{name}"] == one_process["test"][f"test/{name}"], name
     assert best["val/loss"] == pytest.approx(one_process["val"]["val/loss"], rel=1e-6)
@@ -100,11 +100,14 @@ def test_a_global_batch_that_does_not_divide_is_named(tmp_path):
     assert "batch_size=63 is the global batch" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (("trainer.devices=0",), "trainer.devices=0 must be auto or a whole number >= 1"),
-    (("trainer.num_nodes=2",), "needs a rendezvous endpoint"),
-    (("trainer.rdzv_endpoint=localhost",), "must be HOST:PORT"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("trainer.devices=0",), "trainer.devices=0 must be auto or a whole number >= 1"),
+        (("trainer.num_nodes=2",), "needs a rendezvous endpoint"),
+        (("trainer.rdzv_endpoint=localhost",), "must be HOST:PORT"),
+    ],
+)
 def test_bad_process_settings_are_named_before_anything_starts(tmp_path, args, message):
     result = dlrun(*args, "logger=none", cwd=tmp_path, timeout=60)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
@@ -123,9 +126,19 @@ def test_a_two_process_trial_is_pruned_by_rank_0_and_every_rank_stops(tmp_path):
 
     from tests.search.helpers import load_study
 
-    result = dlrun("-m", "hydra/sweeper=optuna", "lr=tag(log, interval(1e-5, 1e-1))", *CPU2, "epochs=3",
-                   "logger=none", "hydra.sweeper.n_trials=2", "hydra.sweeper.pruner.n_startup_trials=1",
-                   "hydra.sweeper.enqueue=[{lr: 0.03}, {lr: 0.00001}]", "hydra.sweep.dir=search", cwd=tmp_path)
+    result = dlrun(
+        "-m",
+        "hydra/sweeper=optuna",
+        "lr=tag(log, interval(1e-5, 1e-1))",
+        *CPU2,
+        "epochs=3",
+        "logger=none",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.pruner.n_startup_trials=1",
+        "hydra.sweeper.enqueue=[{lr: 0.03}, {lr: 0.00001}]",
+        "hydra.sweep.dir=search",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     good, bad = load_study(tmp_path / "search" / "optuna.journal", "search").trials
     assert good.state == TrialState.COMPLETE and bad.state == TrialState.PRUNED
@@ -158,8 +171,16 @@ class Net(nn.Module):
 @pytest.mark.slow
 def test_a_failing_rank_ends_the_run_with_its_error_not_a_hang(tmp_path):
     (tmp_path / "flaky.py").write_text(FAILING_RANK)
-    result = dlrun(*CPU2, "model=custom", "model.class_path=flaky.Net", "epochs=5", "logger=none",
-                   "hydra.run.dir=run", cwd=tmp_path, timeout=300)
+    result = dlrun(
+        *CPU2,
+        "model=custom",
+        "model.class_path=flaky.Net",
+        "epochs=5",
+        "logger=none",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr[-3000:]
     assert "training process 1 failed" in result.stderr and "out of memory (simulated on rank 1)" in result.stderr
     assert "Traceback" not in result.stderr

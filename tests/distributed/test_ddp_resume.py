@@ -12,8 +12,16 @@ import pytest
 from dlrun.engine.checkpoint import load_checkpoint
 from tests.processes import dlrun, start
 
-ARGS = ("trainer.device=cpu", "trainer.devices=2", "epochs=6", "logger=none", "trainer.progress=none",
-        "model.channels=[64,128]", "trainer.log_every_n_steps=5", "hydra.run.dir=run")
+ARGS = (
+    "trainer.device=cpu",
+    "trainer.devices=2",
+    "epochs=6",
+    "logger=none",
+    "trainer.progress=none",
+    "model.channels=[64,128]",
+    "trainer.log_every_n_steps=5",
+    "hydra.run.dir=run",
+)
 
 
 def children_of(pid: int) -> list[int]:
@@ -74,7 +82,8 @@ def test_a_two_process_run_continues_on_one_process_from_a_checkpoint_between_ep
     assert first.returncode == 0, first.stderr[-2000:]
     (tmp_path / "run" / "summary.json").unlink()
     (tmp_path / "run" / "config.yaml").write_text(
-        (tmp_path / "run" / "config.yaml").read_text().replace("max_epochs: 2", "max_epochs: null"))
+        (tmp_path / "run" / "config.yaml").read_text().replace("max_epochs: 2", "max_epochs: null")
+    )
     resumed = dlrun("resume", "run", "--devices", "1", cwd=tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -26,8 +26,15 @@ def test_accumulated_micro_batches_all_reduce_once_per_optimizer_step(train, mon
     monkeypatch.setattr(ranks, "wrap_ddp", counted)
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:
-        train("model=mlp", "model.hidden=[16]", "epochs=1", "batch_size=32", "trainer.limit_train_batches=8",
-              "trainer.grad_accum_steps=4", "trainer.limit_val_batches=1")
+        train(
+            "model=mlp",
+            "model.hidden=[16]",
+            "epochs=1",
+            "batch_size=32",
+            "trainer.limit_train_batches=8",
+            "trainer.grad_accum_steps=4",
+            "trainer.limit_val_batches=1",
+        )
     finally:
         dist.destroy_process_group()
     assert len(all_reduces) == 2, f"8 micro-batches, 2 optimizer steps, one bucket: {all_reduces}"

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-
 from dlrun.engine.checkpoint import load_checkpoint
 from dlrun.engine.loggers import CSVLogger
 from tests.processes import cli_env
-
 
 FULL_DISK = """
 import resource, signal, sys
@@ -46,15 +44,26 @@ main()
 @pytest.mark.slow
 def test_a_failed_checkpoint_write_keeps_the_previous_one_loadable(tmp_path):
     (tmp_path / "full_disk.py").write_text(FULL_DISK)
-    result = subprocess.run([sys.executable, "full_disk.py", "epochs=4", "logger=none", "trainer.progress=none",
-                             "hydra.run.dir=run"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                            env=cli_env())
+    result = subprocess.run(
+        [sys.executable, "full_disk.py", "epochs=4", "logger=none", "trainer.progress=none", "hydra.run.dir=run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=cli_env(),
+    )
     run_dir = tmp_path / "run"
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert re.search(r"could not write the checkpoint .*last.pt .*: the earlier last.pt is unchanged\. Free space "
-                     r".* dlrun resume \S*run$", result.stderr.strip()) and "is the disk full?" in result.stderr, result.stderr
+    assert (
+        re.search(
+            r"could not write the checkpoint .*last.pt .*: the earlier last.pt is unchanged\. Free space "
+            r".* dlrun resume \S*run$",
+            result.stderr.strip(),
+        )
+        and "is the disk full?" in result.stderr
+    ), result.stderr
     kept = load_checkpoint(run_dir / "checkpoints" / "last.pt")
-    assert kept["epoch"] == 1 and kept["train_state"]["epoch"] == 2   # epoch 1's, whole and loadable
+    assert kept["epoch"] == 1 and kept["train_state"]["epoch"] == 2  # epoch 1's, whole and loadable
     assert load_checkpoint(run_dir / "checkpoints" / "best.pt")["epoch"] == 1
     assert not [p for p in (run_dir / "checkpoints").iterdir() if p.name.startswith(".")], "no temporary files left"
 
@@ -72,7 +81,7 @@ def after_epoch(monkeypatch, epoch: int, action) -> None:
 
 
 def test_a_tracker_dying_mid_run_does_not_stop_training(train, tmp_path, monkeypatch, caplog):
-    def kill_wandb_service():   # the wandb-core process this test process started
+    def kill_wandb_service():  # the wandb-core process this test process started
         for child in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split():
             if "wandb" in Path(f"/proc/{child}/cmdline").read_text():
                 os.kill(int(child), signal.SIGKILL)
@@ -121,4 +130,4 @@ def test_out_of_memory_suggests_a_smaller_batch_and_fails_only_its_job_in_a_swee
     sweep = dlrun_cli("-m", *args, "model.class_path=greedy.Greedy,greedy.Fine", "hydra.sweep.dir=sweep")
     assert sweep.returncode == 0
     assert "out of memory" in (tmp_path / "sweep" / "0" / "failed.json").read_text()
-    assert (tmp_path / "sweep" / "1" / "summary.json").is_file()   # the other job trained
+    assert (tmp_path / "sweep" / "1" / "summary.json").is_file()  # the other job trained

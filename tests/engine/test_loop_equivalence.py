@@ -15,7 +15,7 @@ def sliced_batches(train_set, batch_size: int, generator: torch.Generator):
     x, y = train_set.tensors
     order = torch.randperm(len(x), generator=generator)
     for start in range(0, len(x), batch_size):
-        yield x[order[start:start + batch_size]], y[order[start:start + batch_size]]
+        yield x[order[start : start + batch_size]], y[order[start : start + batch_size]]
 
 
 def hand_written_training(cfg, epochs: int, sliced: bool):
@@ -29,7 +29,7 @@ def hand_written_training(cfg, epochs: int, sliced: bool):
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(epochs):
         model.train()
-        for inputs, targets in (sliced_batches(train_set, cfg.batch_size, generator) if sliced else loader):
+        for inputs, targets in sliced_batches(train_set, cfg.batch_size, generator) if sliced else loader:
             optimizer.zero_grad()
             loss = loss_fn(model(inputs), targets)
             loss.backward()
@@ -43,9 +43,16 @@ def hand_written_training(cfg, epochs: int, sliced: bool):
 
 @pytest.mark.parametrize("in_memory", [True, False], ids=["tensors-sliced", "dataloader"])
 def test_engine_weights_equal_hand_written_loop(train, in_memory):
-    overrides = ("model=cnn", "optimizer=sgd", "optimizer.weight_decay=1e-4", "lr=0.05", "epochs=3", "seed=7",
-                 "optimizer.decay_norm_and_bias=true",   # as the hand-written SGD(model.parameters(), weight_decay)
-                 f"loader.in_memory={str(in_memory).lower()}")
+    overrides = (
+        "model=cnn",
+        "optimizer=sgd",
+        "optimizer.weight_decay=1e-4",
+        "lr=0.05",
+        "epochs=3",
+        "seed=7",
+        "optimizer.decay_norm_and_bias=true",  # as the hand-written SGD(model.parameters(), weight_decay)
+        f"loader.in_memory={str(in_memory).lower()}",
+    )
     run_dir = train(*overrides)
     engine_weights = load_checkpoint(run_dir / "checkpoints" / "last.pt")["model"]
 

@@ -11,7 +11,7 @@ from dlrun.metrics.builtin import make_metrics, metric_names
 
 def batched(metrics, outputs, targets, size=7):
     for start in range(0, len(targets), size):
-        metrics.update(outputs[start:start + size], targets[start:start + size])
+        metrics.update(outputs[start : start + size], targets[start : start + size])
     return {k: v.tolist() if v.numel() > 1 else v.item() for k, v in metrics.compute().items()}
 
 
@@ -29,8 +29,9 @@ def test_classification_metrics_equal_scikit_learns(classes):
         assert got["top5"] == pytest.approx(sk.top_k_accuracy_score(targets, logits, k=5, labels=list(range(classes))))
     else:
         assert "top5" not in got
-    assert [f"val/{k}" for k in sorted(k for k in got if k != "confusion")] == metric_names(
-        "classification", classes)[1:]
+    assert [f"val/{k}" for k in sorted(k for k in got if k != "confusion")] == metric_names("classification", classes)[
+        1:
+    ]
 
 
 @pytest.mark.parametrize("outputs", [1, 3])

@@ -15,7 +15,7 @@ pytest.importorskip("mlflow")
 
 from tests.processes import QUIET, dlrun  # noqa: E402
 
-pytestmark = pytest.mark.slow   # an MLflow server and dlrun processes
+pytestmark = pytest.mark.slow  # an MLflow server and dlrun processes
 
 QUIET_NO_LOGGER = tuple(a for a in QUIET if not a.startswith("logger="))
 
@@ -32,10 +32,24 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlflow_server")
     port = free_port()
     mlflow_cli = str(Path(sys.executable).parent / "mlflow")
-    process = subprocess.Popen([mlflow_cli, "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                                "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1",
-                                "--port", str(port), "--workers", "1"],
-                               stdout=open(root / "server.log", "w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            mlflow_cli,
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=open(root / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -58,8 +72,16 @@ def server(tmp_path_factory):
 def test_a_run_logs_params_epoch_metrics_and_artifacts(server, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    result = dlrun(*QUIET_NO_LOGGER, "logger=mlflow", f"logger.mlflow.tracking_uri={server}",
-                   "logger.mlflow.experiment=runs", "epochs=3", "lr=0.002", "hydra.run.dir=run", cwd=tmp_path)
+    result = dlrun(
+        *QUIET_NO_LOGGER,
+        "logger=mlflow",
+        f"logger.mlflow.tracking_uri={server}",
+        "logger.mlflow.experiment=runs",
+        "epochs=3",
+        "lr=0.002",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     run_id = json.loads((tmp_path / "run" / "mlflow_run.json").read_text())["run_id"]
     client = MlflowClient(server)
@@ -77,9 +99,17 @@ def test_a_run_logs_params_epoch_metrics_and_artifacts(server, tmp_path):
 def test_a_sweep_is_one_parent_run_with_a_child_per_job(server, tmp_path):
     from mlflow.tracking import MlflowClient
 
-    result = dlrun("-m", *QUIET_NO_LOGGER, "logger=mlflow", f"logger.mlflow.tracking_uri={server}",
-                   "logger.mlflow.experiment=sweeps", "epochs=1", "lr=1e-3,1e-2", "hydra.sweep.dir=sweep",
-                   cwd=tmp_path)
+    result = dlrun(
+        "-m",
+        *QUIET_NO_LOGGER,
+        "logger=mlflow",
+        f"logger.mlflow.tracking_uri={server}",
+        "logger.mlflow.experiment=sweeps",
+        "epochs=1",
+        "lr=1e-3,1e-2",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     client = MlflowClient(server)
     experiment = client.get_experiment_by_name("sweeps").experiment_id
@@ -92,8 +122,14 @@ def test_a_sweep_is_one_parent_run_with_a_child_per_job(server, tmp_path):
 
 
 def test_an_unreachable_server_never_stops_training(tmp_path):
-    result = dlrun(*QUIET_NO_LOGGER, "logger=mlflow", f"logger.mlflow.tracking_uri=http://127.0.0.1:{free_port()}",
-                   "epochs=1", "hydra.run.dir=run", cwd=tmp_path)
+    result = dlrun(
+        *QUIET_NO_LOGGER,
+        "logger=mlflow",
+        f"logger.mlflow.tracking_uri=http://127.0.0.1:{free_port()}",
+        "epochs=1",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "run" / "summary.json").is_file() and (tmp_path / "outputs" / "mlflow.db").is_file()
 
@@ -110,11 +146,11 @@ def test_a_resumed_run_continues_its_mlflow_run(train, tmp_path, monkeypatch):
     from dlrun.commands import resume as resume_command
     from dlrun.engine.loggers import CSVLogger
 
-    monkeypatch.chdir(tmp_path)   # the local store: outputs/mlflow.db here
+    monkeypatch.chdir(tmp_path)  # the local store: outputs/mlflow.db here
     args = ("logger=mlflow", "epochs=3", "trainer.checkpoint_every_n_steps=5", "trainer.log_every_n_steps=1")
 
     def crash_at_step_25(self, metrics, step):
-        if step == 25:   # in epoch 2
+        if step == 25:  # in epoch 2
             raise Crash()
 
     with monkeypatch.context() as patch:
@@ -127,5 +163,5 @@ def test_a_resumed_run_continues_its_mlflow_run(train, tmp_path, monkeypatch):
     client = MlflowClient(first["tracking_uri"])
     run = client.get_run(first["run_id"])
     assert run.info.status == "FINISHED" and "test/acc" in run.data.metrics
-    assert len(client.search_runs([run.info.experiment_id])) == 1   # continued, not a second run
+    assert len(client.search_runs([run.info.experiment_id])) == 1  # continued, not a second run
     assert max(m.step for m in client.get_metric_history(first["run_id"], "val/acc")) > 25

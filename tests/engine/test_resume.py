@@ -180,9 +180,18 @@ def test_augmented_images_in_memory_resume_bit_identical(train, tmp_path, monkey
     from tests.stopping import crash_then_resume
 
     root = fixtures.image_tree(tmp_path / "pets", per_class=12, size=8)
-    args = ("dataset=image_folder", f"dataset.root={root}", "dataset/transforms=augment", "dataset.transforms.resize=8",
-            "dataset.transforms.random_crop=6", "model.channels=[8]", "epochs=3", "batch_size=4",
-            "trainer.checkpoint_every_n_steps=2", "trainer.log_every_n_steps=1")
+    args = (
+        "dataset=image_folder",
+        f"dataset.root={root}",
+        "dataset/transforms=augment",
+        "dataset.transforms.resize=8",
+        "dataset.transforms.random_crop=6",
+        "model.channels=[8]",
+        "epochs=3",
+        "batch_size=4",
+        "trainer.checkpoint_every_n_steps=2",
+        "trainer.log_every_n_steps=1",
+    )
     reference = load_checkpoint(train(*args, run_dir=tmp_path / "ref") / "checkpoints" / "last.pt")["model"]
     crash_then_resume(train, args, tmp_path / "stopped", monkeypatch, at_step=7)
     final = load_checkpoint(tmp_path / "stopped" / "checkpoints" / "last.pt")["model"]

@@ -8,7 +8,7 @@ from dlrun.errors import DlrunError
 
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)   # MLflow's local store: outputs/mlflow.db here
+    monkeypatch.chdir(tmp_path)  # MLflow's local store: outputs/mlflow.db here
     return tmp_path
 
 
@@ -30,14 +30,13 @@ def test_a_failure_after_the_trackers_opened_closes_them(train, in_tmp, monkeypa
     def fail(*args, **kwargs):
         raise DlrunError(f"failed in {where}")
 
-    if where == "watch":   # between opening the trackers and training
+    if where == "watch":  # between opening the trackers and training
         monkeypatch.setattr(wandb_logger.WandbLogger, "watch", fail)
     elif where == "fit":
         monkeypatch.setattr(process, "fit", fail)
-    else:   # testing the best checkpoint, after training
+    else:  # testing the best checkpoint, after training
         monkeypatch.setattr(process, "evaluate", fail)
     with pytest.raises(DlrunError, match=f"failed in {where}"):
-        train("logger=[wandb,mlflow,tensorboard]", "model=mlp", "model.hidden=[8]", "epochs=1",
-              run_dir=in_tmp / "run")
+        train("logger=[wandb,mlflow,tensorboard]", "model=mlp", "model.hidden=[8]", "epochs=1", run_dir=in_tmp / "run")
     assert wandb.run is None, "the W&B run was left open"
     assert mlflow_statuses(in_tmp) == ["FAILED"]

@@ -128,7 +128,9 @@ def test_fp16_with_a_gradient_scaler_on_cuda(train):
 
 
 def test_early_stopping_records_why(train):
-    run_dir = train("lr=1e-9", "epochs=10", "trainer.early_stopping.patience=2", "trainer.early_stopping.min_delta=0.01")
+    run_dir = train(
+        "lr=1e-9", "epochs=10", "trainer.early_stopping.patience=2", "trainer.early_stopping.min_delta=0.01"
+    )
     result = summary(run_dir)
     assert len(rows(run_dir)) == 3  # the first sets the reference, two more without improvement
     assert "early stopping: val/acc has not improved by more than 0.01 for 2 validations" in result["stopped_early"]
@@ -148,7 +150,8 @@ def test_nan_after_a_good_epoch_keeps_the_last_good_checkpoint(train, tmp_path, 
         "    def forward(self, x):\n"
         "        self.calls += self.training\n"
         "        out = self.fc(x.flatten(1))\n"
-        "        return out * float('nan') if self.calls > 25 else out\n")
+        "        return out * float('nan') if self.calls > 25 else out\n"
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(DlrunError, match=r"at epoch 2, optimizer step 26"):
@@ -166,8 +169,13 @@ def test_top_k_keeps_the_best_epochs(train):
 
 
 def test_validation_every_n_epochs_and_batch_limits(train):
-    run_dir = train("epochs=3", "trainer.val_every_n_epochs=2", "trainer.limit_train_batches=5",
-                    "trainer.limit_val_batches=0.5", "model=mlp")
+    run_dir = train(
+        "epochs=3",
+        "trainer.val_every_n_epochs=2",
+        "trainer.limit_train_batches=5",
+        "trainer.limit_val_batches=0.5",
+        "model=mlp",
+    )
     table = rows(run_dir)
     assert [r["val/acc"] != "" for r in table] == [False, True, True]  # epoch 2, and always the last
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["global_step"] == 15

@@ -23,8 +23,9 @@ def test_default_run_reaches_97_percent_test_accuracy(train):
 
 
 def test_run_directory_contents(train):
-    run_dir = train("epochs=3", "optimizer=sgd", "lr=0.05", "scheduler=step", "scheduler.step_size=1",
-                    "scheduler.gamma=0.5")
+    run_dir = train(
+        "epochs=3", "optimizer=sgd", "lr=0.05", "scheduler=step", "scheduler.step_size=1", "scheduler.gamma=0.5"
+    )
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["optimizer"]["lr"] == 0.05 and config["scheduler"]["step_size"] == 1  # resolved values
 
@@ -64,17 +65,41 @@ def test_test_metrics_come_from_the_best_checkpoint(train, make_cfg):
     loaders, info = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size)
     model = models.build(cfg.model, info)
     model.load_state_dict(load_checkpoint(run_dir / "checkpoints" / "best.pt")["model"])
-    test = evaluate(model, loaders["test"], build_loss(cfg.loss, info), make_metrics(info.task, 10),
-                    torch.device("cpu"), info.task, split="test")
+    test = evaluate(
+        model,
+        loaders["test"],
+        build_loss(cfg.loss, info),
+        make_metrics(info.task, 10),
+        torch.device("cpu"),
+        info.task,
+        split="test",
+    )
     assert test == pytest.approx(summary["test"])
 
 
 def test_regression_path(train):
-    run_dir = train("dataset=synthetic", "dataset.task=regression", "dataset.n_samples=400",
-                    "dataset.n_features=8", "loss=mse", "model=mlp", "epochs=8", "lr=3e-3")
+    run_dir = train(
+        "dataset=synthetic",
+        "dataset.task=regression",
+        "dataset.n_samples=400",
+        "dataset.n_features=8",
+        "loss=mse",
+        "model=mlp",
+        "epochs=8",
+        "lr=3e-3",
+    )
     rows = read_metrics(run_dir)
-    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/mae", "val/mse", "val/r2", "val/rmse", "lr",
-                             "seconds"]
+    assert list(rows[0]) == [
+        "epoch",
+        "train/loss",
+        "val/loss",
+        "val/mae",
+        "val/mse",
+        "val/r2",
+        "val/rmse",
+        "lr",
+        "seconds",
+    ]
     assert float(rows[-1]["val/mse"]) < float(rows[0]["val/mse"])
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["monitor"] == "val/loss" and summary["mode"] == "min"
@@ -124,7 +149,9 @@ def test_run_record_in_summary(train, tmp_path, monkeypatch):
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
     monkeypatch.chdir(project)
     monkeypatch.setattr(sys, "argv", ["dlrun", "epochs=1", "seed=5"])
-    summary = json.loads((train("epochs=1", "seed=5", "model=mlp", run_dir=tmp_path / "run") / "summary.json").read_text())
+    summary = json.loads(
+        (train("epochs=1", "seed=5", "model=mlp", run_dir=tmp_path / "run") / "summary.json").read_text()
+    )
     assert summary["git"] == {"commit": commit, "dirty": False}
     assert summary["command"] == "dlrun epochs=1 seed=5" and summary["seed"] == 5
     assert summary["hostname"] and summary["device_name"] == "cpu"

@@ -3,7 +3,6 @@
 import json
 
 import yaml
-
 from wandb_records import run_records
 
 
@@ -68,8 +67,13 @@ def test_bad_wandb_mode_is_a_clear_error(train):
 def test_log_model_and_watch(train):
     from wandb_records import read_records
 
-    run_dir = train("logger=wandb", "epochs=2", "logger.wandb.log_model=true", "logger.wandb.watch=gradients",
-                    "logger.wandb.watch_log_freq=5")
+    run_dir = train(
+        "logger=wandb",
+        "epochs=2",
+        "logger.wandb.log_model=true",
+        "logger.wandb.watch=gradients",
+        "logger.wandb.watch_log_freq=5",
+    )
     (path,) = (run_dir / "wandb").glob("offline-run-*")
     run_records(path)  # waits for the run to be written completely
     (log,) = path.glob("run-*.wandb")

@@ -23,9 +23,20 @@ def binary_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("auroc") / "run"
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[
-            "logger=none", "trainer.progress=none", "trainer=cpu", "dataset=breast_cancer", "model=mlp", "epochs=4",
-            "lr=3e-4", "trainer.metrics=[acc,auroc,precision,recall]", "trainer.monitor=val/auroc"])
+        cfg = compose(
+            config_name="config",
+            overrides=[
+                "logger=none",
+                "trainer.progress=none",
+                "trainer=cpu",
+                "dataset=breast_cancer",
+                "model=mlp",
+                "epochs=4",
+                "lr=3e-4",
+                "trainer.metrics=[acc,auroc,precision,recall]",
+                "trainer.monitor=val/auroc",
+            ],
+        )
     GlobalHydra.instance().clear()
     run(cfg, run_dir=run_dir, job={"overrides": []})
     return run_dir
@@ -49,8 +60,15 @@ def test_columns_best_checkpoint_and_scikit_learn(binary_run):
 
     with open(binary_run / "metrics.csv") as f:
         table = list(csv.DictReader(f))
-    assert list(table[0])[:7] == ["epoch", "train/loss", "val/loss", "val/acc", "val/auroc", "val/precision",
-                                  "val/recall"]
+    assert list(table[0])[:7] == [
+        "epoch",
+        "train/loss",
+        "val/loss",
+        "val/acc",
+        "val/auroc",
+        "val/precision",
+        "val/recall",
+    ]
     summary = json.loads((binary_run / "summary.json").read_text())
     assert summary["monitor"] == "val/auroc" and summary["mode"] == "max"
     assert summary["best"]["value"] == max(float(row["val/auroc"]) for row in table)
@@ -68,15 +86,27 @@ def test_eval_reports_the_chosen_metrics(binary_run, tmp_path):
 
     from dlrun.commands import eval as eval_command
 
-    assert eval_command.main(argparse.Namespace(run=str(binary_run), overrides=[], checkpoint="best", trust=[],
-                                                split="test", output=str(tmp_path / "eval.json"))) == 0
+    assert (
+        eval_command.main(
+            argparse.Namespace(
+                run=str(binary_run),
+                overrides=[],
+                checkpoint="best",
+                trust=[],
+                split="test",
+                output=str(tmp_path / "eval.json"),
+            )
+        )
+        == 0
+    )
     values = json.loads((tmp_path / "eval.json").read_text())["metrics"]
     recorded = json.loads((binary_run / "summary.json").read_text())["test"]
     assert values == pytest.approx(recorded, abs=1e-6) and "test/auroc" in values
 
 
-@pytest.mark.parametrize("task,classes", [("classification", 2), ("classification", 4), ("regression", 1),
-                                          ("regression", 3)])
+@pytest.mark.parametrize(
+    "task,classes", [("classification", 2), ("classification", 4), ("regression", 1), ("regression", 3)]
+)
 def test_every_catalogue_metric_computes(task, classes):
     """Each library metric, built for binary, multiclass, one and several outputs, gives one finite number."""
     from dlrun.metrics.builtin import make_metrics

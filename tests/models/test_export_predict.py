@@ -13,10 +13,10 @@ from PIL import Image
 from ..datasets import fixtures
 from ..datasets.test_files import houses
 
-pytestmark = pytest.mark.slow   # dlrun predict and export on trained runs, in processes of their own
+pytestmark = pytest.mark.slow  # dlrun predict and export on trained runs, in processes of their own
 
 # Runs in a fresh interpreter: torch, torchvision, PIL, pandas, safetensors; never dlrun.
-CONSUMER = r'''
+CONSUMER = r"""
 import json, sys
 import numpy as np, torch
 from PIL import Image
@@ -52,7 +52,7 @@ if meta["task"] == "classification":
     out = out.softmax(dim=1).max(dim=1).values
 assert "dlrun" not in sys.modules
 print(json.dumps(out.flatten().tolist()))
-'''
+"""
 
 
 def predictions(dlrun_cli, run_dir, inputs, tmp_path):
@@ -64,8 +64,12 @@ def predictions(dlrun_cli, run_dir, inputs, tmp_path):
 
 
 def consume(export_dir, fmt, inputs):
-    result = subprocess.run([sys.executable, "-c", CONSUMER, str(export_dir), fmt, *map(str, inputs)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", CONSUMER, str(export_dir), fmt, *map(str, inputs)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -109,9 +113,16 @@ def test_safetensors_export_holds_the_checkpoint_weights(train, dlrun_cli):
 
 def test_image_folder_predict_and_export(train, dlrun_cli, tmp_path):
     root = fixtures.image_tree(tmp_path / "pets", per_class=12, size=20)
-    run_dir = train("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.resize=[24,24]",
-                    "dataset.transforms.random_crop=16", "model=cnn", "epochs=2", "batch_size=8",
-                    "loader.num_workers=0")
+    run_dir = train(
+        "dataset=image_folder",
+        f"dataset.root={root}",
+        "dataset.transforms.resize=[24,24]",
+        "dataset.transforms.random_crop=16",
+        "model=cnn",
+        "epochs=2",
+        "batch_size=8",
+        "loader.num_workers=0",
+    )
     inputs = sorted(root.glob("*/*.png"))[:4]
     rows = predictions(dlrun_cli, run_dir, inputs, tmp_path)
     assert {r["class"] for r in rows} <= {"cat", "dog"}
@@ -121,8 +132,9 @@ def test_image_folder_predict_and_export(train, dlrun_cli, tmp_path):
 
 def test_csv_regression_predict_and_export(train, dlrun_cli, tmp_path):
     path = houses(tmp_path / "houses.csv")
-    run_dir = train("dataset=csv", f"dataset.path={path}", "dataset.target=price", "loss=mse", "model=mlp",
-                    "epochs=20", "lr=3e-3")
+    run_dir = train(
+        "dataset=csv", f"dataset.path={path}", "dataset.target=price", "loss=mse", "model=mlp", "epochs=20", "lr=3e-3"
+    )
     new = tmp_path / "new.csv"
     houses(new, n=5, seed=9)
     rows = predictions(dlrun_cli, run_dir, [new], tmp_path)
@@ -143,12 +155,15 @@ def truncated_run(run_dir):
     (run_dir / "checkpoints" / "best.pt").write_bytes(b"PK\x03\x04 truncated")
 
 
-@pytest.mark.parametrize("setup,args,message", [
-    (lambda d: None, ["predict", "{d}/nope", "x.png"], "no such run directory"),
-    (lambda d: (d / "run").mkdir(), ["predict", "{d}/run", "x.png"], "has no config.yaml"),
-    (lambda d: (d / "x.txt").write_text("hi"), ["predict", "{run}", "{d}/x.txt"], "predicts on image files"),
-    (lambda d: truncated_run(d / "run2"), ["export", "{d}/run2"], "could not be read"),
-])
+@pytest.mark.parametrize(
+    "setup,args,message",
+    [
+        (lambda d: None, ["predict", "{d}/nope", "x.png"], "no such run directory"),
+        (lambda d: (d / "run").mkdir(), ["predict", "{d}/run", "x.png"], "has no config.yaml"),
+        (lambda d: (d / "x.txt").write_text("hi"), ["predict", "{run}", "{d}/x.txt"], "predicts on image files"),
+        (lambda d: truncated_run(d / "run2"), ["export", "{d}/run2"], "could not be read"),
+    ],
+)
 def test_predict_and_export_errors(train, dlrun_cli, tmp_path, setup, args, message):
     run_dir = train("epochs=1", "model=mlp") if "{run}" in " ".join(args) else None
     setup(tmp_path)

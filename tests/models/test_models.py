@@ -16,9 +16,23 @@ RGB = DataInfo(CLASSIFICATION, 5, (3, 32, 32))
 TABULAR = DataInfo(REGRESSION, 1, (13,))
 
 # One of each family; the heavy ones are exercised at their smallest variant.
-SAMPLE = ["resnet50", "vgg11", "densenet121", "mobilenet_v3_small", "efficientnet_b0", "convnext_tiny",
-          "vit_b_16", "swin_t", "regnet_x_400mf", "alexnet", "inception_v3", "googlenet", "squeezenet1_1",
-          "shufflenet_v2_x0_5", "mnasnet0_5"]
+SAMPLE = [
+    "resnet50",
+    "vgg11",
+    "densenet121",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "convnext_tiny",
+    "vit_b_16",
+    "swin_t",
+    "regnet_x_400mf",
+    "alexnet",
+    "inception_v3",
+    "googlenet",
+    "squeezenet1_1",
+    "shufflenet_v2_x0_5",
+    "mnasnet0_5",
+]
 
 
 def test_every_offered_torchvision_model_is_installed():
@@ -31,8 +45,11 @@ def test_every_offered_torchvision_model_is_installed():
     assert not gone, f"dlrun/models/catalog.py offers models torchvision {torchvision.__version__} lacks: {gone}"
     new = sorted(installed - set(TORCHVISION_CLASSIFIERS))
     if new:
-        warnings.warn(f"torchvision {torchvision.__version__} has classifiers dlrun does not offer yet: {new} "
-                      "(add them to dlrun/models/catalog.py)", stacklevel=1)
+        warnings.warn(
+            f"torchvision {torchvision.__version__} has classifiers dlrun does not offer yet: {new} "
+            "(add them to dlrun/models/catalog.py)",
+            stacklevel=1,
+        )
 
 
 def _cfg(name, **extra):

@@ -20,8 +20,13 @@ def pets(tmp_path):
 
 
 def image_args(root):
-    return ("dataset=image_folder", f"dataset.root={root}", "dataset.transforms.resize=32", "batch_size=8",
-            "loader.num_workers=0")
+    return (
+        "dataset=image_folder",
+        f"dataset.root={root}",
+        "dataset.transforms.resize=32",
+        "batch_size=8",
+        "loader.num_workers=0",
+    )
 
 
 def imagenet_resnet18(seed=0) -> dict:
@@ -39,8 +44,9 @@ def test_frozen_backbone_trains_only_the_head(train, pets, tmp_path, suffix):
         save_file(pretrained, str(path))
     else:
         torch.save(pretrained, path)
-    run_dir = train(*image_args(pets), "model=resnet18", f"model.weights={path}", "model.freeze=backbone",
-                    "epochs=2", "lr=1e-2")
+    run_dir = train(
+        *image_args(pets), "model=resnet18", f"model.weights={path}", "model.freeze=backbone", "epochs=2", "lr=1e-2"
+    )
     trained = load_checkpoint(run_dir / "checkpoints" / "last.pt")["model"]
     for name, tensor in pretrained.items():
         if name.startswith("fc."):
@@ -54,8 +60,17 @@ def test_frozen_backbone_trains_only_the_head(train, pets, tmp_path, suffix):
 def test_unfreeze_after_n_epochs_and_backbone_lr(train, pets, tmp_path):
     path = tmp_path / "r18.pth"
     torch.save(imagenet_resnet18(), path)
-    run_dir = train(*image_args(pets), "model=resnet18", f"model.weights={path}", "model.freeze=backbone",
-                    "model.unfreeze_at_epoch=2", "model.backbone_lr=1e-4", "epochs=2", "optimizer=sgd", "lr=0.01")
+    run_dir = train(
+        *image_args(pets),
+        "model=resnet18",
+        f"model.weights={path}",
+        "model.freeze=backbone",
+        "model.unfreeze_at_epoch=2",
+        "model.backbone_lr=1e-4",
+        "epochs=2",
+        "optimizer=sgd",
+        "lr=0.01",
+    )
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
     assert [g["lr"] for g in state["optimizer"]["param_groups"]] == [0.01, 1e-4]
     pretrained = imagenet_resnet18()
@@ -71,9 +86,17 @@ def test_weight_enum_from_the_cache_with_its_preprocessing(train, pets, tmp_path
     assert str(cache).startswith(str(tmp_path / "torch"))
     cache.parent.mkdir(parents=True)
     torch.save(imagenet_resnet18(seed=3), cache)
-    run_dir = train("dataset=image_folder", f"dataset.root={pets}", "batch_size=8", "loader.num_workers=0",
-                    "model=resnet18", "model.weights=DEFAULT", "model.download=false", "epochs=1",
-                    "model.freeze=backbone")
+    run_dir = train(
+        "dataset=image_folder",
+        f"dataset.root={pets}",
+        "batch_size=8",
+        "loader.num_workers=0",
+        "model=resnet18",
+        "model.weights=DEFAULT",
+        "model.download=false",
+        "epochs=1",
+        "model.freeze=backbone",
+    )
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     transforms = config["dataset"]["transforms"]
     assert (transforms["resize"], transforms["random_crop"]) == (256, 224)
@@ -85,21 +108,29 @@ def test_weight_enum_from_the_cache_with_its_preprocessing(train, pets, tmp_path
 def test_chosen_transforms_win_over_the_weights_preprocessing(make_cfg, tmp_path, monkeypatch):
     from dlrun.run.build import use_pretrained_preprocessing
 
-    cfg = make_cfg("dataset=image_folder", "dataset.root=x", "model=resnet18", "model.weights=DEFAULT",
-                   "dataset.transforms.resize=64")
+    cfg = make_cfg(
+        "dataset=image_folder",
+        "dataset.root=x",
+        "model=resnet18",
+        "model.weights=DEFAULT",
+        "dataset.transforms.resize=64",
+    )
     use_pretrained_preprocessing(cfg, ["dataset.transforms.resize=64"], print)
     assert cfg.dataset.transforms.resize == 64 and cfg.dataset.transforms.normalize == "dataset"
     use_pretrained_preprocessing(cfg, [], print)
     assert cfg.dataset.transforms.resize == 256
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["model.weights=DEFAULT", "model.download=false"], "not cached and model.download=false. Put resnet18-"),
-    (["model.weights=IMAGENET1K_V9"], "not a weight of resnet18. Did you mean: IMAGENET1K_V1"),
-    (["model.weights=missing.pth"], "no such file"),
-    (["model.freeze=head"], "model.freeze='head' is not valid"),
-    (["model.unfreeze_at_epoch=2"], "needs model.freeze=backbone"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["model.weights=DEFAULT", "model.download=false"], "not cached and model.download=false. Put resnet18-"),
+        (["model.weights=IMAGENET1K_V9"], "not a weight of resnet18. Did you mean: IMAGENET1K_V1"),
+        (["model.weights=missing.pth"], "no such file"),
+        (["model.freeze=head"], "model.freeze='head' is not valid"),
+        (["model.unfreeze_at_epoch=2"], "needs model.freeze=backbone"),
+    ],
+)
 def test_weight_and_freeze_errors(train, pets, tmp_path, monkeypatch, overrides, message):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
     with pytest.raises(DlrunError, match=message):
@@ -115,7 +146,12 @@ def test_weights_of_another_architecture(train, pets, tmp_path):
 
 @pytest.mark.slow
 def test_missing_cached_weights_from_the_cli(dlrun_cli, tmp_path):
-    result = dlrun_cli("model=resnet18", "model.weights=DEFAULT", "model.download=false", "logger=none",
-                       env={"TORCH_HOME": str(tmp_path / "th")})
+    result = dlrun_cli(
+        "model=resnet18",
+        "model.weights=DEFAULT",
+        "model.download=false",
+        "logger=none",
+        env={"TORCH_HOME": str(tmp_path / "th")},
+    )
     assert result.returncode == 2 and "TORCH_HOME" in result.stderr and str(tmp_path / "th") in result.stderr
     assert "Traceback" not in result.stderr

@@ -103,24 +103,45 @@ def test_custom_model_without_size_arguments_gets_a_new_head(train, user_dir):
 
 
 def test_local_hub_directory(train, user_dir):
-    run_dir = train("model=hub", f"model.repo={user_dir / 'hubdir'}", "model.entrypoint=small_net",
-                    "model.kwargs={width: 12}", "epochs=2")
+    run_dir = train(
+        "model=hub",
+        f"model.repo={user_dir / 'hubdir'}",
+        "model.entrypoint=small_net",
+        "model.kwargs={width: 12}",
+        "epochs=2",
+    )
     assert summary(run_dir)["parameters"]["total"] == 1 * 12 * 9 + 12 + 12 * 10 + 10
 
 
-@pytest.mark.parametrize("overrides,message", [
-    (["model=custom", "model.class_path=my_nets.Nett"], "has no 'Nett'. Did you mean: Net"),
-    (["model=custom", "model.class_path=my_nets.Net", "model.kwargs={depth: 3}"], "unexpected keyword argument 'depth'"),
-    (["model=hub", "model.repo=hubdir", "model.entrypoint=small_nett"], "not in .*hubconf.py. Did you mean: small_net"),
-    (["model=hub", "model.repo=someone/repo", "model.entrypoint=x"], "pass model.trust_repo=true|Pass model.trust_repo=true"),
-    (["model=hub", "model.repo=nowhere_dir/", "model.entrypoint=x", "model.source=local"], "no hubconf.py"),
-    (["model=custom", "model.class_path=my_nets.ForMnist"],
-     r"model=custom \(my_nets.ForMnist\) does not fit the data: given a batch of shape \(2, 1, 8, 8\) \(samples "
-     r"\(1, 8, 8\), 10 classes\) its forward pass failed with RuntimeError: mat1 and mat2 shapes cannot be "
-     r"multiplied.*To fix: change the model's layers to take images of this size"),
-    (["model=custom", "model.class_path=my_nets.ThreeOutputs"],
-     r"returned outputs of shape \(2, 3\) for a batch of 2; this data needs \(2, 10\): 10 classes"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["model=custom", "model.class_path=my_nets.Nett"], "has no 'Nett'. Did you mean: Net"),
+        (
+            ["model=custom", "model.class_path=my_nets.Net", "model.kwargs={depth: 3}"],
+            "unexpected keyword argument 'depth'",
+        ),
+        (
+            ["model=hub", "model.repo=hubdir", "model.entrypoint=small_nett"],
+            "not in .*hubconf.py. Did you mean: small_net",
+        ),
+        (
+            ["model=hub", "model.repo=someone/repo", "model.entrypoint=x"],
+            "pass model.trust_repo=true|Pass model.trust_repo=true",
+        ),
+        (["model=hub", "model.repo=nowhere_dir/", "model.entrypoint=x", "model.source=local"], "no hubconf.py"),
+        (
+            ["model=custom", "model.class_path=my_nets.ForMnist"],
+            r"model=custom \(my_nets.ForMnist\) does not fit the data: given a batch of shape \(2, 1, 8, 8\) \(samples "
+            r"\(1, 8, 8\), 10 classes\) its forward pass failed with RuntimeError: mat1 and mat2 shapes cannot be "
+            r"multiplied.*To fix: change the model's layers to take images of this size",
+        ),
+        (
+            ["model=custom", "model.class_path=my_nets.ThreeOutputs"],
+            r"returned outputs of shape \(2, 3\) for a batch of 2; this data needs \(2, 10\): 10 classes",
+        ),
+    ],
+)
 def test_user_model_errors(train, user_dir, overrides, message):
     with pytest.raises(DlrunError, match=message):
         train(*overrides, "epochs=1")
@@ -130,13 +151,15 @@ def test_user_model_errors(train, user_dir, overrides, message):
 def test_user_model_yaml_through_config_dir(dlrun_cli, user_dir):
     conf = user_dir / "conf" / "model"
     conf.mkdir(parents=True)
-    (conf / "mynet.yaml").write_text(textwrap.dedent("""
+    (conf / "mynet.yaml").write_text(
+        textwrap.dedent("""
         defaults:
           - custom
           - _self_
         class_path: my_nets.Net
         kwargs: {hidden: 20}
-    """))
+    """)
+    )
     result = dlrun_cli("--config-dir", str(user_dir / "conf"), "model=mynet", "epochs=1", "logger=none", cwd=user_dir)
     assert result.returncode == 0, result.stderr
     (run_dir,) = (user_dir / "outputs" / "runs").iterdir()

@@ -59,5 +59,7 @@ def test_complete_pruned_and_nan_runs(tmp_path):
 
 
 def test_the_rerun_command_quotes_what_the_shell_would_split():
-    command = rerun_command(["hparams_search=digits_optuna", "model.kwargs={a: 1}"], {"lr": 0.00123, "optimizer": "sgd"})
+    command = rerun_command(
+        ["hparams_search=digits_optuna", "model.kwargs={a: 1}"], {"lr": 0.00123, "optimizer": "sgd"}
+    )
     assert command == "dlrun hparams_search=digits_optuna 'model.kwargs={a: 1}' lr=0.00123 optimizer=sgd"

@@ -11,10 +11,18 @@ from optuna.trial import TrialState
 from tests.processes import QUIET, dlrun
 from tests.search.helpers import load_study
 
-SEARCH = ("-m", "hydra/sweeper=optuna", "lr=tag(log, interval(1e-5, 1.0))", "optimizer=adam,sgd",
-          "batch_size=choice(0, 32, 64)", "epochs=3", *QUIET, "hydra.sweep.dir=search",
-          "hydra.sweeper.pruner.n_startup_trials=2",
-          "hydra.sweeper.enqueue=[{batch_size: 0}]")   # trial 0: a value every run rejects
+SEARCH = (
+    "-m",
+    "hydra/sweeper=optuna",
+    "lr=tag(log, interval(1e-5, 1.0))",
+    "optimizer=adam,sgd",
+    "batch_size=choice(0, 32, 64)",
+    "epochs=3",
+    *QUIET,
+    "hydra.sweep.dir=search",
+    "hydra.sweeper.pruner.n_startup_trials=2",
+    "hydra.sweeper.enqueue=[{batch_size: 0}]",
+)  # trial 0: a value every run rejects
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +108,21 @@ def test_running_again_with_more_trials_continues_the_study(search):
 @pytest.mark.slow
 def test_the_best_trials_command_trains_it_again_as_one_run(search, tmp_path):
     import shlex
+    import subprocess
 
     from tests.processes import DLRUN, cli_env
-    import subprocess
 
     command = yaml.safe_load((search["dir"] / "optimization_results.yaml").read_text())["best"]["command"]
     args = shlex.split(command)[1:]
-    result = subprocess.run([DLRUN, *args, "hydra.run.dir=again"], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300, env=cli_env())
+    result = subprocess.run(
+        [DLRUN, *args, "hydra.run.dir=again"], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=cli_env()
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "again" / "summary.json").read_text())
     assert summary["status"] == "completed" and "search" not in summary
     best = load_study(search["dir"] / "optuna.journal", "search").best_trial
-    assert summary["overrides"][-3:] == [f"lr={best.params['lr']!r}", f"optimizer={best.params['optimizer']}",
-                                         f"batch_size={best.params['batch_size']}"]
+    assert summary["overrides"][-3:] == [
+        f"lr={best.params['lr']!r}",
+        f"optimizer={best.params['optimizer']}",
+        f"batch_size={best.params['batch_size']}",
+    ]

@@ -9,9 +9,16 @@ from dlrun.search.space import search_space
 
 
 def test_each_sweep_form_becomes_its_distribution():
-    space = search_space({"model.dropout": "interval(0.0, 0.5)"}, [
-        "lr=tag(log, interval(1e-4, 1e-1))", "optimizer=adam,sgd", "batch_size=range(16,129,step=16)",
-        "loader.shuffle=choice(true, false)", "epochs=3"])
+    space = search_space(
+        {"model.dropout": "interval(0.0, 0.5)"},
+        [
+            "lr=tag(log, interval(1e-4, 1e-1))",
+            "optimizer=adam,sgd",
+            "batch_size=range(16,129,step=16)",
+            "loader.shuffle=choice(true, false)",
+            "epochs=3",
+        ],
+    )
     d = space.distributions
     assert d["lr"] == FloatDistribution(1e-4, 1e-1, log=True)
     assert d["model.dropout"] == FloatDistribution(0.0, 0.5)
@@ -20,7 +27,10 @@ def test_each_sweep_form_becomes_its_distribution():
     assert d["loader.shuffle"] == CategoricalDistribution([True, False])
     assert space.fixed == ["epochs=3"]
     assert space.trial_overrides({"lr": 0.00123, "loader.shuffle": False}) == [
-        "epochs=3", "lr=0.00123", "loader.shuffle=false"]
+        "epochs=3",
+        "lr=0.00123",
+        "loader.shuffle=false",
+    ]
 
 
 def test_range_stop_is_exclusive_also_when_it_falls_on_the_step():
@@ -35,13 +45,16 @@ def test_the_command_line_wins_over_a_preset_for_the_same_key():
     assert "optimizer" in space.distributions
 
 
-@pytest.mark.parametrize("override, message", [
-    ("lr=interval(0.1, 0.01)", "lower bound"),
-    ("lr=tag(log, interval(0, 1))", "above 0"),
-    ("batch_size=range(64, 16)", "is empty"),
-    ("optimizer=tag(log, choice(adam, sgd))", "not to a list"),
-    ("batch_size=tag(log, range(16, 128, step=16))", "step=1"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("lr=interval(0.1, 0.01)", "lower bound"),
+        ("lr=tag(log, interval(0, 1))", "above 0"),
+        ("batch_size=range(64, 16)", "is empty"),
+        ("optimizer=tag(log, choice(adam, sgd))", "not to a list"),
+        ("batch_size=tag(log, range(16, 128, step=16))", "step=1"),
+    ],
+)
 def test_a_sweep_the_search_cannot_use_is_named(override, message):
     with pytest.raises(DlrunError, match=message):
         search_space({}, [override])

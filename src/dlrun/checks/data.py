@@ -9,7 +9,7 @@ from dlrun.errors import DlrunError
 
 FRACTION = (number(0, 1, low_open=True, high_open=True), "a fraction between 0 and 1 (exclusive), e.g. 0.15")
 TASKS = {"synthetic": ("classification", "regression")}
-FILE_KINDS = {"table": table_format, "arrays": array_format}   # the extensions each option reads
+FILE_KINDS = {"table": table_format, "arrays": array_format}  # the extensions each option reads
 
 
 def normalize_ok(v) -> bool:
@@ -20,15 +20,18 @@ def extra_ok(v) -> bool:
     return isinstance(v, list) and all(isinstance(t, dict) and (t.get("_target_") or t.get("class_path")) for t in v)
 
 
-POLICIES = ("randaugment", "trivialaugment", "autoaugment", "augmix")   # dlrun.datasets.transforms.POLICIES
+POLICIES = ("randaugment", "trivialaugment", "autoaugment", "augmix")  # dlrun.datasets.transforms.POLICIES
 
 
-AUTOAUGMENT_POLICIES = ("imagenet", "cifar10", "svhn")   # dlrun.datasets.transforms.AUTOAUGMENT_POLICIES
+AUTOAUGMENT_POLICIES = ("imagenet", "cifar10", "svhn")  # dlrun.datasets.transforms.AUTOAUGMENT_POLICIES
 
 
 def policy_ok(v) -> bool:
-    return v is None or (isinstance(v, dict) and v.get("name") in POLICIES
-                         and (v["name"] != "autoaugment" or v.get("policy", "imagenet") in AUTOAUGMENT_POLICIES))
+    return v is None or (
+        isinstance(v, dict)
+        and v.get("name") in POLICIES
+        and (v["name"] != "autoaugment" or v.get("policy", "imagenet") in AUTOAUGMENT_POLICIES)
+    )
 
 
 AUTO_OR_BOOL = (lambda v: v == "auto" or isinstance(v, bool), "auto, true or false")
@@ -51,11 +54,17 @@ RULES = [
     ("dataset.transforms.crop_padding", whole(0), "a whole number of pixels >= 0"),
     ("dataset.transforms.horizontal_flip", boolean, "true or false"),
     ("dataset.transforms.normalize", normalize_ok, "dataset, imagenet, none or {mean: [...], std: [...]}"),
-    ("dataset.transforms.train_extra", extra_ok,
-     "a list of transforms, each with a _target_ (or class_path), e.g. [{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]"),
-    ("dataset.transforms.auto_augment", policy_ok,
-     "null or {name: randaugment | trivialaugment | autoaugment | augmix, ...its options} "
-     "(autoaugment's policy: imagenet, cifar10 or svhn)"),
+    (
+        "dataset.transforms.train_extra",
+        extra_ok,
+        "a list of transforms, each with a _target_ (or class_path), e.g. [{_target_: torchvision.transforms.v2.RandomRotation, degrees: 10}]",
+    ),
+    (
+        "dataset.transforms.auto_augment",
+        policy_ok,
+        "null or {name: randaugment | trivialaugment | autoaugment | augmix, ...its options} "
+        "(autoaugment's policy: imagenet, cifar10 or svhn)",
+    ),
     ("dataset.transforms.random_erasing", number(0, 1), "a probability from 0 to 1, e.g. 0.25"),
     ("dataset.transforms.mixup_alpha", number(0), "a number >= 0 (0: off), e.g. 0.2"),
     ("dataset.transforms.cutmix_alpha", number(0), "a number >= 0 (0: off), e.g. 1.0"),
@@ -82,8 +91,10 @@ def data_problems(cfg, files: bool = True) -> list[str]:
         found.append(f"dataset.task={task!r} is not valid: use {', '.join(valid_tasks)}.")
     val, test = lookup(cfg, "dataset.val_fraction"), lookup(cfg, "dataset.test_fraction")
     if all(FRACTION[0](v) for v in (val, test)) and val + test >= 1:
-        found.append(f"dataset.val_fraction={val} and dataset.test_fraction={test} leave nothing to train on: "
-                     "together they must be below 1.")
+        found.append(
+            f"dataset.val_fraction={val} and dataset.test_fraction={test} leave nothing to train on: "
+            "together they must be below 1."
+        )
     if files:
         found += named_paths(cfg)
     found += loader_problems(cfg)
@@ -100,8 +111,10 @@ def loader_problems(cfg) -> list[str]:
     if persistent is True and workers == 0:
         found.append("loader.persistent_workers=true needs worker processes: set loader.num_workers >= 1 too.")
     if in_memory is True and is_int(workers) and workers > 0:
-        found.append(f"loader.in_memory=true batches tensors in the training process: it takes no DataLoader "
-                     f"workers (loader.num_workers={workers}); set loader.num_workers=0 or auto.")
+        found.append(
+            f"loader.in_memory=true batches tensors in the training process: it takes no DataLoader "
+            f"workers (loader.num_workers={workers}); set loader.num_workers=0 or auto."
+        )
     devices, nodes = lookup(cfg, "trainer.devices"), lookup(cfg, "trainer.num_nodes")
     several = (is_int(devices) and devices > 1) or (is_int(nodes) and nodes > 1)
     if in_memory is True and several:
@@ -116,7 +129,7 @@ def named_paths(cfg) -> list[str]:
     for key, want_dir in (("path", False), ("targets_path", False), ("root", True)):
         value = lookup(cfg, f"dataset.{key}")
         if value is ABSENT or not isinstance(value, str) or (key == "root" and name != "image_folder"):
-            continue   # torchvision sets' root is a download folder: it need not exist yet
+            continue  # torchvision sets' root is a download folder: it need not exist yet
         path = Path(value).expanduser()
         if want_dir and not path.is_dir():
             what = "is a file, not a folder" if path.exists() else f"no such folder (looked in {path.resolve()})"

@@ -13,7 +13,7 @@ def import_problems(cfg) -> list[str]:
 
     try:
         config = OmegaConf.to_container(cfg, resolve=True)
-    except Exception:   # an interpolation that does not resolve: reported on its own
+    except Exception:  # an interpolation that does not resolve: reported on its own
         return []
     cwd = importable_working_directory()
     found = []
@@ -22,6 +22,8 @@ def import_problems(cfg) -> list[str]:
             continue
         top = path.split(".")[0]
         if top.isidentifier() and importlib.util.find_spec(top) is None:
-            found.append(f"{key}={path!r}: module {top!r} not found. It must be a file in your working directory "
-                         f"({cwd}) or an installed package.")
+            found.append(
+                f"{key}={path!r}: module {top!r} not found. It must be a file in your working directory "
+                f"({cwd}) or an installed package."
+            )
     return found

@@ -21,9 +21,12 @@ def metric_problems(cfg) -> list[str]:
     if isinstance(metrics, list):
         chosen = [column_name(m) for m in metrics]
         if monitor[4:] not in chosen:
-            found.append(f"trainer.monitor={monitor} is not among trainer.metrics ({', '.join(chosen)}): "
-                         f"add {monitor[4:]} to the list or monitor one of them.")
-    elif task is not None and monitor[4:] not in default_names(task, num_outputs=100):   # top5 may be there
-        found.append(not_a_metric(monitor, task, ["val/loss", *(f"val/{n}" for n in default_names(task, 100)),
-                                                  "train/loss"]))
+            found.append(
+                f"trainer.monitor={monitor} is not among trainer.metrics ({', '.join(chosen)}): "
+                f"add {monitor[4:]} to the list or monitor one of them."
+            )
+    elif task is not None and monitor[4:] not in default_names(task, num_outputs=100):  # top5 may be there
+        found.append(
+            not_a_metric(monitor, task, ["val/loss", *(f"val/{n}" for n in default_names(task, 100)), "train/loss"])
+        )
     return found

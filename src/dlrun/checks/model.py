@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dlrun.checks.values import ABSENT, apply, boolean, import_path, lookup, number, one_of, whole
 
-ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu")   # as dlrun.models.builtin.ACTIVATIONS
+ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu")  # as dlrun.models.builtin.ACTIVATIONS
 WEIGHT_FILES = (".pt", ".pth", ".safetensors", ".bin")
 
 
@@ -21,7 +21,11 @@ RULES = [
     ("model.activation", one_of(*ACTIVATIONS), ", ".join(ACTIVATIONS)),
     ("model.batch_norm", boolean, "true or false"),
     ("model.bias", boolean, "true or false"),
-    ("model.freeze", one_of("backbone", "none", allow_none=True), "null (train everything) or backbone (train only the head)"),
+    (
+        "model.freeze",
+        one_of("backbone", "none", allow_none=True),
+        "null (train everything) or backbone (train only the head)",
+    ),
     ("model.unfreeze_at_epoch", whole(1, allow_none=True), "null or an epoch >= 1"),
     ("model.backbone_lr", number(0, allow_none=True), "null or a learning rate >= 0"),
     ("model.class_path", import_path, "module.Name, e.g. my_nets.Net"),
@@ -35,7 +39,11 @@ def model_problems(cfg) -> list[str]:
     found = apply(cfg, RULES)
     if cfg.model.get("name") == "hub":
         found += apply(cfg, [("model.source", one_of("auto", "local", "github"), "auto, local or github")])
-    if lookup(cfg, "model.unfreeze_at_epoch") not in (ABSENT, None) and lookup(cfg, "model.freeze") in (ABSENT, None, "none"):
+    if lookup(cfg, "model.unfreeze_at_epoch") not in (ABSENT, None) and lookup(cfg, "model.freeze") in (
+        ABSENT,
+        None,
+        "none",
+    ):
         found.append("model.unfreeze_at_epoch needs model.freeze=backbone: nothing is frozen to unfreeze.")
     weights = lookup(cfg, "model.weights")
     if isinstance(weights, str) and (weights.endswith(WEIGHT_FILES) or "/" in weights):
@@ -45,6 +53,8 @@ def model_problems(cfg) -> list[str]:
     repo, source = lookup(cfg, "model.repo"), lookup(cfg, "model.source")
     local = source == "local" or (source == "auto" and isinstance(repo, str) and Path(repo).expanduser().is_dir())
     if isinstance(repo, str) and local and not (Path(repo).expanduser() / "hubconf.py").is_file():
-        found.append(f"model.repo={repo!r}: {Path(repo).expanduser().resolve()} has no hubconf.py, so it is not a "
-                     "torch.hub directory.")
+        found.append(
+            f"model.repo={repo!r}: {Path(repo).expanduser().resolve()} has no hubconf.py, so it is not a "
+            "torch.hub directory."
+        )
     return found

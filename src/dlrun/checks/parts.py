@@ -45,15 +45,14 @@ CLASS_INDEX_LOSSES = {"torch.nn.CrossEntropyLoss": "CrossEntropyLoss", "torch.nn
 
 
 def class_loss_on_values(loss: str, task: str) -> str:
-    return (f"loss={loss} needs class labels, but this dataset is a {task} task. "
-            "Use loss=mse, l1, smooth_l1 or huber.")
+    return f"loss={loss} needs class labels, but this dataset is a {task} task. Use loss=mse, l1, smooth_l1 or huber."
 
 
 def parts_problems(cfg) -> list[str]:
     found = apply(cfg, RULES)
     loss = CLASS_INDEX_LOSSES.get(lookup(cfg, "loss._target_"))
-    if loss and "dataset" in cfg and dataset_task(cfg.dataset) == "regression":   # training.losses checks it too,
-        found.append(class_loss_on_values(loss, "regression"))                    # once the data tells the task
+    if loss and "dataset" in cfg and dataset_task(cfg.dataset) == "regression":  # training.losses checks it too,
+        found.append(class_loss_on_values(loss, "regression"))  # once the data tells the task
     if cfg.get("optimizer") and cfg.optimizer.get("nesterov") is True and cfg.optimizer.get("momentum") == 0:
         found.append("optimizer.nesterov=true needs momentum: set optimizer.momentum > 0 (e.g. 0.9).")
     return found

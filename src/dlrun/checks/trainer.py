@@ -8,18 +8,23 @@ from dlrun.cluster import slurm_env
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 # Said before torch where the config shows it, and by the code that finds it at run time
 # (trainer.device=auto on a machine without CUDA, trainer.devices=auto on N GPUs).
-FP16_NEEDS_CUDA = ("trainer.precision=16 (float16 with a gradient scaler) needs a CUDA device; "
-                   "on the CPU use trainer.precision=bf16.")
-SYNC_BATCHNORM_NEEDS_CUDA = ("trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only; "
-                             "on the CPU leave it false (each process keeps its own BatchNorm statistics).")
+FP16_NEEDS_CUDA = (
+    "trainer.precision=16 (float16 with a gradient scaler) needs a CUDA device; on the CPU use trainer.precision=bf16."
+)
+SYNC_BATCHNORM_NEEDS_CUDA = (
+    "trainer.sync_batchnorm=true needs CUDA: torch's SyncBatchNorm runs on GPUs only; "
+    "on the CPU leave it false (each process keeps its own BatchNorm statistics)."
+)
 
 
 def global_batch_problem(batch_size: int, world: int) -> str | None:
     """batch_size is the global batch: it must divide among the processes."""
     if batch_size % world == 0:
         return None
-    return (f"batch_size={batch_size} is the global batch and must divide evenly among the {world} training "
-            f"processes: use a multiple of {world}, e.g. batch_size={batch_size // world * world or world}.")
+    return (
+        f"batch_size={batch_size} is the global batch and must divide evenly among the {world} training "
+        f"processes: use a multiple of {world}, e.g. batch_size={batch_size // world * world or world}."
+    )
 
 
 def batches_limit(v) -> bool:
@@ -27,7 +32,11 @@ def batches_limit(v) -> bool:
 
 
 RULES = [
-    ("trainer.device", lambda v: isinstance(v, str) and bool(DEVICE_PATTERN.match(v)), "auto, cpu, cuda, cuda:N or mps"),
+    (
+        "trainer.device",
+        lambda v: isinstance(v, str) and bool(DEVICE_PATTERN.match(v)),
+        "auto, cpu, cuda, cuda:N or mps",
+    ),
     ("trainer.precision", lambda v: str(v) in ("32", "bf16", "16") and not isinstance(v, bool), "32, bf16 or 16"),
     ("trainer.grad_accum_steps", whole(1), "a whole number >= 1"),
     ("trainer.grad_clip", number(0, low_open=True, allow_none=True), "a positive number (a gradient norm) or null"),
@@ -43,8 +52,11 @@ RULES = [
     ("trainer.checkpoint_every_n_steps", whole(1, allow_none=True), "a whole number of steps >= 1 or null"),
     ("trainer.early_stopping.patience", whole(1, allow_none=True), "a whole number of validations >= 1 or null"),
     ("trainer.early_stopping.min_delta", number(0, allow_none=True), "a number >= 0"),
-    ("trainer.ema.decay", number(0, 1, low_open=True, high_open=True, allow_none=True),
-     "null or a number with 0 < decay < 1, e.g. 0.9998"),
+    (
+        "trainer.ema.decay",
+        number(0, 1, low_open=True, high_open=True, allow_none=True),
+        "null or a number with 0 < decay < 1, e.g. 0.9998",
+    ),
     ("trainer.ema.every_n_steps", whole(1), "a whole number of optimizer steps >= 1"),
     ("trainer.ema.warmup_steps", whole(0), "a whole number of optimizer steps >= 0"),
     ("trainer.ema.evaluate", boolean, "true or false"),
@@ -54,8 +66,11 @@ RULES = [
     ("trainer.sync_batchnorm", boolean, "true or false"),
     ("trainer.progress", one_of("auto", "bar", "lines", "none"), "auto, bar, lines or none"),
     ("trainer.mode", one_of("auto", "min", "max"), "auto, min or max"),
-    ("trainer.monitor", lambda v: v == "auto" or (isinstance(v, str) and v.startswith(("val/", "train/"))),
-     "auto or a metric such as val/acc, val/f1, val/loss"),
+    (
+        "trainer.monitor",
+        lambda v: v == "auto" or (isinstance(v, str) and v.startswith(("val/", "train/"))),
+        "auto or a metric such as val/acc, val/f1, val/loss",
+    ),
 ]
 
 
@@ -79,8 +94,15 @@ def trainer_problems(cfg) -> list[str]:
     trainer = cfg.trainer
     devices, nodes = trainer.get("devices", 1), trainer.get("num_nodes", 1)
     found += topology_problems(devices, nodes, trainer.get("rdzv_endpoint"))
-    if is_int(devices) and is_int(nodes) and devices >= 1 and nodes >= 1 and is_int(cfg.get("batch_size")) \
-            and cfg.batch_size >= 1 and (problem := global_batch_problem(cfg.batch_size, devices * nodes)):
+    if (
+        is_int(devices)
+        and is_int(nodes)
+        and devices >= 1
+        and nodes >= 1
+        and is_int(cfg.get("batch_size"))
+        and cfg.batch_size >= 1
+        and (problem := global_batch_problem(cfg.batch_size, devices * nodes))
+    ):
         found.append(problem)
     if trainer.get("sync_batchnorm") is True and str(trainer.get("device")) in ("cpu", "mps"):
         found.append(SYNC_BATCHNORM_NEEDS_CUDA)
@@ -88,8 +110,9 @@ def trainer_problems(cfg) -> list[str]:
     last = min(epochs, max_epochs) if is_int(epochs) and is_int(max_epochs) else epochs
     if is_int(swa_start) and is_int(last) and swa_start > last:
         said = f"epochs={epochs}" + (f", trainer.max_epochs={max_epochs}" if last != epochs else "")
-        found.append(f"trainer.swa.start_epoch={swa_start} is after the last epoch ({said}): "
-                     "averaging would never start.")
+        found.append(
+            f"trainer.swa.start_epoch={swa_start} is after the last epoch ({said}): averaging would never start."
+        )
     if lookup(cfg, "trainer.ema.evaluate") is True and lookup(cfg, "trainer.ema.decay") is None:
         found.append("trainer.ema.evaluate=true needs an EMA: set trainer.ema.decay (e.g. 0.9998).")
     if str(trainer.get("precision")) == "16" and str(trainer.get("device")) in ("cpu", "mps"):
@@ -107,7 +130,8 @@ def topology_problems(devices, nodes, endpoint) -> list[str]:
         found.append(f"trainer.num_nodes={nodes!r} must be a whole number >= 1.")
     elif nodes > 1 and not endpoint and (problem := slurm_env.node_problem(nodes)):
         found.append(problem)
-    if endpoint is not None and (not isinstance(endpoint, str) or ":" not in endpoint
-                                 or not endpoint.rsplit(":", 1)[1].isdigit()):
+    if endpoint is not None and (
+        not isinstance(endpoint, str) or ":" not in endpoint or not endpoint.rsplit(":", 1)[1].isdigit()
+    ):
         found.append(f"trainer.rdzv_endpoint={endpoint!r} must be HOST:PORT, e.g. 10.0.0.1:29400.")
     return found

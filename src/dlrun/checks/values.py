@@ -26,11 +26,14 @@ def number(low: float, high: float | None = None, *, low_open=False, high_open=F
         if not is_number(v) or (v <= low if low_open else v < low):
             return False
         return high is None or (v < high if high_open else v <= high)
+
     return ok
 
 
 def one_of(*valid, allow_none: bool = False):
-    return lambda v: (allow_none and v is None) or (isinstance(v, (str, int)) and not isinstance(v, bool) and v in valid)
+    return lambda v: (
+        (allow_none and v is None) or (isinstance(v, (str, int)) and not isinstance(v, bool) and v in valid)
+    )
 
 
 def boolean(v) -> bool:
@@ -39,6 +42,7 @@ def boolean(v) -> bool:
 
 def size(allow_none: bool = True, allow_auto: bool = False):
     """A number of pixels or [height, width]."""
+
     def ok(v):
         if v is None:
             return allow_none
@@ -46,6 +50,7 @@ def size(allow_none: bool = True, allow_auto: bool = False):
             return True
         sizes = [v] if is_int(v) else v if isinstance(v, list) else None
         return sizes is not None and 1 <= len(sizes) <= 2 and all(is_int(s) and s >= 1 for s in sizes)
+
     return ok
 
 
@@ -59,7 +64,7 @@ def lookup(cfg, path: str):
     when the key is not there or is still ??? (reported as missing on its own)."""
     try:
         node = OmegaConf.select(cfg, path, default=ABSENT, throw_on_missing=False)
-    except Exception:   # an interpolation that does not resolve: Hydra's own message covers it
+    except Exception:  # an interpolation that does not resolve: Hydra's own message covers it
         return ABSENT
     return node if node is ABSENT else plain(node)
 

@@ -7,11 +7,20 @@ import subprocess
 
 from dlrun.errors import DlrunError
 
-WHOLE = {"timeout_min": 1, "tasks_per_node": 1, "mem_gb": 1, "array_parallelism": 1, "signal_delay_s": 0,
-         "max_num_timeout": 0, "nodes": 1, "gpus_per_node": 0, "cpus_per_task": 1}  # key: smallest value
+WHOLE = {
+    "timeout_min": 1,
+    "tasks_per_node": 1,
+    "mem_gb": 1,
+    "array_parallelism": 1,
+    "signal_delay_s": 0,
+    "max_num_timeout": 0,
+    "nodes": 1,
+    "gpus_per_node": 0,
+    "cpus_per_task": 1,
+}  # key: smallest value
 TEXT = ("partition", "account", "qos", "comment", "constraint", "exclude", "gres", "mem_per_gpu", "mem_per_cpu")
 AUTO = ("nodes", "gpus_per_node", "cpus_per_task")
-CPUS_PER_PROCESS = 4   # the training process and three DataLoader workers, unless loader.num_workers says
+CPUS_PER_PROCESS = 4  # the training process and three DataLoader workers, unless loader.num_workers says
 
 
 def slurm_parameters(params: dict, config) -> dict:
@@ -27,9 +36,11 @@ def slurm_parameters(params: dict, config) -> dict:
         out["nodes"] = nodes_wanted
     tasks = out["nodes"] * out.get("tasks_per_node", 1)
     if tasks != nodes_wanted:
-        raise DlrunError(f"hydra/launcher=slurm: {out['nodes']} node(s) x {out.get('tasks_per_node', 1)} task(s) per "
-                         f"node = {tasks} tasks, but trainer.num_nodes={nodes_wanted}. dlrun runs one task per node, "
-                         "each starting trainer.devices processes: make the tasks equal trainer.num_nodes.")
+        raise DlrunError(
+            f"hydra/launcher=slurm: {out['nodes']} node(s) x {out.get('tasks_per_node', 1)} task(s) per "
+            f"node = {tasks} tasks, but trainer.num_nodes={nodes_wanted}. dlrun runs one task per node, "
+            "each starting trainer.devices processes: make the tasks equal trainer.num_nodes."
+        )
     node_cpus, node_gpus = partition_shape(params.get("partition"))
     on_gpu = not str(trainer.get("device", "auto")).startswith(("cpu", "mps"))
     devices = trainer.get("devices", 1)
@@ -56,8 +67,11 @@ def value_problems(params: dict) -> list[str]:
         if value is None or (value == "auto" and key in AUTO):
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            valid = f"a whole number >= {least}" + (", or auto" if key in AUTO else "") + (
-                ", or null" if key in ("mem_gb", "gpus_per_node", "cpus_per_task") else "")
+            valid = (
+                f"a whole number >= {least}"
+                + (", or auto" if key in AUTO else "")
+                + (", or null" if key in ("mem_gb", "gpus_per_node", "cpus_per_task") else "")
+            )
             found.append(f"hydra.launcher.{key}={value!r} is not valid: use {valid}.")
     for key in TEXT:
         value = params.get(key)
@@ -65,8 +79,10 @@ def value_problems(params: dict) -> list[str]:
             found.append(f"hydra.launcher.{key}={value!r} must be text (or null).")
     extra = params.get("additional_parameters")
     if extra is not None and not isinstance(extra, dict):
-        found.append("hydra.launcher.additional_parameters must be a mapping of sbatch options, e.g. "
-                     "'{constraint: a100, mail-type: END}'.")
+        found.append(
+            "hydra.launcher.additional_parameters must be a mapping of sbatch options, e.g. "
+            "'{constraint: a100, mail-type: END}'."
+        )
     setup = params.get("setup")
     if setup is not None and (not isinstance(setup, list) or not all(isinstance(line, str) for line in setup)):
         found.append("hydra.launcher.setup must be a list of shell lines, e.g. '[\"module load cuda\"]'.")

@@ -49,11 +49,14 @@ def hostnames() -> list[str]:
     if not re.search(r"[\[,]", nodelist):
         return [nodelist]
     try:
-        out = subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
+        out = subprocess.run(
+            ["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError) as err:
-        raise DlrunError(f"could not expand SLURM's node list {nodelist!r} with scontrol ({err}): "
-                         "set trainer.rdzv_endpoint=HOST:PORT (the first node's host)") from err
+        raise DlrunError(
+            f"could not expand SLURM's node list {nodelist!r} with scontrol ({err}): "
+            "set trainer.rdzv_endpoint=HOST:PORT (the first node's host)"
+        ) from err
     return out.split()
 
 
@@ -62,8 +65,9 @@ def rendezvous_endpoint() -> str:
     derived from the job id (the same in every task, below Linux's ephemeral ports)."""
     hosts = hostnames()
     if not hosts or not job_id():
-        raise DlrunError("trainer.num_nodes > 1 in a SLURM job without its node list: set "
-                         "trainer.rdzv_endpoint=HOST:PORT")
+        raise DlrunError(
+            "trainer.num_nodes > 1 in a SLURM job without its node list: set trainer.rdzv_endpoint=HOST:PORT"
+        )
     number = int(re.sub(r"\D", "", job_id()) or 0)
     return f"{hosts[0]}:{20000 + number % 10000}"
 
@@ -73,13 +77,17 @@ def node_problem(num_nodes: int) -> str | None:
     when this SLURM step has one task per node for it."""
     tasks = step_tasks()
     if tasks is None:
-        return ("trainer.num_nodes > 1 needs a rendezvous endpoint every node can reach: "
-                "trainer.rdzv_endpoint=HOST:PORT (the same on every node), or a SLURM job with one task "
-                "per node (dlrun -m hydra/launcher=slurm ... sets it up).")
+        return (
+            "trainer.num_nodes > 1 needs a rendezvous endpoint every node can reach: "
+            "trainer.rdzv_endpoint=HOST:PORT (the same on every node), or a SLURM job with one task "
+            "per node (dlrun -m hydra/launcher=slurm ... sets it up)."
+        )
     if tasks != num_nodes:
-        return (f"trainer.num_nodes={num_nodes}, but this SLURM job step has {tasks} task(s): dlrun runs one "
-                f"task per node, each starting trainer.devices processes. Submit {num_nodes} tasks "
-                f"(hydra.launcher.nodes={num_nodes} hydra.launcher.tasks_per_node=1) or set trainer.num_nodes={tasks}.")
+        return (
+            f"trainer.num_nodes={num_nodes}, but this SLURM job step has {tasks} task(s): dlrun runs one "
+            f"task per node, each starting trainer.devices processes. Submit {num_nodes} tasks "
+            f"(hydra.launcher.nodes={num_nodes} hydra.launcher.tasks_per_node=1) or set trainer.num_nodes={tasks}."
+        )
     return None
 
 
@@ -87,8 +95,14 @@ def record() -> dict:
     """For summary.json: which SLURM job trained the run, and how often it was requeued."""
     if not job_id():
         return {}
-    keys = {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID", "array_task_id": "SLURM_ARRAY_TASK_ID",
-            "partition": "SLURM_JOB_PARTITION", "nodelist": "SLURM_JOB_NODELIST", "tasks": "SLURM_STEP_NUM_TASKS"}
+    keys = {
+        "job_id": "SLURM_JOB_ID",
+        "array_job_id": "SLURM_ARRAY_JOB_ID",
+        "array_task_id": "SLURM_ARRAY_TASK_ID",
+        "partition": "SLURM_JOB_PARTITION",
+        "nodelist": "SLURM_JOB_NODELIST",
+        "tasks": "SLURM_STEP_NUM_TASKS",
+    }
     found = {name: os.environ[var] for name, var in keys.items() if os.environ.get(var)}
     return {"slurm": {**found, "restarts": restarts()}}
 
@@ -98,12 +112,17 @@ def shared_run_overrides(argv: list[str]) -> list[str]:
     Hydra would give each its own run folder (`${now:...}` differs per process). One folder
     for the job step; only the first task writes Hydra's own files there."""
     if step_tasks() in (None, 1) or os.environ.get("SUBMITIT_EXECUTOR"):
-        return []   # one process, or a job of dlrun's SLURM launcher (its sweep dir is shared already)
+        return []  # one process, or a job of dlrun's SLURM launcher (its sweep dir is shared already)
     if any(arg in ("-m", "--multirun") for arg in argv):
-        raise DlrunError("dlrun -m under srun would run the whole sweep in every task: submit the sweep with "
-                         "dlrun -m hydra/launcher=slurm ... from the login node instead.")
-    extra = [] if any(arg.startswith("hydra.run.dir=") for arg in argv) else [
-        f"hydra.run.dir=outputs/runs/slurm-{job_id()}.{os.environ.get('SLURM_STEP_ID', '0')}"]
+        raise DlrunError(
+            "dlrun -m under srun would run the whole sweep in every task: submit the sweep with "
+            "dlrun -m hydra/launcher=slurm ... from the login node instead."
+        )
+    extra = (
+        []
+        if any(arg.startswith("hydra.run.dir=") for arg in argv)
+        else [f"hydra.run.dir=outputs/runs/slurm-{job_id()}.{os.environ.get('SLURM_STEP_ID', '0')}"]
+    )
     if task_index() != 0:
         extra += ["hydra.output_subdir=null", "hydra/job_logging=disabled"]
     return extra

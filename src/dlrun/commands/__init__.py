@@ -15,4 +15,3 @@ SUBCOMMANDS = {
     "compare": "dlrun.commands.compare",
     "lr-find": "dlrun.commands.lr_find",
 }
-

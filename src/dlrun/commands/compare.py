@@ -20,7 +20,7 @@ def main(args) -> int:
 
     runs = open_runs(args.runs)
     header, rows = table(runs)
-    if args.output:   # checked before anything is drawn: a wrong name answers at once
+    if args.output:  # checked before anything is drawn: a wrong name answers at once
         write_table(header, rows, Path(args.output))
     shown = Table(title=f"{len(runs)} runs: what differs, and their results")
     for column in header:

@@ -4,10 +4,9 @@ import sys
 
 from rich.table import Table
 
-from dlrun.engine.console import table_console
-
 from dlrun.config.tree import group_options
 from dlrun.datasets.catalog import DATASETS
+from dlrun.engine.console import table_console
 
 HELP = "list every dataset option: task, size, input shape, whether it needs files"
 

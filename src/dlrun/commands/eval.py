@@ -10,10 +10,17 @@ HELP = "test metrics of a run's best checkpoint, with the run's own config (KEY=
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="a run directory")
-    parser.add_argument("overrides", nargs="*", help="config changes, e.g. dataset.root=/other/images trainer.device=cpu")
+    parser.add_argument(
+        "overrides", nargs="*", help="config changes, e.g. dataset.root=/other/images trainer.device=cpu"
+    )
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
-    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
-                        help="allow the run's config to import from this module prefix (repeatable)")
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="allow the run's config to import from this module prefix (repeatable)",
+    )
     parser.add_argument("--split", default="test", choices=["test", "val"], help="the split to evaluate")
     parser.add_argument("--output", "-o", help="also write the metrics (and confusion matrix) to this JSON file")
 
@@ -32,23 +39,32 @@ def main(args) -> int:
     from dlrun.engine.device import select_device
     from dlrun.engine.loop import evaluate
     from dlrun.metrics.builtin import make_metrics
-    from dlrun.training.losses import build_loss
     from dlrun.run.build import build_or_explain
     from dlrun.runs.saved_run import rebuild_model
+    from dlrun.training.losses import build_loss
     from dlrun.training.seeding import seed_everything
 
     cfg = run.cfg
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
-    loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
-        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, device=device))
-    if (info.task, info.num_outputs, tuple(info.input_shape)) != (run.info.task, run.info.num_outputs,
-                                                                  tuple(run.info.input_shape)):
-        raise DlrunError(f"this data ({info.task}, {info.num_outputs} outputs, input {info.input_shape}) does not fit "
-                         f"the run's model ({run.info.task}, {run.info.num_outputs} outputs, input {run.info.input_shape}).")
+    loaders, info = build_or_explain(
+        "dataset",
+        cfg.dataset.name,
+        lambda: datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, device=device),
+    )
+    if (info.task, info.num_outputs, tuple(info.input_shape)) != (
+        run.info.task,
+        run.info.num_outputs,
+        tuple(run.info.input_shape),
+    ):
+        raise DlrunError(
+            f"this data ({info.task}, {info.num_outputs} outputs, input {info.input_shape}) does not fit "
+            f"the run's model ({run.info.task}, {run.info.num_outputs} outputs, input {run.info.input_shape})."
+        )
     model = rebuild_model(run).to(device)
-    metrics = make_metrics(info.task, info.num_outputs, confusion=info.task == "classification",
-                           selection=cfg.trainer.get("metrics")).to(device)
+    metrics = make_metrics(
+        info.task, info.num_outputs, confusion=info.task == "classification", selection=cfg.trainer.get("metrics")
+    ).to(device)
     criterion = build_loss(cfg.loss, run.info).to(device)
     values = evaluate(model, loaders[args.split], criterion, metrics, device, info.task, split=args.split)
     confusion = metrics.compute()["confusion"].tolist() if "confusion" in metrics else None
@@ -58,15 +74,19 @@ def main(args) -> int:
     if summary_file.is_file() and args.split == "test" and args.checkpoint == "best" and not args.overrides:
         recorded = json.loads(summary_file.read_text()).get("test", {})
     console = table_console()
-    console.print(f"{run.path}: {args.checkpoint} checkpoint (epoch {run.checkpoint['epoch']}), {args.split} split",
-                  highlight=False)
+    console.print(
+        f"{run.path}: {args.checkpoint} checkpoint (epoch {run.checkpoint['epoch']}), {args.split} split",
+        highlight=False,
+    )
     table = Table(title=f"{args.split} metrics")
     table.add_column("metric")
     table.add_column("value", justify="right")
     if recorded:
         table.add_column("summary.json", justify="right")
     for name, value in values.items():
-        table.add_row(name, f"{value:.6g}", *([f"{recorded[name]:.6g}" if name in recorded else "-"] if recorded else []))
+        table.add_row(
+            name, f"{value:.6g}", *([f"{recorded[name]:.6g}" if name in recorded else "-"] if recorded else [])
+        )
     console.print(table)
     if confusion is not None:
         names = list(info.class_names or range(info.num_outputs))
@@ -78,7 +98,11 @@ def main(args) -> int:
             matrix.add_row(str(name), *map(str, counts))
         console.print(matrix)
     if args.output:
-        Path(args.output).write_text(json.dumps({"metrics": values, "confusion_matrix": confusion,
-                                                 "class_names": list(info.class_names or [])}, indent=2))
+        Path(args.output).write_text(
+            json.dumps(
+                {"metrics": values, "confusion_matrix": confusion, "class_names": list(info.class_names or [])},
+                indent=2,
+            )
+        )
         print(f"wrote {args.output}", file=sys.stderr)
     return 0

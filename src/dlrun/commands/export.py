@@ -19,12 +19,23 @@ FORMATS = ("safetensors", "exported", "torchscript")
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="a run directory")
-    parser.add_argument("--format", "-f", nargs="+", default=["exported", "safetensors"], choices=[*FORMATS, "all"],
-                        help="one or more of: safetensors, exported, torchscript, all (default: exported safetensors)")
+    parser.add_argument(
+        "--format",
+        "-f",
+        nargs="+",
+        default=["exported", "safetensors"],
+        choices=[*FORMATS, "all"],
+        help="one or more of: safetensors, exported, torchscript, all (default: exported safetensors)",
+    )
     parser.add_argument("--output", "-o", help="folder to write to (default: RUN/export)")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
-    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
-                        help="allow the run's config to import from this module prefix (repeatable)")
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="allow the run's config to import from this module prefix (repeatable)",
+    )
 
 
 def input_spec(run) -> dict:
@@ -37,10 +48,19 @@ def input_spec(run) -> dict:
 
         t = OmegaConf.to_container(run.cfg.dataset.transforms, resolve=True)
         resize = trained_resize(t, how, run.info.input_shape)
-        how.update(mode="L" if run.info.input_shape[0] == 1 else "RGB", resize=resize, center_crop=t["random_crop"],
-                   scale="to float in [0, 1], then (x - mean) / std per channel",
-                   torchvision_v2=["ToImage", "ToDtype(float32, scale=True)", "Resize(resize)", "CenterCrop(center_crop)",
-                                   "Normalize(mean, std)"])
+        how.update(
+            mode="L" if run.info.input_shape[0] == 1 else "RGB",
+            resize=resize,
+            center_crop=t["random_crop"],
+            scale="to float in [0, 1], then (x - mean) / std per channel",
+            torchvision_v2=[
+                "ToImage",
+                "ToDtype(float32, scale=True)",
+                "Resize(resize)",
+                "CenterCrop(center_crop)",
+                "Normalize(mean, std)",
+            ],
+        )
     elif how.get("kind") == "array_image":
         how.update(mode="L", size=list(run.info.input_shape[1:]), scale="pixels / 255, then (x - mean) / std")
     return how
@@ -63,7 +83,10 @@ def main(args) -> int:
     example = torch.zeros(2, *run.info.input_shape)
     written = []
     for fmt in formats:
-        path = out / {"safetensors": "model.safetensors", "exported": "model.pt2", "torchscript": "model.torchscript.pt"}[fmt]
+        path = (
+            out
+            / {"safetensors": "model.safetensors", "exported": "model.pt2", "torchscript": "model.torchscript.pt"}[fmt]
+        )
         tmp = path.with_name(f".tmp-{path.name}")  # same suffix: torch.export.save checks it
         with torch.no_grad():
             if fmt == "safetensors":
@@ -76,17 +99,27 @@ def main(args) -> int:
                 with warnings.catch_warnings():  # torch marks TorchScript deprecated; it still loads anywhere
                     warnings.simplefilter("ignore", FutureWarning)
                     torch.jit.save(torch.jit.trace(model, example), str(tmp))
-                print("note: TorchScript is deprecated in recent torch; --format exported is its successor",
-                      file=sys.stderr)
+                print(
+                    "note: TorchScript is deprecated in recent torch; --format exported is its successor",
+                    file=sys.stderr,
+                )
         os.replace(tmp, path)
         written.append(path)
     info = run.info
     meta = {
-        "task": info.task, "outputs": "logits (apply softmax for probabilities)" if info.task == "classification"
-        else "values in the target's units", "class_names": list(info.class_names) if info.class_names else None,
-        "input_shape": list(info.input_shape), "input": input_spec(run), "model": run.cfg.model.name,
-        "checkpoint": {"file": f"checkpoints/{args.checkpoint}.pt", "epoch": run.checkpoint["epoch"],
-                       "metrics": run.checkpoint["metrics"]},
+        "task": info.task,
+        "outputs": "logits (apply softmax for probabilities)"
+        if info.task == "classification"
+        else "values in the target's units",
+        "class_names": list(info.class_names) if info.class_names else None,
+        "input_shape": list(info.input_shape),
+        "input": input_spec(run),
+        "model": run.cfg.model.name,
+        "checkpoint": {
+            "file": f"checkpoints/{args.checkpoint}.pt",
+            "epoch": run.checkpoint["epoch"],
+            "metrics": run.checkpoint["metrics"],
+        },
         "files": [p.name for p in written],
     }
     write_json(meta, out / "model.json")
@@ -105,6 +138,9 @@ def export_program(model, example):
     try:
         return torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
     except Exception as err:  # data-dependent shapes (e.g. BatchNorm specialisation)
-        print(f"note: a dynamic batch size is not exportable ({type(err).__name__}); exporting batch size "
-              f"{example.shape[0]}", file=sys.stderr)
+        print(
+            f"note: a dynamic batch size is not exportable ({type(err).__name__}); exporting batch size "
+            f"{example.shape[0]}",
+            file=sys.stderr,
+        )
         return torch.export.export(model, (example,))

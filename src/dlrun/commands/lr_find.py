@@ -15,7 +15,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--steps", type=int, default=100, help="optimizer steps of the test (default 100)")
     parser.add_argument("--min-lr", type=float, default=1e-7, help="the first rate (default 1e-7)")
     parser.add_argument("--max-lr", type=float, default=10.0, help="the last rate (default 10)")
-    parser.add_argument("--output", "-o", help="folder for lr_find.png and lr_find.csv (default: outputs/lr_find/<time>)")
+    parser.add_argument(
+        "--output", "-o", help="folder for lr_find.png and lr_find.csv (default: outputs/lr_find/<time>)"
+    )
 
 
 def main(args) -> int:
@@ -38,20 +40,32 @@ def main(args) -> int:
     seed_everything(cfg.seed)
     device = select_device(cfg.trainer.device)
     built = build_training(cfg, device)
-    result = range_test(built.model, built.loaders["train"], built.criterion, built.optimizer, device,
-                        low=args.min_lr, high=args.max_lr, steps=args.steps)
+    result = range_test(
+        built.model,
+        built.loaders["train"],
+        built.criterion,
+        built.optimizer,
+        device,
+        low=args.min_lr,
+        high=args.max_lr,
+        steps=args.steps,
+    )
     suggested = result.suggestion()
     folder = Path(args.output or Path("outputs") / "lr_find" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S.%f"))
     table, picture = write_curve(result, folder, suggested)
-    end = (f"stopped at {result.rates[-1]:.2g}, where the loss diverged" if result.stopped_early
-           else f"up to {result.rates[-1]:.2g}")
+    end = (
+        f"stopped at {result.rates[-1]:.2g}, where the loss diverged"
+        if result.stopped_early
+        else f"up to {result.rates[-1]:.2g}"
+    )
     print(f"lr-find: {len(result.rates)} steps from {args.min_lr:g}, {end}")
     if suggested is None:
-        raise DlrunError(f"the loss diverged after {len(result.rates)} steps, too few to suggest a rate: "
-                         f"lower --max-lr or raise --steps. The curve is in {picture}.")
+        raise DlrunError(
+            f"the loss diverged after {len(result.rates)} steps, too few to suggest a rate: "
+            f"lower --max-lr or raise --steps. The curve is in {picture}."
+        )
     rate = float(f"{suggested:.2g}")
     print(f"suggested lr: {rate:g} (the middle of the training loss's steepest descent)")
     print("train with it: dlrun " + " ".join([*(o for o in args.overrides if not o.startswith("lr=")), f"lr={rate:g}"]))
     print(f"wrote {picture} and {table}")
     return 0
-

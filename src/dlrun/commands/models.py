@@ -7,9 +7,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from dlrun.engine.console import table_console
-
 from dlrun.config.tree import conf_dir
+from dlrun.engine.console import table_console
 from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_MODELS
 
 HELP = "list every model option (dlrun's own, your classes, torch.hub, all torchvision classifiers)"
@@ -22,9 +21,29 @@ ABOUT = {
     "hub": "torch.hub entrypoint: model.repo, model.entrypoint",
     "timm": "any timm model: model.arch=NAME (dlrun models --source timm lists them)",
 }
-FAMILIES = ("alexnet", "convnext", "densenet", "efficientnet_v2", "efficientnet", "googlenet", "inception", "maxvit",
-            "mnasnet", "mobilenet_v2", "mobilenet_v3", "regnet", "resnext", "resnet", "shufflenet", "squeezenet",
-            "swin_v2", "swin", "vgg", "vit", "wide_resnet")
+FAMILIES = (
+    "alexnet",
+    "convnext",
+    "densenet",
+    "efficientnet_v2",
+    "efficientnet",
+    "googlenet",
+    "inception",
+    "maxvit",
+    "mnasnet",
+    "mobilenet_v2",
+    "mobilenet_v3",
+    "regnet",
+    "resnext",
+    "resnet",
+    "shufflenet",
+    "squeezenet",
+    "swin_v2",
+    "swin",
+    "vgg",
+    "vit",
+    "wide_resnet",
+)
 
 
 def natural_key(name: str):
@@ -39,16 +58,24 @@ def family(name: str) -> str:
 def add_arguments(parser) -> None:
     parser.add_argument("pattern", nargs="?", default="*", help="only names matching this wildcard, e.g. 'resnet*'")
     parser.add_argument("--config-dir", "-cd", help="also list the model YAML files in this config directory")
-    parser.add_argument("--source", choices=["dlrun", "timm"], default="dlrun",
-                        help="timm: list timm's architectures (model=timm model.arch=NAME) instead")
+    parser.add_argument(
+        "--source",
+        choices=["dlrun", "timm"],
+        default="dlrun",
+        help="timm: list timm's architectures (model=timm model.arch=NAME) instead",
+    )
 
 
 def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
     found = {name: ("dlrun", "", ABOUT[name]) for name in BUILTIN_MODELS}
     found.update({name: ("yours", "", ABOUT[name]) for name in USER_MODELS})
     found["timm"] = ("timm", "", ABOUT["timm"])
-    found.update({name: ("torchvision", family(name), "random init; model.weights=DEFAULT for pretrained")
-                  for name in TORCHVISION_CLASSIFIERS})
+    found.update(
+        {
+            name: ("torchvision", family(name), "random init; model.weights=DEFAULT for pretrained")
+            for name in TORCHVISION_CLASSIFIERS
+        }
+    )
     for root in [conf_dir()] + ([Path(config_dir)] if config_dir else []):
         for path in sorted((Path(root) / "model").glob("*.yaml")):
             if path.stem not in found:
@@ -61,15 +88,22 @@ def timm_rows(pattern: str) -> list[tuple[str, str, str, str]]:
 
     timm = import_timm()
     pretrained = {name.split(".")[0] for name in timm.list_models(pattern, pretrained=True)}
-    return [(f"model.arch={name}", "timm", name.split("_")[0],
-             "model.weights=pretrained for timm's weights" if name in pretrained else "random init")
-            for name in timm.list_models(pattern)]
+    return [
+        (
+            f"model.arch={name}",
+            "timm",
+            name.split("_")[0],
+            "model.weights=pretrained for timm's weights" if name in pretrained else "random init",
+        )
+        for name in timm.list_models(pattern)
+    ]
 
 
 def main(args) -> int:
     found = timm_rows(args.pattern) if args.source == "timm" else rows(args.config_dir)
-    matches = sorted((r for r in found if fnmatch(r[0].removeprefix("model.arch="), args.pattern)),
-                     key=lambda r: natural_key(r[0]))
+    matches = sorted(
+        (r for r in found if fnmatch(r[0].removeprefix("model.arch="), args.pattern)), key=lambda r: natural_key(r[0])
+    )
     if not matches:
         print(f"no model matches {args.pattern!r}; `dlrun models` lists them all", file=sys.stderr)
         return 1

@@ -12,8 +12,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", help="image files and/or CSV files (one prediction per row)")
     parser.add_argument("--output", "-o", help="also write the predictions to this CSV file")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
-    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
-                        help="allow the run's config to import from this module prefix (repeatable)")
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="allow the run's config to import from this module prefix (repeatable)",
+    )
 
 
 def main(args) -> int:
@@ -25,7 +30,6 @@ def main(args) -> int:
     from rich.table import Table
 
     from dlrun.engine.console import table_console
-
     from dlrun.runs.inference import load_inputs, readable
     from dlrun.runs.saved_run import rebuild_model
 
@@ -35,7 +39,9 @@ def main(args) -> int:
         outputs = model(batch)
     rows = [{"input": name, **row} for name, row in zip(names, readable(outputs, run.info))]
 
-    table = Table(title=f"predictions of {run.path.name} ({args.checkpoint} checkpoint, epoch {run.checkpoint['epoch']})")
+    table = Table(
+        title=f"predictions of {run.path.name} ({args.checkpoint} checkpoint, epoch {run.checkpoint['epoch']})"
+    )
     for column in rows[0]:
         table.add_column(column)
     for row in rows:

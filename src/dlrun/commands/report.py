@@ -16,8 +16,11 @@ def main(args) -> int:
 
     jobs = [read_job(path) for path in job_dirs(args.paths)]
     print_report(jobs)
-    default = Path(args.paths[0]) if len(args.paths) == 1 and not (Path(args.paths[0]) / "config.yaml").is_file() \
+    default = (
+        Path(args.paths[0])
+        if len(args.paths) == 1 and not (Path(args.paths[0]) / "config.yaml").is_file()
         else Path(".")
+    )
     for path in write_report(jobs, Path(args.output) if args.output else default):
         print(f"wrote {path}")
     return 0

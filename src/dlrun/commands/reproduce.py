@@ -13,10 +13,18 @@ IGNORED = ("seconds",)  # wall-clock columns: never equal, not results
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="the run directory to reproduce")
     parser.add_argument("overrides", nargs="*", help="changes on top of its config, e.g. trainer.device=cuda")
-    parser.add_argument("--verify", action="store_true",
-                        help="compare every final and test metric with the original; exit code 1 when any differs")
-    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
-                        help="allow the saved config to import from this module prefix (repeatable)")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="compare every final and test metric with the original; exit code 1 when any differs",
+    )
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="allow the saved config to import from this module prefix (repeatable)",
+    )
 
 
 def differences(original: dict, new: dict) -> list[tuple[str, float, float, str]]:
@@ -64,8 +72,11 @@ def main(args) -> int:
     cfg = load_trusted_config(original, args.trust, args.overrides)  # checked before anything runs
     knobs = [o for o in args.overrides if o.split("=")[0] in ("lr", "seed")]
     if knobs:  # the saved config is resolved: ${lr} and ${seed} were copied into the groups
-        print(f"warning: {', '.join(knobs)} only sets the top-level value; the saved config already holds it "
-              "in optimizer.lr (scheduler.max_lr) and dataset.split_seed; override those too", file=sys.stderr)
+        print(
+            f"warning: {', '.join(knobs)} only sets the top-level value; the saved config already holds it "
+            "in optimizer.lr (scheduler.max_lr) and dataset.split_seed; override those too",
+            file=sys.stderr,
+        )
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else None
     if args.verify and summary is None:
         raise DlrunError(f"{original} has no summary.json (it did not finish): nothing to verify against.")
@@ -75,8 +86,12 @@ def main(args) -> int:
 
     new_dir = Path("outputs") / "runs" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S.%f")
     new_dir.mkdir(parents=True)
-    run(cfg, run_dir=new_dir, saved_config=True,
-        job={"name": f"reproduce {original.name}", "overrides": list(args.overrides), "reproduces": str(original)})
+    run(
+        cfg,
+        run_dir=new_dir,
+        saved_config=True,
+        job={"name": f"reproduce {original.name}", "overrides": list(args.overrides), "reproduces": str(original)},
+    )
     print(f"reproduced {original} in {new_dir}")
     if not args.verify:
         return 0

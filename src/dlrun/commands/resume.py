@@ -7,11 +7,20 @@ HELP = "continue an interrupted run where it stopped (same directory, same W&B r
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="the run directory to continue")
-    parser.add_argument("--trust", action="append", default=[], metavar="PREFIX",
-                        help="allow the run's config to import from this module prefix (repeatable)")
-    parser.add_argument("--devices", type=int, metavar="N",
-                        help="continue on N processes (trainer.devices) instead of as many as before; "
-                             "from a checkpoint taken between epochs")
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="allow the run's config to import from this module prefix (repeatable)",
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="continue on N processes (trainer.devices) instead of as many as before; "
+        "from a checkpoint taken between epochs",
+    )
 
 
 def use_devices(cfg, devices: int, saved: dict) -> None:
@@ -25,8 +34,10 @@ def use_devices(cfg, devices: int, saved: dict) -> None:
     before = saved.get("world_size", 1)
     world = devices * int(cfg.trainer.get("num_nodes", 1))
     if world != before and saved["train_state"]["batch"]:
-        raise DlrunError(f"this checkpoint was taken mid-epoch on {before} process(es); its epoch can only be "
-                         f"finished on {before}. Resume without --devices (or from a checkpoint between epochs).")
+        raise DlrunError(
+            f"this checkpoint was taken mid-epoch on {before} process(es); its epoch can only be "
+            f"finished on {before}. Resume without --devices (or from a checkpoint between epochs)."
+        )
     if problem := global_batch_problem(cfg.batch_size, world):
         raise DlrunError(f"--devices {devices}: {problem}")
     cfg.trainer.devices = devices

@@ -28,8 +28,10 @@ def check_group_choices(argv: list[str]) -> None:
         return  # a malformed override: Hydra reports it with its own precise message
     launcher = next((o.value() for o in overrides if o.key_or_group == "hydra/launcher"), None)
     if launcher and not args.multirun:  # Hydra would train here, on this machine, without a word
-        raise DlrunError(f"hydra/launcher={launcher} launches the jobs of a sweep: add -m (one run is a sweep of "
-                         f"one job), e.g. dlrun -m hydra/launcher={launcher} ...")
+        raise DlrunError(
+            f"hydra/launcher={launcher} launches the jobs of a sweep: add -m (one run is a sweep of "
+            f"one job), e.g. dlrun -m hydra/launcher={launcher} ..."
+        )
     extra_dirs = [Path(args.config_dir)] if args.config_dir else []
     for override in overrides:
         if override.key_or_group == "hydra.searchpath":
@@ -74,8 +76,11 @@ def compose(overrides: list[str]):
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = hydra_compose(config_name="config", overrides=list(overrides))
-            problems = unread_additions(cfg, list(overrides), lambda kept: hydra_compose(
-                config_name="config", overrides=kept, return_hydra_config=True))
+            problems = unread_additions(
+                cfg,
+                list(overrides),
+                lambda kept: hydra_compose(config_name="config", overrides=kept, return_hydra_config=True),
+            )
     except (HydraException, OmegaConfBaseException) as err:
         raise DlrunError(hydra_error_message(err, list(overrides)) or first_line(err)) from err
     if problems:

@@ -35,8 +35,10 @@ def import_object(path, key: str):
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
-        raise DlrunError(f"{key}={path!r}: module {module_name!r} not found ({err}). It must be a file in your "
-                         f"working directory ({cwd}) or an installed package.") from err
+        raise DlrunError(
+            f"{key}={path!r}: module {module_name!r} not found ({err}). It must be a file in your "
+            f"working directory ({cwd}) or an installed package."
+        ) from err
     except Exception as err:  # the user's module itself raised while importing
         raise DlrunError(f"{key}={path!r}: importing {module_name} failed with {type(err).__name__}: {err}") from err
     if not hasattr(module, name):
@@ -95,15 +97,18 @@ def build(spec: dict, key: str, *args, partial: bool = False, **extra):
         raise
     except Exception as err:
         cause = innermost(err)
-        if isinstance(cause, DlrunError):   # the target's own check, already worded for the user
+        if isinstance(cause, DlrunError):  # the target's own check, already worded for the user
             raise cause from err
         hint = takes(target) if isinstance(cause, TypeError) else ""
         extra_key = re.search(r"unexpected keyword argument '(\w+)'", str(cause))
         if extra_key and extra_key.group(1) in options:
-            hint += (f" A key the group's option set stays unless removed: ~{key}.{extra_key.group(1)} "
-                     f"(or start from {key}=custom).")
-        raise DlrunError(f"{where} could not be built with {described(options)}: {type(cause).__name__}: "
-                         f"{cause}.{hint}") from err
+            hint += (
+                f" A key the group's option set stays unless removed: ~{key}.{extra_key.group(1)} "
+                f"(or start from {key}=custom)."
+            )
+        raise DlrunError(
+            f"{where} could not be built with {described(options)}: {type(cause).__name__}: {cause}.{hint}"
+        ) from err
 
 
 def described(kwargs: dict) -> str:

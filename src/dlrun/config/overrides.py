@@ -24,8 +24,8 @@ FORWARDING = ("kwargs", "test_kwargs", "auto_augment")
 # Why an option lacks a key the group's other options have, where one sentence says it.
 WHY_MISSING = {
     ("dataset", "transforms"): "dataset={option} holds its data as tensors (a table, arrays or a bundled set), "
-                               "which dlrun does not transform: image transforms belong to the image data sets "
-                               "({having})",
+    "which dlrun does not transform: image transforms belong to the image data sets "
+    "({having})",
 }
 
 
@@ -54,8 +54,10 @@ def hydra_error_message(err: Exception, argv: list[str]) -> str | None:
     if found := re.match(r"Could not append to config\. An item is already at '([^']+)'", text):
         key = found.group(1)
         value = override_value(argv, "+" + key)
-        return (f"+{key}={value}: {key} exists already, so there is nothing to add. Set it without the +: "
-                f"{key}={value} (++{key}=... adds or sets).")
+        return (
+            f"+{key}={value}: {key} exists already, so there is nothing to add. Set it without the +: "
+            f"{key}={value} (++{key}=... adds or sets)."
+        )
     if found := re.match(r"Could not delete from config\. '([^']+)' does not exist", text):
         key = found.group(1)
         base = compose_quietly(without(argv, "~" + key))
@@ -68,9 +70,11 @@ def syntax_message(text: str, argv: list[str]) -> str:
     said = [line for line in text.splitlines() if line.strip() and not line.startswith("See https")]
     bad = next((a for a in argv if "=" in a and said and said[-1].split("input ")[-1].strip("'") in a), None)
     where = f"{bad}: " if bad else ""
-    return (f"{where}not a valid override ({said[-1] if said else text}). Write KEY=VALUE: a list as [a,b], "
-            "a value with spaces, brackets or quotes in quotes: 'key=a b' or key='[x]'; see "
-            "https://hydra.cc/docs/advanced/override_grammar/basic/")
+    return (
+        f"{where}not a valid override ({said[-1] if said else text}). Write KEY=VALUE: a list as [a,b], "
+        "a value with spaces, brackets or quotes in quotes: 'key=a b' or key='[x]'; see "
+        "https://hydra.cc/docs/advanced/override_grammar/basic/"
+    )
 
 
 def override_value(argv: list[str], key: str) -> str:
@@ -124,8 +128,12 @@ def missing_key(key: str, value: str, argv: list[str]) -> str | None:
     option = chosen(base, group)
     if parent == group and (group, lacking[0]) in WHY_MISSING:
         having = ", ".join(sorted(options_with(group, lacking[0])))
-        return f"{key}: " + WHY_MISSING[(group, lacking[0])].format(option=option, having=having) + "." \
+        return (
+            f"{key}: "
+            + WHY_MISSING[(group, lacking[0])].format(option=option, having=having)
+            + "."
             + close_keys(key, base)
+        )
     node = OmegaConf.select(base, parent)
     said = f"{key}: {group}={option} has no key {parent}.{lacking[0]}.{close_keys(key, base)}"
     if forwards(parent, node):
@@ -140,8 +148,11 @@ def group_not_taken(key: str, value: str, argv: list[str]) -> str:
     option = chosen(base, group)
     having = ", ".join(sorted(options_with(group, sub)))
     why = WHY_MISSING.get((group, sub), "{option} has no {sub}: the options that have them are {having}")
-    return (f"{key}={value}: " + why.format(option=option, having=having, sub=sub)
-            + f". Choose one of those, e.g. {group}={sorted(options_with(group, sub))[0]} {key}={value}.")
+    return (
+        f"{key}={value}: "
+        + why.format(option=option, having=having, sub=sub)
+        + f". Choose one of those, e.g. {group}={sorted(options_with(group, sub))[0]} {key}={value}."
+    )
 
 
 def deepest_existing(cfg: DictConfig | None, key: str) -> tuple[str, list[str]]:
@@ -159,8 +170,11 @@ ABSENT = object()
 
 def prefix_exists(cfg: DictConfig | None, path: str) -> bool:
     """`path` is a key of `cfg` (whatever its value, null and ??? included)."""
-    return cfg is not None and OmegaConf.select(cfg, path, default=ABSENT, throw_on_missing=False,
-                                                throw_on_resolution_failure=False) is not ABSENT
+    return (
+        cfg is not None
+        and OmegaConf.select(cfg, path, default=ABSENT, throw_on_missing=False, throw_on_resolution_failure=False)
+        is not ABSENT
+    )
 
 
 def forwards(path: str, node) -> bool:
@@ -180,8 +194,11 @@ def read_keys(cfg: DictConfig | None, prefix: str) -> list[str]:
     """The dotted keys of `cfg` under `prefix` (all of them for '')."""
     if cfg is None:
         return []
-    node = cfg if not prefix else OmegaConf.select(cfg, prefix, default=None, throw_on_missing=False,
-                                                    throw_on_resolution_failure=False)
+    node = (
+        cfg
+        if not prefix
+        else OmegaConf.select(cfg, prefix, default=None, throw_on_missing=False, throw_on_resolution_failure=False)
+    )
     if not isinstance(node, DictConfig):
         return []
     found = []
@@ -200,13 +217,17 @@ def close_keys(key: str, cfg: DictConfig | None) -> str:
     for full in keys:
         leaves.setdefault(full.rsplit(".", 1)[-1], []).append(full)
     group = key.split(".")[0]
-    close = [full for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], list(leaves), n=3, cutoff=0.75)
-             for full in sorted(leaves[leaf], key=lambda k: not k.startswith(group + "."))]
+    close = [
+        full
+        for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], list(leaves), n=3, cutoff=0.75)
+        for full in sorted(leaves[leaf], key=lambda k: not k.startswith(group + "."))
+    ]
     close += [k for k in difflib.get_close_matches(key, keys, n=3, cutoff=0.6) if k not in close and "." in k]
     return f" Did you mean: {', '.join(close[:3])}?" if close else ""
 
 
 # ---- `+key=value` that nothing reads --------------------------------------------------
+
 
 def added_keys(overrides: list[str]) -> list[tuple[str, str]]:
     """(override, the dotted key it adds) for each `+key=value`, `++key=value` and `+group=option`."""
@@ -216,7 +237,7 @@ def added_keys(overrides: list[str]) -> list[tuple[str, str]]:
             continue
         key = override.lstrip("+").split("=", 1)[0].split("@", 1)[0]
         if key.startswith("hydra") or key.startswith("/hydra"):
-            continue   # Hydra's own settings: Hydra reads them
+            continue  # Hydra's own settings: Hydra reads them
         found.append((override, key.replace("/", ".")))
     return found
 
@@ -232,10 +253,10 @@ def unread_additions(cfg: DictConfig, overrides: list[str], compose) -> list[str
     found = []
     for override, key in additions:
         if prefix_exists(base, key) or key in interpolated:
-            continue   # it was there already (++ sets it), or an interpolation reads it
+            continue  # it was there already (++ sets it), or an interpolation reads it
         parent, lacking = deepest_existing(base, key)
         if parent and forwards(parent, OmegaConf.select(base, parent)):
-            continue   # passed on to a constructor
+            continue  # passed on to a constructor
         group = key.split(".")[0]
         if group in GROUPS and parent == group and (group, lacking[0]) in WHY_MISSING:
             having = ", ".join(sorted(options_with(group, lacking[0])))
@@ -243,12 +264,15 @@ def unread_additions(cfg: DictConfig, overrides: list[str], compose) -> list[str
             found.append(f"{override}: nothing would read it: {why}.")
             continue
         where = f"{group}={chosen(base, group)} has no such key" if group in GROUPS else "the config has no such key"
-        found.append(f"{override}: no part of the run reads {key} ({where}), so it would be ignored."
-                     f"{close_keys(key, base)} Keys are set without +: KEY=VALUE.")
+        found.append(
+            f"{override}: no part of the run reads {key} ({where}), so it would be ignored."
+            f"{close_keys(key, base)} Keys are set without +: KEY=VALUE."
+        )
     return found
 
 
 # ---- a saved run's config --------------------------------------------------------------
+
 
 def merge_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     """`cfg` with KEY=VALUE changes (a saved run's resolved config: a whole group cannot be
@@ -260,8 +284,10 @@ def merge_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
         raise DlrunError(f"overrides are KEY=VALUE, e.g. dataset.root=/other/data; got {', '.join(bare)}.")
     groups = [o for o in overrides if o.lstrip("+").split("=")[0] in GROUPS or "/" in o.split("=")[0]]
     if groups:
-        raise DlrunError(f"overrides change values of the run's saved config (e.g. dataset.root=/other/data); they "
-                         f"cannot swap a whole group ({', '.join(groups)}). Start a new run for that.")
+        raise DlrunError(
+            f"overrides change values of the run's saved config (e.g. dataset.root=/other/data); they "
+            f"cannot swap a whole group ({', '.join(groups)}). Start a new run for that."
+        )
     problems = []
     for override in overrides:
         key = override.split("=", 1)[0]
@@ -269,7 +295,10 @@ def merge_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
             problems.append(f"{override}: the run's config has no key {key}.{close_keys(key, cfg)}")
     problems += unread_additions(cfg, overrides, lambda _: cfg)
     if problems:
-        raise DlrunError(problems[0] if len(problems) == 1 else
-                         "the overrides have these problems:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise DlrunError(
+            problems[0]
+            if len(problems) == 1
+            else "the overrides have these problems:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
     changes = [o.lstrip("+") for o in overrides]
     return OmegaConf.merge(cfg, OmegaConf.from_dotlist(changes))

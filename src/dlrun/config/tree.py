@@ -23,7 +23,7 @@ def flatten(data, prefix: str = "") -> dict:
 
 def conf_dir() -> Path:
     """The `conf/` tree: inside the installed package (wheel) or at the repository root."""
-    package = Path(__file__).resolve().parent.parent   # src/dlrun, or dlrun/ in site-packages
+    package = Path(__file__).resolve().parent.parent  # src/dlrun, or dlrun/ in site-packages
     candidates = (package / "conf", package.parent.parent / "conf")
     for candidate in candidates:
         if (candidate / "config.yaml").is_file():
@@ -37,16 +37,20 @@ def register_generated_options() -> None:
 
     store = ConfigStore.instance()
     for name in TORCHVISION_CLASSIFIERS:
-        store.store(group="model", name=name, node={
-            "name": name,
-            "source": "torchvision",
-            "weights": None,            # null (random init) | DEFAULT | IMAGENET1K_V1 ... | path/to/file.pth|.safetensors
-            "download": True,           # fetch missing pretrained weights into $TORCH_HOME/hub/checkpoints
-            "freeze": None,             # null | backbone: train only the new head
-            "unfreeze_at_epoch": None,  # with freeze: the epoch (1-based) from which everything trains
-            "backbone_lr": None,        # learning rate of the pretrained layers; null: lr
-            "kwargs": None,             # more constructor arguments, e.g. {stochastic_depth_prob: 0.2}
-        })
+        store.store(
+            group="model",
+            name=name,
+            node={
+                "name": name,
+                "source": "torchvision",
+                "weights": None,  # null (random init) | DEFAULT | IMAGENET1K_V1 ... | path/to/file.pth|.safetensors
+                "download": True,  # fetch missing pretrained weights into $TORCH_HOME/hub/checkpoints
+                "freeze": None,  # null | backbone: train only the new head
+                "unfreeze_at_epoch": None,  # with freeze: the epoch (1-based) from which everything trains
+                "backbone_lr": None,  # learning rate of the pretrained layers; null: lr
+                "kwargs": None,  # more constructor arguments, e.g. {stochastic_depth_prob: 0.2}
+            },
+        )
 
 
 def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:
@@ -85,8 +89,13 @@ def only_known_plugins() -> bool:
     spec = importlib.util.find_spec("hydra_plugins")
     if spec is None or not spec.submodule_search_locations:
         return True
-    found = {p.name.removesuffix(".py") for folder in spec.submodule_search_locations if Path(folder).is_dir()
-             for p in Path(folder).iterdir() if not p.name.startswith(("_", "."))}
+    found = {
+        p.name.removesuffix(".py")
+        for folder in spec.submodule_search_locations
+        if Path(folder).is_dir()
+        for p in Path(folder).iterdir()
+        if not p.name.startswith(("_", "."))
+    }
     return found <= KNOWN_PLUGINS
 
 
@@ -108,7 +117,7 @@ def option_keys(group: str, option: str, extra_dirs: list[Path] = ()) -> set[str
     keys = {k for k in data if k != "defaults"}
     for entry in data.get("defaults") or []:
         if isinstance(entry, str) and entry not in ("_self_",) and "/" not in entry:
-            keys |= option_keys(group, entry, extra_dirs)   # inherits another option of the group
+            keys |= option_keys(group, entry, extra_dirs)  # inherits another option of the group
         elif isinstance(entry, dict):
             keys |= {str(k).split("@")[0] for k in entry if not str(k).startswith(("override", "/"))}
     return keys

@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import partial
 
 from dlrun.datasets.catalog import DATASETS
-from dlrun.errors import unknown_choice
 from dlrun.datasets.loader_options import loader_options
+from dlrun.errors import unknown_choice
 
 __all__ = ["DATASETS", "build", "build_bundle", "builders"]
 
@@ -26,10 +26,13 @@ def builders() -> dict:
         **{name: partial(sklearn_sets.bundled, name) for name in sklearn_sets.BUNDLED},
         "synthetic": sklearn_sets.synthetic,
         "table": tables.table,
-        "csv": tables.table,   # the table option's first name: any table file
+        "csv": tables.table,  # the table option's first name: any table file
         "arrays": arrays.arrays,
-        **{name: partial(_image_set, "torchvision_set", name) for name, entry in DATASETS.items()
-           if entry.files == "download"},
+        **{
+            name: partial(_image_set, "torchvision_set", name)
+            for name, entry in DATASETS.items()
+            if entry.files == "download"
+        },
         "image_folder": partial(_image_set, "image_folder"),
         "custom": _custom,
     }
@@ -65,9 +68,17 @@ def build(cfg, loader_cfg, *, seed: int, batch_size: int, device=None, shard: tu
 
     bundle = build_bundle(cfg)
     splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
-    options = loader_options(loader_cfg, in_memory=bundle.in_memory, cuda=getattr(device, "type", None) == "cuda",
-                             tensors=all(isinstance(s, TensorDataset) for s in splits.values()),
-                             sharded=shard is not None)
-    loaders = {name: make_loader(split, train=name == "train", batch_size=batch_size, seed=seed, options=options,
-                                 shard=shard, device=device) for name, split in splits.items()}
+    options = loader_options(
+        loader_cfg,
+        in_memory=bundle.in_memory,
+        cuda=getattr(device, "type", None) == "cuda",
+        tensors=all(isinstance(s, TensorDataset) for s in splits.values()),
+        sharded=shard is not None,
+    )
+    loaders = {
+        name: make_loader(
+            split, train=name == "train", batch_size=batch_size, seed=seed, options=options, shard=shard, device=device
+        )
+        for name, split in splits.items()
+    }
     return loaders, bundle.info

@@ -30,7 +30,7 @@ def arrays(cfg) -> DataBundle:
     y = np.asarray(y)
     if len(x) != len(y):
         raise DlrunError(f"dataset=arrays: {len(x)} inputs but {len(y)} targets; they must pair up one to one.")
-    if y.ndim == 2 and y.shape[1] == 1:   # a column of labels or values
+    if y.ndim == 2 and y.shape[1] == 1:  # a column of labels or values
         y = y[:, 0]
     if y.ndim not in (1, 2):
         raise DlrunError(f"dataset=arrays: targets of shape {y.shape}: use (N,) labels or values, or (N, K) values.")
@@ -59,16 +59,22 @@ def read_pair(cfg):
     if targets_path is not None:
         target_file = existing(targets_path)
         target_kind = array_format(target_file, "dataset.targets_path")
-        return (single(load(path, kind), path, "dataset.path"),
-                single(load(target_file, target_kind), target_file, "dataset.targets_path"))
+        return (
+            single(load(path, kind), path, "dataset.path"),
+            single(load(target_file, target_kind), target_file, "dataset.targets_path"),
+        )
     content = load(path, kind)
     if isinstance(content, (tuple, list)) and len(content) == 2:
         return tuple(to_numpy(a) for a in content)
     if not isinstance(content, dict):
-        raise DlrunError(f"dataset.path={cfg.path!r} holds one array: give the targets with "
-                         "dataset.targets_path=..., or save inputs and targets together (np.savez(path, x=..., y=...)).")
-    return (pick(content, cfg.get("inputs_key", "auto"), INPUT_KEYS, "inputs", path),
-            pick(content, cfg.get("targets_key", "auto"), TARGET_KEYS, "targets", path))
+        raise DlrunError(
+            f"dataset.path={cfg.path!r} holds one array: give the targets with "
+            "dataset.targets_path=..., or save inputs and targets together (np.savez(path, x=..., y=...))."
+        )
+    return (
+        pick(content, cfg.get("inputs_key", "auto"), INPUT_KEYS, "inputs", path),
+        pick(content, cfg.get("targets_key", "auto"), TARGET_KEYS, "targets", path),
+    )
 
 
 def existing(value) -> Path:
@@ -87,13 +93,15 @@ def load(path: Path, kind: str):
         import torch
 
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:   # not that format, truncated, or pickled objects
-        raise DlrunError(f"{path} could not be read as a {kind}: {type(err).__name__}: {first_line(err)}. "
-                         "dlrun reads plain arrays and tensors only (no pickled objects).") from err
+    except Exception as err:  # not that format, truncated, or pickled objects
+        raise DlrunError(
+            f"{path} could not be read as a {kind}: {type(err).__name__}: {first_line(err)}. "
+            "dlrun reads plain arrays and tensors only (no pickled objects)."
+        ) from err
 
 
 def to_numpy(value) -> np.ndarray:
-    if hasattr(value, "detach"):   # a torch tensor
+    if hasattr(value, "detach"):  # a torch tensor
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
@@ -101,8 +109,10 @@ def to_numpy(value) -> np.ndarray:
 def single(content, path: Path, key: str) -> np.ndarray:
     if isinstance(content, dict):
         if len(content) != 1:
-            raise DlrunError(f"{key}: {path.name} holds several arrays ({', '.join(content)}): give one array per file "
-                             "with dataset.targets_path, or inputs and targets in one file without it.")
+            raise DlrunError(
+                f"{key}: {path.name} holds several arrays ({', '.join(content)}): give one array per file "
+                "with dataset.targets_path, or inputs and targets in one file without it."
+            )
         content = next(iter(content.values()))
     return to_numpy(content)
 
@@ -111,13 +121,17 @@ def pick(content: dict, key: str, candidates: tuple, what: str, path: Path) -> n
     names = [str(k) for k in content]
     if key != "auto":
         if key not in content:
-            raise DlrunError(f"dataset.{what}_key={key!r}: {path.name} has no array {key!r}.{did_you_mean(key, names)} "
-                             f"It holds: {', '.join(names)}.")
+            raise DlrunError(
+                f"dataset.{what}_key={key!r}: {path.name} has no array {key!r}.{did_you_mean(key, names)} "
+                f"It holds: {', '.join(names)}."
+            )
         return to_numpy(content[key])
     found = [name for name in candidates if name in content]
     if not found:
-        raise DlrunError(f"{path.name} holds {', '.join(names)}: none is named like the {what} "
-                         f"({', '.join(candidates)}). Name it with dataset.{what}_key=...")
+        raise DlrunError(
+            f"{path.name} holds {', '.join(names)}: none is named like the {what} "
+            f"({', '.join(candidates)}). Name it with dataset.{what}_key=..."
+        )
     return to_numpy(content[found[0]])
 
 
@@ -126,8 +140,10 @@ def as_inputs(x: np.ndarray, layout: str) -> np.ndarray:
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise DlrunError(f"dataset=arrays: the inputs are {x.dtype}, not numbers.")
     if x.ndim < 2 or x.ndim > 4:
-        raise DlrunError(f"dataset=arrays: inputs of shape {x.shape}: use (N, features) or images (N, H, W), "
-                         "(N, C, H, W) or (N, H, W, C).")
+        raise DlrunError(
+            f"dataset=arrays: inputs of shape {x.shape}: use (N, features) or images (N, H, W), "
+            "(N, C, H, W) or (N, H, W, C)."
+        )
     images = x.ndim >= 3
     scale = images and np.issubdtype(x.dtype, np.integer)
     x = x.astype(np.float32) / (np.iinfo(x.dtype).max if scale else 1)

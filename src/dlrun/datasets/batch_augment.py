@@ -22,12 +22,12 @@ class BatchAugment:
         n = len(x)
         if self.crop is not None:
             if self.padding:
-                x = F.pad(x, (self.padding,) * 4)   # zeros, as v2.RandomCrop(padding=...) fills
+                x = F.pad(x, (self.padding,) * 4)  # zeros, as v2.RandomCrop(padding=...) fills
             height, width = self.crop
             top = torch.randint(0, x.shape[-2] - height + 1, (n,), generator=generator).to(x.device)
             left = torch.randint(0, x.shape[-1] - width + 1, (n,), generator=generator).to(x.device)
-            rows = (top[:, None] + torch.arange(height, device=x.device))[:, :, None]    # (n, h, 1)
-            cols = (left[:, None] + torch.arange(width, device=x.device))[:, None, :]    # (n, 1, w)
+            rows = (top[:, None] + torch.arange(height, device=x.device))[:, :, None]  # (n, h, 1)
+            cols = (left[:, None] + torch.arange(width, device=x.device))[:, None, :]  # (n, 1, w)
             x = x[torch.arange(n, device=x.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
         if self.flip:
             flipped = (torch.rand(n, generator=generator) < 0.5).to(x.device)

@@ -24,13 +24,17 @@ def build_mix(transforms_cfg, info: DataInfo, loss):
     if not mixup and not cutmix:
         return None
     if info.task != CLASSIFICATION or not info.is_image:
-        raise DlrunError("MixUp and CutMix (dataset.transforms.mixup_alpha / cutmix_alpha) mix images of a "
-                         f"classification task; this data is {info.task} with inputs {info.input_shape}.")
+        raise DlrunError(
+            "MixUp and CutMix (dataset.transforms.mixup_alpha / cutmix_alpha) mix images of a "
+            f"classification task; this data is {info.task} with inputs {info.input_shape}."
+        )
     name = type(loss).__name__
     if type(loss).__module__.startswith("torch.nn") and name not in SOFT_TARGET_LOSSES:
-        raise DlrunError(f"MixUp/CutMix give the loss soft targets (batch, classes), which {name} cannot take. "
-                         "Use loss=cross_entropy (label smoothing works with them) or loss=bce_with_logits, or a "
-                         "loss of your own that takes probabilities.")
+        raise DlrunError(
+            f"MixUp/CutMix give the loss soft targets (batch, classes), which {name} cannot take. "
+            "Use loss=cross_entropy (label smoothing works with them) or loss=bce_with_logits, or a "
+            "loss of your own that takes probabilities."
+        )
     from torchvision.transforms import v2
 
     chosen = [v2.MixUp(alpha=mixup, num_classes=info.num_outputs)] if mixup else []

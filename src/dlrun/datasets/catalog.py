@@ -8,9 +8,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class DatasetEntry:
     task: str
-    samples: str      # train + test, as published
-    input: str        # one sample's shape
-    files: str        # "no": a package ships or generates it; "download": fetched once; else the key naming them
+    samples: str  # train + test, as published
+    input: str  # one sample's shape
+    files: str  # "no": a package ships or generates it; "download": fetched once; else the key naming them
     about: str
 
 
@@ -20,28 +20,22 @@ DATASETS = {
     "wine": DatasetEntry("class.", "178", "13", "no", "wine cultivars, 3 classes"),
     "breast_cancer": DatasetEntry("class.", "569", "30", "no", "malignant or benign tumours"),
     "diabetes": DatasetEntry("regr.", "442", "10", "no", "disease progression score"),
-    "synthetic": DatasetEntry("either", "n_samples", "n_features", "no",
-                              "make_classification / make_regression"),
-    "mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download",
-                          "handwritten digits"),
-    "fashion_mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download",
-                                  "clothing, 10 classes"),
-    "kmnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download",
-                           "cursive Japanese characters"),
-    "cifar10": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download",
-                            "colour images, 10 classes"),
-    "cifar100": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download",
-                             "colour images, 100 classes"),
-    "svhn": DatasetEntry("class.", "73,257 + 26,032", "3x32x32", "download",
-                         "street-view house numbers"),
+    "synthetic": DatasetEntry("either", "n_samples", "n_features", "no", "make_classification / make_regression"),
+    "mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download", "handwritten digits"),
+    "fashion_mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download", "clothing, 10 classes"),
+    "kmnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download", "cursive Japanese characters"),
+    "cifar10": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download", "colour images, 10 classes"),
+    "cifar100": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download", "colour images, 100 classes"),
+    "svhn": DatasetEntry("class.", "73,257 + 26,032", "3x32x32", "download", "street-view house numbers"),
     "image_folder": DatasetEntry("class.", "yours", "3xHxW", "dataset.root", "a folder per class"),
-    "table": DatasetEntry("auto", "yours", "columns", "dataset.path",
-                          "a CSV, TSV, Parquet or Feather file with a target column"),
+    "table": DatasetEntry(
+        "auto", "yours", "columns", "dataset.path", "a CSV, TSV, Parquet or Feather file with a target column"
+    ),
     "csv": DatasetEntry("auto", "yours", "columns", "dataset.path", "a CSV file with a target column"),
-    "arrays": DatasetEntry("auto", "yours", "yours", "dataset.path",
-                           "inputs and targets in .npz, .npy or .pt files (features or images)"),
-    "custom": DatasetEntry("auto", "yours", "yours", "class_path",
-                           "your torch.utils.data.Dataset class"),
+    "arrays": DatasetEntry(
+        "auto", "yours", "yours", "dataset.path", "inputs and targets in .npz, .npy or .pt files (features or images)"
+    ),
+    "custom": DatasetEntry("auto", "yours", "yours", "class_path", "your torch.utils.data.Dataset class"),
 }
 
 

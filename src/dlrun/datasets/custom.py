@@ -8,12 +8,12 @@ from omegaconf import OmegaConf
 from PIL import Image
 from torch.utils.data import Dataset
 
+from dlrun.config.imports import import_object
 from dlrun.datasets.info import CLASSIFICATION, REGRESSION, TASKS, DataBundle, DataInfo
 from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed
 from dlrun.datasets.vision import image_bundle
 from dlrun.errors import DlrunError
-from dlrun.config.imports import import_object
 
 log = logging.getLogger("dlrun")
 TARGET_STATS_SAMPLE = 1000
@@ -25,7 +25,9 @@ def custom(cfg) -> DataBundle:
     train_base = _instantiate(cls, kwargs, cfg.class_path)
     test_base = None
     if cfg.test_kwargs is not None:
-        test_base = _instantiate(cls, {**kwargs, **OmegaConf.to_container(cfg.test_kwargs, resolve=True)}, cfg.class_path)
+        test_base = _instantiate(
+            cls, {**kwargs, **OmegaConf.to_container(cfg.test_kwargs, resolve=True)}, cfg.class_path
+        )
     if len(train_base) == 0:
         raise DlrunError(f"{cfg.class_path}(**{kwargs}) has no samples (len is 0).")
     x, y = _pair(train_base[0], cfg.class_path)
@@ -37,20 +39,29 @@ def custom(cfg) -> DataBundle:
     else:
         target = _values
     if isinstance(x, Image.Image) or np.ndim(x) == 3:  # an image: the image pipeline applies
-        bundle = image_bundle(cfg, train_base, labels, classes if task == CLASSIFICATION else ["value"],
-                              test_base=test_base)
+        bundle = image_bundle(
+            cfg, train_base, labels, classes if task == CLASSIFICATION else ["value"], test_base=test_base
+        )
         for split in (bundle.train, bundle.val, bundle.test):
             split.target_transform = target
         if task == REGRESSION:
             bundle.info = _regression_info(bundle.train, bundle.info.input_shape)
         return bundle
     train_idx, val_idx, test_idx = split_indices(
-        len(train_base), labels, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
-        seed=cfg.split_seed, has_test=test_base is not None)
+        len(train_base),
+        labels,
+        val_fraction=cfg.val_fraction,
+        test_fraction=cfg.test_fraction,
+        seed=cfg.split_seed,
+        has_test=test_base is not None,
+    )
     train = Transformed(train_base, train_idx, _as_float, target)
     val = Transformed(train_base, val_idx, _as_float, target)
-    test = Transformed(test_base, None, _as_float, target) if test_base is not None else \
-        Transformed(train_base, test_idx, _as_float, target)
+    test = (
+        Transformed(test_base, None, _as_float, target)
+        if test_base is not None
+        else Transformed(train_base, test_idx, _as_float, target)
+    )
     input_shape = tuple(_as_float(x).shape)
     if task == CLASSIFICATION:
         info = DataInfo(CLASSIFICATION, len(classes), input_shape, tuple(classes))
@@ -63,7 +74,9 @@ def _instantiate(cls, kwargs: dict, path: str) -> Dataset:
     try:
         dataset = cls(**kwargs)
     except TypeError as err:
-        raise DlrunError(f"dataset.class_path={path}: {err}. Set its arguments with dataset.kwargs={{name: value}}.") from err
+        raise DlrunError(
+            f"dataset.class_path={path}: {err}. Set its arguments with dataset.kwargs={{name: value}}."
+        ) from err
     if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
         raise DlrunError(f"dataset.class_path={path} is not a map-style Dataset: it needs __len__ and __getitem__.")
     return dataset
@@ -78,8 +91,9 @@ def _pair(sample, path: str):
 def _task(requested: str, y) -> str:
     if requested in TASKS:
         return requested
-    integral = isinstance(y, (int, np.integer)) or (torch.is_tensor(y) and y.dtype in (torch.int64, torch.int32)
-                                                      and y.numel() == 1)
+    integral = isinstance(y, (int, np.integer)) or (
+        torch.is_tensor(y) and y.dtype in (torch.int64, torch.int32) and y.numel() == 1
+    )
     return CLASSIFICATION if integral else REGRESSION
 
 
@@ -102,9 +116,13 @@ def _regression_info(train: Dataset, input_shape) -> DataInfo:
     picks = range(min(len(train), TARGET_STATS_SAMPLE))
     values = torch.stack([train[i][1] for i in picks])  # (N, K)
     std = values.std(dim=0) if len(values) > 1 else torch.ones(values.shape[1])
-    return DataInfo(REGRESSION, values.shape[1], tuple(input_shape),
-                    target_mean=tuple(values.mean(dim=0).tolist()),
-                    target_std=tuple(s if s > 0 else 1.0 for s in std.tolist()))
+    return DataInfo(
+        REGRESSION,
+        values.shape[1],
+        tuple(input_shape),
+        target_mean=tuple(values.mean(dim=0).tolist()),
+        target_std=tuple(s if s > 0 else 1.0 for s in std.tolist()),
+    )
 
 
 def _as_float(x) -> torch.Tensor:

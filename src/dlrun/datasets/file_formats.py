@@ -5,9 +5,17 @@ from pathlib import Path
 
 from dlrun.errors import DlrunError
 
-FORMATS = {".csv": "CSV", ".tsv": "TSV", ".tab": "TSV", ".parquet": "Parquet", ".pq": "Parquet",
-           ".feather": "Feather", ".ftr": "Feather", ".arrow": "Feather"}
-COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")   # pandas reads compressed CSV/TSV by these
+FORMATS = {
+    ".csv": "CSV",
+    ".tsv": "TSV",
+    ".tab": "TSV",
+    ".parquet": "Parquet",
+    ".pq": "Parquet",
+    ".feather": "Feather",
+    ".ftr": "Feather",
+    ".arrow": "Feather",
+}
+COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")  # pandas reads compressed CSV/TSV by these
 
 
 def table_format(path, key: str = "dataset.path", default: str | None = None) -> str:
@@ -18,8 +26,10 @@ def table_format(path, key: str = "dataset.path", default: str | None = None) ->
         suffixes = suffixes[:-1]
     kind = FORMATS.get(suffixes[-1] if suffixes else "", default)
     if kind is None or (kind not in ("CSV", "TSV") and Path(str(path)).suffix.lower() in COMPRESSION):
-        raise DlrunError(f"{key}={str(path)!r}: dlrun reads tables from {', '.join(FORMATS)} files "
-                         f"(CSV and TSV also compressed: {', '.join(COMPRESSION)}); rename the file or convert it.")
+        raise DlrunError(
+            f"{key}={str(path)!r}: dlrun reads tables from {', '.join(FORMATS)} files "
+            f"(CSV and TSV also compressed: {', '.join(COMPRESSION)}); rename the file or convert it."
+        )
     return kind
 
 
@@ -29,6 +39,8 @@ ARRAY_FORMATS = {".npz": "NumPy archive", ".npy": "NumPy array", ".pt": "torch f
 def array_format(path, key: str = "dataset.path") -> str:
     kind = ARRAY_FORMATS.get(Path(str(path)).suffix.lower())
     if kind is None:
-        raise DlrunError(f"{key}={str(path)!r}: dataset=arrays reads {', '.join(ARRAY_FORMATS)} files; "
-                         "tables (.csv, .parquet ...) are dataset=table.")
+        raise DlrunError(
+            f"{key}={str(path)!r}: dataset=arrays reads {', '.join(ARRAY_FORMATS)} files; "
+            "tables (.csv, .parquet ...) are dataset=table."
+        )
     return kind

@@ -18,9 +18,9 @@ from dlrun.errors import DlrunError
 
 log = logging.getLogger("dlrun")
 
-DECODE_LIMIT = 1 << 30   # bytes: folders whose decoded images fit in this are held in memory
-SIZE_SAMPLE = 50         # files whose headers estimate the decoded size
-SMALL_SIDE = 64          # decoded images no larger than this train without DataLoader workers
+DECODE_LIMIT = 1 << 30  # bytes: folders whose decoded images fit in this are held in memory
+SIZE_SAMPLE = 50  # files whose headers estimate the decoded size
+SMALL_SIDE = 64  # decoded images no larger than this train without DataLoader workers
 SKIP_HINT = "Replace or delete it, or set dataset.skip_bad_files=true to leave damaged files out with a warning."
 
 
@@ -32,8 +32,9 @@ def read_image(path: str) -> Image.Image:
             image = Image.open(f)
             return image.convert("RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise DlrunError(f"{path} is not an image that can be read ({type(err).__name__}: {err}). "
-                         + SKIP_HINT) from err
+        raise DlrunError(
+            f"{path} is not an image that can be read ({type(err).__name__}: {err}). " + SKIP_HINT
+        ) from err
 
 
 def _decode(path: str) -> torch.Tensor:
@@ -65,6 +66,7 @@ def _threads() -> int:
 
 def drop_bad_files(folder) -> None:
     """Decode every file of an ImageFolder and leave out those that fail, with a warning."""
+
     def readable(sample) -> bool:
         try:
             read_image(sample[0])
@@ -89,7 +91,7 @@ class DecodedFolder(Dataset):
     def __init__(self, folder):
         self.root, self.classes, self.class_to_idx = folder.root, folder.classes, folder.class_to_idx
         self.samples, self.targets = folder.samples, folder.targets
-        with ThreadPoolExecutor(_threads()) as pool:   # PIL decodes without holding the GIL
+        with ThreadPoolExecutor(_threads()) as pool:  # PIL decodes without holding the GIL
             self.images = list(pool.map(_decode, (path for path, _ in self.samples)))
         self.small = max(max(image.shape[1:]) for image in self.images) <= SMALL_SIDE
 
@@ -106,6 +108,8 @@ def in_memory(folders: list, seed: int) -> list | None:
     if size > DECODE_LIMIT:
         return None
     decoded = [DecodedFolder(f) for f in folders]
-    log.info("image files decoded once into memory (%.0f MB)", sum(
-        sum(image.numel() for image in d.images) for d in decoded) / 1e6)
+    log.info(
+        "image files decoded once into memory (%.0f MB)",
+        sum(sum(image.numel() for image in d.images) for d in decoded) / 1e6,
+    )
     return decoded

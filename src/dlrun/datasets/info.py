@@ -11,9 +11,9 @@ TASKS = (CLASSIFICATION, REGRESSION)
 
 @dataclass(frozen=True)
 class DataInfo:
-    task: str                               # "classification" | "regression"
-    num_outputs: int                        # classes (classification) or target values (regression)
-    input_shape: tuple[int, ...]            # one sample without the batch dim: (C, H, W) or (F,)
+    task: str  # "classification" | "regression"
+    num_outputs: int  # classes (classification) or target values (regression)
+    input_shape: tuple[int, ...]  # one sample without the batch dim: (C, H, W) or (F,)
     class_names: tuple[str, ...] | None = None
     # Regression: the training targets' mean and std per output. Losses are computed on
     # targets scaled by these, and models end in the inverse scaling, so predictions and
@@ -30,8 +30,11 @@ class DataInfo:
     @classmethod
     def from_dict(cls, data: dict) -> "DataInfo":
         """Inverse of dataclasses.asdict (as stored in checkpoints)."""
-        tuples = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
-                  if k in ("input_shape", "class_names", "target_mean", "target_std")}
+        tuples = {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in data.items()
+            if k in ("input_shape", "class_names", "target_mean", "target_std")
+        }
         return cls(**{**data, **tuples})
 
     @property

@@ -6,8 +6,10 @@ import os
 
 from dlrun.errors import DlrunError
 
-IN_MEMORY_ONE_PROCESS = ("loader.in_memory=true is for one training process; several (DDP) read their shares "
-                         "through a DistributedSampler: use loader.in_memory=auto or false.")
+IN_MEMORY_ONE_PROCESS = (
+    "loader.in_memory=true is for one training process; several (DDP) read their shares "
+    "through a DistributedSampler: use loader.in_memory=auto or false."
+)
 
 
 def cpu_count() -> int:
@@ -45,10 +47,12 @@ def sliced(value, workers, tensors: bool, sharded: bool) -> bool:
     if value is False:
         return False
     wants_workers = workers != "auto" and workers != 0
-    if value is True and sharded:   # trainer.devices=auto made several processes (the config check sees the rest)
+    if value is True and sharded:  # trainer.devices=auto made several processes (the config check sees the rest)
         raise DlrunError(IN_MEMORY_ONE_PROCESS)
     if value is True and not tensors:
-        raise DlrunError("loader.in_memory=true needs data held as tensors (the bundled sets, CSV files, "
-                         "small image folders whose random steps are crop and flip); this data is read sample "
-                         "by sample (files, your own Dataset or transforms): use loader.in_memory=auto or false.")
+        raise DlrunError(
+            "loader.in_memory=true needs data held as tensors (the bundled sets, CSV files, "
+            "small image folders whose random steps are crop and flip); this data is read sample "
+            "by sample (files, your own Dataset or transforms): use loader.in_memory=auto or false."
+        )
     return tensors and not sharded and not wants_workers

@@ -46,14 +46,22 @@ class TensorBatches:
     iteration starts, as a DataLoader's sampler draws), and each batch indexed from tensors
     that stay on the training device."""
 
-    sampler = None   # the loop asks it for set_epoch (DistributedSampler); there is none here
+    sampler = None  # the loop asks it for set_epoch (DistributedSampler); there is none here
 
-    def __init__(self, dataset: TensorDataset, *, batch_size: int, shuffle: bool, drop_last: bool,
-                 generator: torch.Generator, device: torch.device | None):
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        *,
+        batch_size: int,
+        shuffle: bool,
+        drop_last: bool,
+        generator: torch.Generator,
+        device: torch.device | None,
+    ):
         self.dataset = dataset
         self.tensors = tuple(t.to(device) if device is not None else t for t in dataset.tensors)
         self.batch_size, self.shuffle, self.drop_last, self.generator = batch_size, shuffle, drop_last, generator
-        self.augment = getattr(dataset, "augment", None)   # random crop and flip of a batch (BatchAugment)
+        self.augment = getattr(dataset, "augment", None)  # random crop and flip of a batch (BatchAugment)
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -63,15 +71,26 @@ class TensorBatches:
         n, size = len(self.dataset), self.batch_size
         order = torch.randperm(n, generator=self.generator).to(self.tensors[0].device) if self.shuffle else None
         for start in range(0, len(self) * size, size):
-            batch = tuple(t[start:start + size] for t in self.tensors) if order is None else \
-                tuple(t[order[start:start + size]] for t in self.tensors)
+            batch = (
+                tuple(t[start : start + size] for t in self.tensors)
+                if order is None
+                else tuple(t[order[start : start + size]] for t in self.tensors)
+            )
             if self.augment is not None:
                 batch = (self.augment(batch[0], self.generator), *batch[1:])
             yield batch
 
 
-def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, options: dict,
-                shard: tuple[int, int] | None = None, device: torch.device | None = None):
+def make_loader(
+    dataset: Dataset,
+    *,
+    batch_size: int,
+    train: bool,
+    seed: int,
+    options: dict,
+    shard: tuple[int, int] | None = None,
+    device: torch.device | None = None,
+):
     """One loader. Each has its own generator, so creating an iterator never draws from
     the global torch RNG (model init and dropout stay independent of evaluation).
     `shard` (rank, world size): this rank's share; for training in an order that is a
@@ -81,19 +100,35 @@ def make_loader(dataset: Dataset, *, batch_size: int, train: bool, seed: int, op
     generator = torch.Generator().manual_seed(seed if train else seed + 1)
     shuffle = train and options["shuffle"]
     if options.get("in_memory"):
-        return TensorBatches(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, device=device,
-                             drop_last=drops_last(len(dataset), batch_size, train, options["drop_last"]))
+        return TensorBatches(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            device=device,
+            drop_last=drops_last(len(dataset), batch_size, train, options["drop_last"]),
+        )
     sampler = None
     if shard is not None:
         rank, world = shard
-        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed) if train \
+        sampler = (
+            DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
+            if train
             else EvaluationShard(len(dataset), rank, world)
+        )
     samples = len(sampler) if sampler is not None else len(dataset)
     drop_last = drops_last(samples, batch_size, train, options["drop_last"])
     workers = options["num_workers"]
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler, drop_last=drop_last,
-        num_workers=workers, pin_memory=options["pin_memory"], generator=generator,
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        drop_last=drop_last,
+        num_workers=workers,
+        pin_memory=options["pin_memory"],
+        generator=generator,
         worker_init_fn=seed_worker if workers > 0 else None,
-        persistent_workers=options["persistent_workers"], prefetch_factor=options["prefetch_factor"],
+        persistent_workers=options["persistent_workers"],
+        prefetch_factor=options["prefetch_factor"],
     )

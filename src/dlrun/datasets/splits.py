@@ -39,7 +39,7 @@ def shuffle_split(n: int, fraction: float, seed: int, labels) -> tuple[np.ndarra
     rng = np.random.RandomState(seed)
     if labels is None:
         permutation = rng.permutation(n)
-        return permutation[n_test:n_test + n_train], permutation[:n_test]
+        return permutation[n_test : n_test + n_train], permutation[:n_test]
     classes, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
     if np.min(class_counts) < 2:
         raise ValueError(f"the least populated classes have one member ({classes[class_counts < 2].tolist()})")
@@ -52,8 +52,8 @@ def shuffle_split(n: int, fraction: float, seed: int, labels) -> tuple[np.ndarra
     for i in range(len(classes)):
         permutation = rng.permutation(class_counts[i])
         in_class = class_indices[i].take(permutation, mode="clip")
-        train.extend(in_class[:n_i[i]])
-        test.extend(in_class[n_i[i]:n_i[i] + t_i[i]])
+        train.extend(in_class[: n_i[i]])
+        test.extend(in_class[n_i[i] : n_i[i] + t_i[i]])
     return rng.permutation(train), rng.permutation(test)
 
 
@@ -75,8 +75,9 @@ def approximate_mode(class_counts: np.ndarray, n_draws: int, rng: np.random.Rand
     return floored.astype(int)
 
 
-def split_indices(n: int, labels, *, val_fraction, test_fraction, seed: int, has_val: bool = False,
-                  has_test: bool = False):
+def split_indices(
+    n: int, labels, *, val_fraction, test_fraction, seed: int, has_val: bool = False, has_test: bool = False
+):
     """Index arrays (train, val, test) over n samples. Without an official test split,
     `test_fraction` of all samples is held out first; then, without a validation split,
     `val_fraction` of what is left. A split the dataset has already comes back empty."""
@@ -85,7 +86,7 @@ def split_indices(n: int, labels, *, val_fraction, test_fraction, seed: int, has
     empty = np.array([], dtype=int)
     test = val = empty
     if not has_test:
-        indices, test = hold_out(indices, labels, float(test_fraction), seed)   # fractions checked with the config
+        indices, test = hold_out(indices, labels, float(test_fraction), seed)  # fractions checked with the config
     if not has_val:
         indices, val = hold_out(indices, None if labels is None else labels[indices], float(val_fraction), seed)
     if len(indices) == 0 or (not has_val and len(val) == 0) or (not has_test and len(test) == 0):
@@ -101,4 +102,7 @@ def standardise(train: np.ndarray, *others: np.ndarray, per_feature: bool):
     std = train.std(axis=axis, keepdims=per_feature)
     std = np.where(std > 0, std, 1.0)
     scaled = [((a - mean) / std).astype(np.float32) for a in (train, *others)]
-    return scaled, (np.ravel(mean).tolist() if per_feature else float(mean), np.ravel(std).tolist() if per_feature else float(std))
+    return scaled, (
+        np.ravel(mean).tolist() if per_feature else float(mean),
+        np.ravel(std).tolist() if per_feature else float(std),
+    )

@@ -14,6 +14,8 @@ from dlrun.errors import DlrunError, did_you_mean, first_line
 log = logging.getLogger("dlrun")
 
 MAX_CLASSES_FOR_INTEGERS = 20  # integer targets with more distinct values are treated as regression
+
+
 def read_table(path: Path, key: str = "dataset.path", default: str | None = None):
     """A pandas DataFrame of the file at `path`, read by its extension (`default`: for others)."""
     import pandas as pd
@@ -25,63 +27,77 @@ def read_table(path: Path, key: str = "dataset.path", default: str | None = None
         if kind == "Parquet":
             return pd.read_parquet(path)
         return pd.read_feather(path)
-    except ImportError as err:   # pandas reads Parquet and Feather through pyarrow
+    except ImportError as err:  # pandas reads Parquet and Feather through pyarrow
         raise DlrunError(f"reading {kind} files needs pyarrow ({err}): pip install pyarrow") from err
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as err:
         raise DlrunError(f"{key}={str(path)!r} could not be read as {kind}: {first_line(err)}") from err
 
 
 def table(cfg) -> DataBundle:
-    path = Path(str(cfg.path)).expanduser()   # an existing file of a known kind: checked with the config
+    path = Path(str(cfg.path)).expanduser()  # an existing file of a known kind: checked with the config
     frame = read_table(path, default="CSV" if cfg.name == "csv" else None)
     frame.columns = [str(c) for c in frame.columns]
     columns = [str(c) for c in frame.columns]
     if cfg.target not in frame.columns:
-        raise DlrunError(f"dataset.target={cfg.target!r} is not a column of {path.name}.{did_you_mean(cfg.target, columns)}"
-                         f"\nColumns: {', '.join(columns)}")
+        raise DlrunError(
+            f"dataset.target={cfg.target!r} is not a column of {path.name}.{did_you_mean(cfg.target, columns)}"
+            f"\nColumns: {', '.join(columns)}"
+        )
     features = _features(frame, cfg, path.name)
     x = frame[features]
     missing = x.columns[x.isna().any()].tolist() + ([cfg.target] if frame[cfg.target].isna().any() else [])
     if missing:
-        raise DlrunError(f"{path.name} has empty values in column(s) {', '.join(map(str, missing))}: "
-                         "fill or drop those rows first.")
+        raise DlrunError(
+            f"{path.name} has empty values in column(s) {', '.join(map(str, missing))}: fill or drop those rows first."
+        )
     task = infer_task(frame[cfg.target], cfg.task)
     y = frame[cfg.target]
     if task == CLASSIFICATION:
-        class_names, y = class_ids(y.astype(str) if y.dtype == object else y.to_numpy(), f"dataset.target={cfg.target!r}")
-        return array_bundle(x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names,
-                            feature_names=[str(f) for f in features])
+        class_names, y = class_ids(
+            y.astype(str) if y.dtype == object else y.to_numpy(), f"dataset.target={cfg.target!r}"
+        )
+        return array_bundle(
+            x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names, feature_names=[str(f) for f in features]
+        )
     if not np.issubdtype(y.dtype, np.number):
         raise DlrunError(f"dataset.task=regression but column {cfg.target!r} is not numeric.")
-    return array_bundle(x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION,
-                        feature_names=[str(f) for f in features])
+    return array_bundle(
+        x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION, feature_names=[str(f) for f in features]
+    )
 
 
 def _features(frame, cfg, file_name: str) -> list:
     import pandas as pd
 
     others = [c for c in frame.columns if c != cfg.target]
-    numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    numeric = [
+        c for c in others if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    ]
     if cfg.features is None:
         skipped = [str(c) for c in others if c not in numeric]
         if skipped:
-            log.warning("ignoring non-numeric column(s) %s; choose columns with dataset.features=[...]",
-                        ", ".join(skipped))
+            log.warning(
+                "ignoring non-numeric column(s) %s; choose columns with dataset.features=[...]", ", ".join(skipped)
+            )
         if not numeric:
             raise DlrunError(f"{file_name} has no numeric feature columns besides the target {cfg.target!r}.")
         return numeric
     features = list(cfg.features)
     unknown = [f for f in features if f not in frame.columns]
     if unknown:
-        raise DlrunError(f"dataset.features names column(s) not in {file_name}: {', '.join(map(str, unknown))}."
-                         f"{did_you_mean(unknown[0], [str(c) for c in frame.columns])}")
+        raise DlrunError(
+            f"dataset.features names column(s) not in {file_name}: {', '.join(map(str, unknown))}."
+            f"{did_you_mean(unknown[0], [str(c) for c in frame.columns])}"
+        )
     if cfg.target in features:
         raise DlrunError(f"dataset.features lists the target {cfg.target!r}: a model must not see what it predicts.")
     non_numeric = [f for f in features if f not in numeric]
     if non_numeric:
-        raise DlrunError(f"dataset.features: column(s) {', '.join(map(str, non_numeric))} of {file_name} are not numeric. "
-                         f"dlrun learns from numeric columns; encode them first or leave them out. "
-                         f"Numeric columns: {', '.join(map(str, numeric)) or 'none'}.")
+        raise DlrunError(
+            f"dataset.features: column(s) {', '.join(map(str, non_numeric))} of {file_name} are not numeric. "
+            f"dlrun learns from numeric columns; encode them first or leave them out. "
+            f"Numeric columns: {', '.join(map(str, numeric)) or 'none'}."
+        )
     return features
 
 

@@ -15,24 +15,36 @@ def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=No
     x: (N, F) rows or (N, C, H, W) images; y: (N,) class ids, or (N,) / (N, K) values.
     """
     classification = task == CLASSIFICATION
-    train, val, test = split_indices(len(x), y if classification else None, val_fraction=cfg.val_fraction,
-                                     test_fraction=cfg.test_fraction, seed=cfg.split_seed)
+    train, val, test = split_indices(
+        len(x),
+        y if classification else None,
+        val_fraction=cfg.val_fraction,
+        test_fraction=cfg.test_fraction,
+        seed=cfg.split_seed,
+    )
     xs, (mean, std) = standardise(x[train], x[val], x[test], per_feature=x.ndim == 2)
     if x.ndim == 2:
-        preprocess = {"kind": "table", "features": list(feature_names) if feature_names is not None else None,
-                      "mean": mean, "std": std}
+        preprocess = {
+            "kind": "table",
+            "features": list(feature_names) if feature_names is not None else None,
+            "mean": mean,
+            "std": std,
+        }
     else:
         preprocess = {"kind": "array_image", "mean": mean, "std": std}
     if classification:
         ys = [torch.as_tensor(y[i], dtype=torch.int64) for i in (train, val, test)]
-        info = DataInfo(CLASSIFICATION, len(class_names), tuple(x.shape[1:]), tuple(class_names),
-                        preprocess=preprocess)
+        info = DataInfo(CLASSIFICATION, len(class_names), tuple(x.shape[1:]), tuple(class_names), preprocess=preprocess)
     else:
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)  # (N, K)
         ys = [torch.as_tensor(y[i]) for i in (train, val, test)]
-        info = DataInfo(REGRESSION, y.shape[1], tuple(x.shape[1:]),
-                        target_mean=tuple(float(m) for m in y[train].mean(axis=0)),
-                        target_std=tuple(float(s) if s > 0 else 1.0 for s in y[train].std(axis=0)),
-                        preprocess=preprocess)
+        info = DataInfo(
+            REGRESSION,
+            y.shape[1],
+            tuple(x.shape[1:]),
+            target_mean=tuple(float(m) for m in y[train].mean(axis=0)),
+            target_std=tuple(float(s) if s > 0 else 1.0 for s in y[train].std(axis=0)),
+            preprocess=preprocess,
+        )
     datasets = [TensorDataset(torch.as_tensor(a), b) for a, b in zip(xs, ys)]
     return DataBundle(*datasets, info=info, in_memory=True)

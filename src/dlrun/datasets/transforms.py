@@ -21,8 +21,8 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 STATS_SAMPLE = 1000  # training images read to estimate the dataset's mean and std
 
 
-AUTO_SAMPLE = 200   # images whose size `resize: auto` reads (headers only for files)
-AUTO_CAP = 224      # `resize: auto` of images that differ in size: their median, at most this on the longer side
+AUTO_SAMPLE = 200  # images whose size `resize: auto` reads (headers only for files)
+AUTO_CAP = 224  # `resize: auto` of images that differ in size: their median, at most this on the longer side
 
 
 def resolve_resize(cfg, base: Dataset, indices, seed: int, say) -> object:
@@ -41,17 +41,21 @@ def resolve_resize(cfg, base: Dataset, indices, seed: int, say) -> object:
     if len(set(sizes)) <= 1:
         resolved.resize = None
         if sizes:
-            say(f"images: all {sizes[0][0]}x{sizes[0][1]} (height x width, {len(sizes)} sampled): trained at "
-                "that size (dataset.transforms.resize=auto)")
+            say(
+                f"images: all {sizes[0][0]}x{sizes[0][1]} (height x width, {len(sizes)} sampled): trained at "
+                "that size (dataset.transforms.resize=auto)"
+            )
         return resolved
     heights, widths = sorted(h for h, _ in sizes), sorted(w for _, w in sizes)
     height, width = heights[len(heights) // 2], widths[len(widths) // 2]
     scale = min(1.0, AUTO_CAP / max(height, width))
     resolved.resize = [max(1, round(height * scale)), max(1, round(width * scale))]
-    say(f"images: from {min(heights)}x{min(widths)} to {max(heights)}x{max(widths)} ({len(sizes)} sampled): "
+    say(
+        f"images: from {min(heights)}x{min(widths)} to {max(heights)}x{max(widths)} ({len(sizes)} sampled): "
         f"all resized to {resolved.resize[0]}x{resolved.resize[1]}, their median size"
         + (f" scaled to at most {AUTO_CAP}" if scale < 1 else "")
-        + "; choose another with dataset.transforms.resize=[H, W]")
+        + "; choose another with dataset.transforms.resize=[H, W]"
+    )
     return resolved
 
 
@@ -78,14 +82,15 @@ def image_size(base: Dataset, index: int) -> tuple[int, int]:
         except (OSError, ValueError) as err:
             from dlrun.datasets.image_files import SKIP_HINT
 
-            raise DlrunError(f"{path} is not an image that can be read ({type(err).__name__}: {err}). "
-                             + SKIP_HINT) from err
+            raise DlrunError(
+                f"{path} is not an image that can be read ({type(err).__name__}: {err}). " + SKIP_HINT
+            ) from err
     x = base[index][0]
     if isinstance(x, Image.Image):
         return x.size[1], x.size[0]
     shape = tuple(getattr(x, "shape", ()))
     if isinstance(x, np.ndarray) and len(shape) == 3 and shape[-1] in (1, 3, 4):
-        return shape[0], shape[1]   # height, width, channels
+        return shape[0], shape[1]  # height, width, channels
     return (shape[-2], shape[-1]) if len(shape) >= 2 else (1, shape[-1] if shape else 1)
 
 
@@ -100,11 +105,13 @@ def _extra(key: str, specs) -> list:
     """The user's transforms: torchvision's, or a class or function of their own (working directory)."""
     transforms = []
     for index, spec in enumerate(specs or []):
-        spec = plain(spec)   # each entry has a _target_ or class_path: checked with the config
+        spec = plain(spec)  # each entry has a _target_ or class_path: checked with the config
         transform = build(spec, f"dataset.transforms.{key}[{index}]")
         if not callable(transform):
-            raise DlrunError(f"dataset.transforms.{key}[{index}] built a {type(transform).__name__}, which cannot be "
-                             "called on an image: a transform is a callable (an nn.Module or a v2.Transform).")
+            raise DlrunError(
+                f"dataset.transforms.{key}[{index}] built a {type(transform).__name__}, which cannot be "
+                "called on an image: a transform is a callable (an nn.Module or a v2.Transform)."
+            )
         transforms.append(transform)
     return transforms
 
@@ -130,15 +137,19 @@ def build_transforms(cfg, *, train: bool, stats: tuple | None) -> v2.Compose:
     return v2.Compose(steps)
 
 
-POLICIES = {"randaugment": "RandAugment", "trivialaugment": "TrivialAugmentWide", "autoaugment": "AutoAugment",
-            "augmix": "AugMix"}
+POLICIES = {
+    "randaugment": "RandAugment",
+    "trivialaugment": "TrivialAugmentWide",
+    "autoaugment": "AutoAugment",
+    "augmix": "AugMix",
+}
 AUTOAUGMENT_POLICIES = {"imagenet": "IMAGENET", "cifar10": "CIFAR10", "svhn": "SVHN"}
 
 
 def policy(spec):
     """`{name: randaugment, num_ops: 2, magnitude: 9, ...}`: the v2 policy with those arguments."""
     options = dict(plain(spec))
-    name = options.pop("name")   # a name of POLICIES (and autoaugment's policy): checked with the config
+    name = options.pop("name")  # a name of POLICIES (and autoaugment's policy): checked with the config
     if name == "autoaugment":
         options["policy"] = getattr(v2.AutoAugmentPolicy, AUTOAUGMENT_POLICIES[options.get("policy", "imagenet")])
     try:

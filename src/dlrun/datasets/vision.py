@@ -29,29 +29,56 @@ TORCHVISION_SETS = {
 }
 
 
-def image_bundle(cfg, train_base: Dataset, labels, class_names, *, val_base: Dataset | None = None,
-                 test_base: Dataset | None = None, in_memory: bool = False) -> DataBundle:
+def image_bundle(
+    cfg,
+    train_base: Dataset,
+    labels,
+    class_names,
+    *,
+    val_base: Dataset | None = None,
+    test_base: Dataset | None = None,
+    in_memory: bool = False,
+) -> DataBundle:
     """Split `train_base` for whatever split is missing, estimate normalisation on the
     training part, and wrap each split in its pipeline."""
     train_idx, val_idx, test_idx = split_indices(
-        len(train_base), labels, val_fraction=cfg.get("val_fraction"), test_fraction=cfg.get("test_fraction"),
-        seed=cfg.split_seed, has_val=val_base is not None, has_test=test_base is not None)
+        len(train_base),
+        labels,
+        val_fraction=cfg.get("val_fraction"),
+        test_fraction=cfg.get("test_fraction"),
+        seed=cfg.split_seed,
+        has_val=val_base is not None,
+        has_test=test_base is not None,
+    )
     transforms = resolve_resize(cfg.transforms, train_base, train_idx, cfg.split_seed, log.info)
     plain = build_transforms(transforms, train=False, stats=None)
     stats = normalisation(transforms, Transformed(train_base, train_idx, plain), cfg.split_seed)
     train_pipeline = build_transforms(transforms, train=True, stats=stats)
     eval_pipeline = build_transforms(transforms, train=False, stats=stats)
     train = Transformed(train_base, train_idx, train_pipeline)
-    val = Transformed(val_base, None, eval_pipeline) if val_base is not None else Transformed(train_base, val_idx, eval_pipeline)
-    test = Transformed(test_base, None, eval_pipeline) if test_base is not None else Transformed(train_base, test_idx, eval_pipeline)
+    val = (
+        Transformed(val_base, None, eval_pipeline)
+        if val_base is not None
+        else Transformed(train_base, val_idx, eval_pipeline)
+    )
+    test = (
+        Transformed(test_base, None, eval_pipeline)
+        if test_base is not None
+        else Transformed(train_base, test_idx, eval_pipeline)
+    )
     input_shape = tuple(val[0][0].shape)  # (C, H, W) after the evaluation pipeline
-    preprocess = {"kind": "image", "mean": list(stats[0]) if stats else None, "std": list(stats[1]) if stats else None,
-                  "resize": as_plain(transforms.resize)}   # as resolved (resize: auto), for predict and export
-    info = DataInfo(CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names),
-                    preprocess=preprocess)
-    if in_memory and not random_steps(transforms):   # every epoch would compute the same tensors: once is enough
+    preprocess = {
+        "kind": "image",
+        "mean": list(stats[0]) if stats else None,
+        "std": list(stats[1]) if stats else None,
+        "resize": as_plain(transforms.resize),
+    }  # as resolved (resize: auto), for predict and export
+    info = DataInfo(
+        CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names), preprocess=preprocess
+    )
+    if in_memory and not random_steps(transforms):  # every epoch would compute the same tensors: once is enough
         train, val, test = (as_tensors(split) for split in (train, val, test))
-    elif in_memory and batch_augment.batchable(transforms):   # crop and flip: per batch, on the device
+    elif in_memory and batch_augment.batchable(transforms):  # crop and flip: per batch, on the device
         train = augmented_tensors(transforms, Transformed(train_base, train_idx), stats)
         val, test = as_tensors(val), as_tensors(test)
     return DataBundle(train, val, test, info=info, in_memory=in_memory)
@@ -66,15 +93,27 @@ def augmented_tensors(transforms, train: Transformed, stats) -> batch_augment.Au
     resize_only.random_crop, resize_only.eval_extra = None, []
     train.transform = build_transforms(resize_only, train=False, stats=None)
     images, targets = as_tensors(train).tensors
-    return batch_augment.AugmentedTensors(images, targets, batch_augment.BatchAugment(
-        batch_augment.crop_size(transforms.get("random_crop")), transforms.get("crop_padding"),
-        bool(transforms.get("horizontal_flip")), stats))
+    return batch_augment.AugmentedTensors(
+        images,
+        targets,
+        batch_augment.BatchAugment(
+            batch_augment.crop_size(transforms.get("random_crop")),
+            transforms.get("crop_padding"),
+            bool(transforms.get("horizontal_flip")),
+            stats,
+        ),
+    )
 
 
 def random_steps(transforms) -> bool:
     """Whether the training pipeline draws random numbers (crop, flip, a policy, erasing, the user's own steps)."""
-    return bool(transforms.get("random_crop") or transforms.get("horizontal_flip") or transforms.get("train_extra")
-                or transforms.get("auto_augment") or transforms.get("random_erasing"))
+    return bool(
+        transforms.get("random_crop")
+        or transforms.get("horizontal_flip")
+        or transforms.get("train_extra")
+        or transforms.get("auto_augment")
+        or transforms.get("random_erasing")
+    )
 
 
 def as_tensors(split: Dataset) -> TensorDataset:
@@ -94,6 +133,7 @@ def as_plain(value):
 
 # ---- torchvision's data sets -------------------------------------------------------
 
+
 def torchvision_set(name: str, cfg) -> DataBundle:
     cls = TORCHVISION_SETS[name]
     root = Path(str(cfg.root)).expanduser()
@@ -110,20 +150,27 @@ def _open(cls, name: str, root: Path, download: bool, *, train: bool):
         return cls(root=str(root), download=download, **split)
     except (RuntimeError, OSError, ValueError) as err:  # files missing or corrupt; download failed
         folder, files, url = expected_files(cls, name, root)
-        how = (f"Download {url} and place the files there, or run once with network access and "
-               f"dataset.download=true." if not download else
-               f"The download failed ({err}). Without network access, download {url} elsewhere "
-               f"and place the files there.")
-        raise DlrunError(f"dataset={name}: files not found or incomplete in {folder}.\n"
-                         f"Expected: {', '.join(files)}\n{how}\n"
-                         f"Change the folder with dataset.root=... or the DLRUN_DATA_DIR environment variable.") from err
+        how = (
+            f"Download {url} and place the files there, or run once with network access and dataset.download=true."
+            if not download
+            else f"The download failed ({err}). Without network access, download {url} elsewhere "
+            f"and place the files there."
+        )
+        raise DlrunError(
+            f"dataset={name}: files not found or incomplete in {folder}.\n"
+            f"Expected: {', '.join(files)}\n{how}\n"
+            f"Change the folder with dataset.root=... or the DLRUN_DATA_DIR environment variable."
+        ) from err
 
 
 def expected_files(cls, name: str, root: Path) -> tuple[Path, list[str], str]:
     """(folder, file names, download address) of a torchvision data set's on-disk layout."""
     if name == "svhn":
-        return root, [entry[1] for entry in cls.split_list.values() if entry[1] != "extra_32x32.mat"], \
-            " and ".join(entry[0] for key, entry in cls.split_list.items() if key != "extra")
+        return (
+            root,
+            [entry[1] for entry in cls.split_list.values() if entry[1] != "extra_32x32.mat"],
+            " and ".join(entry[0] for key, entry in cls.split_list.items() if key != "extra"),
+        )
     if hasattr(cls, "resources"):  # the MNIST family: raw IDX files
         files = [Path(url).name.removesuffix(".gz") for url, _ in cls.resources]
         return root / cls.__name__ / "raw", files, f"{cls.mirrors[0]}<file>.gz (then gunzip)"
@@ -133,28 +180,40 @@ def expected_files(cls, name: str, root: Path) -> tuple[Path, list[str], str]:
 
 # ---- a folder of images ------------------------------------------------------------
 
+
 def image_folder(cfg) -> DataBundle:
-    root = Path(str(cfg.root)).expanduser()   # an existing folder: checked with the config
+    root = Path(str(cfg.root)).expanduser()  # an existing folder: checked with the config
     parts = {split: root / split for split in ("train", "val", "test") if (root / split).is_dir()}
     if parts and "train" not in parts:
-        raise DlrunError(f"{root} has {', '.join(p + '/' for p in parts)} but no train/ folder: "
-                         "add train/, or put the class folders directly in the root.")
+        raise DlrunError(
+            f"{root} has {', '.join(p + '/' for p in parts)} but no train/ folder: "
+            "add train/, or put the class folders directly in the root."
+        )
     skip_bad = cfg.get("skip_bad_files", False)
     train_base = _folder(parts.get("train", root), skip_bad)
     classes = train_base.classes
     others = {split: _folder(path, skip_bad) for split, path in parts.items() if split != "train"}
     for split, folder in others.items():
         if folder.classes != classes:
-            raise DlrunError(f"{root / split} has classes {folder.classes}, but {root / 'train'} has {classes}: "
-                             "every split needs the same class folders.")
+            raise DlrunError(
+                f"{root / split} has classes {folder.classes}, but {root / 'train'} has {classes}: "
+                "every split needs the same class folders."
+            )
     if len(classes) < 2:
         raise DlrunError(f"{root} has one class folder ({classes[0]}): classification needs at least two.")
     log.info("image_folder: %d classes, %d training images", len(classes), len(train_base))
     decoded = image_files.in_memory([train_base, *others.values()], cfg.split_seed)
-    if decoded:   # small images: no worker processes, they would only add overhead
+    if decoded:  # small images: no worker processes, they would only add overhead
         train_base, others = decoded[0], dict(zip(others, decoded[1:]))
-    return image_bundle(cfg, train_base, train_base.targets, classes, val_base=others.get("val"),
-                        test_base=others.get("test"), in_memory=bool(decoded) and all(d.small for d in decoded))
+    return image_bundle(
+        cfg,
+        train_base,
+        train_base.targets,
+        classes,
+        val_base=others.get("val"),
+        test_base=others.get("test"),
+        in_memory=bool(decoded) and all(d.small for d in decoded),
+    )
 
 
 def _folder(path: Path, skip_bad_files: bool) -> tvd.ImageFolder:
@@ -164,5 +223,7 @@ def _folder(path: Path, skip_bad_files: bool) -> tvd.ImageFolder:
             image_files.drop_bad_files(folder)
         return folder
     except FileNotFoundError as err:
-        raise DlrunError(f"{path} holds no images in class folders ({err}). Expected {path}/<class>/<image>.png "
-                         f"(extensions: {', '.join(sorted(e.lstrip('.') for e in tvd.folder.IMG_EXTENSIONS))}).") from err
+        raise DlrunError(
+            f"{path} holds no images in class folders ({err}). Expected {path}/<class>/<image>.png "
+            f"(extensions: {', '.join(sorted(e.lstrip('.') for e in tvd.folder.IMG_EXTENSIONS))})."
+        ) from err

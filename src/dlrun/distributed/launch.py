@@ -19,9 +19,9 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from dlrun.errors import DlrunError
 
-TIMEOUT = timedelta(minutes=10)           # a rank that stops answering ends the run instead of hanging it
-WORKER_MARK = "DLRUN_DISTRIBUTED_WORKER"   # set in the processes launch_workers starts
-FAILURES = ".rank-failures"                # in the run directory while the parent reads them
+TIMEOUT = timedelta(minutes=10)  # a rank that stops answering ends the run instead of hanging it
+WORKER_MARK = "DLRUN_DISTRIBUTED_WORKER"  # set in the processes launch_workers starts
+FAILURES = ".rank-failures"  # in the run directory while the parent reads them
 
 
 def backend_for(device_name: str) -> str:
@@ -68,24 +68,32 @@ def launch_workers(train, config: dict, run_dir, job: dict, topology, resume_fro
     single_node = topology.num_nodes == 1
     endpoint = f"127.0.0.1:{free_port()}" if single_node else topology.rdzv_endpoint
     launch = LaunchConfig(
-        min_nodes=topology.num_nodes, max_nodes=topology.num_nodes, nproc_per_node=topology.devices,
-        rdzv_backend="c10d", rdzv_endpoint=endpoint, run_id=f"dlrun-{Path(str(run_dir)).name}",
+        min_nodes=topology.num_nodes,
+        max_nodes=topology.num_nodes,
+        nproc_per_node=topology.devices,
+        rdzv_backend="c10d",
+        rdzv_endpoint=endpoint,
+        run_id=f"dlrun-{Path(str(run_dir)).name}",
         rdzv_configs={"is_host": True} if single_node else {"timeout": 900},
-        max_restarts=0, start_method="spawn", monitor_interval=0.5,
+        max_restarts=0,
+        start_method="spawn",
+        monitor_interval=0.5,
     )
     elastic_log = logging.getLogger("torch.distributed.elastic")
     level, elastic_log.level = elastic_log.level, logging.CRITICAL  # its tracebacks become our message below
     try:
-        results = elastic_launch(launch, worker)(train, config, str(run_dir), job,
-                                                 str(resume_from) if resume_from else None, search)
+        results = elastic_launch(launch, worker)(
+            train, config, str(run_dir), job, str(resume_from) if resume_from else None, search
+        )
     except SignalException as err:  # Ctrl-C or SIGTERM: the launcher passed it on; rank 0 saved a checkpoint
         raise Interrupted(int(err.sigval)) from None
     except ChildFailedError as err:
         rank, message, trace = first_failure(Path(run_dir), err)
         if trace:
             (Path(run_dir) / "error.log").write_text(trace)
-        raise DlrunError(f"training process {rank} failed: {message}. Every process was stopped; what was saved "
-                         f"is in {run_dir}") from err
+        raise DlrunError(
+            f"training process {rank} failed: {message}. Every process was stopped; what was saved is in {run_dir}"
+        ) from err
     finally:
         elastic_log.level = level
     errors = [r["error"] for r in results.values() if isinstance(r, dict) and "error" in r]
@@ -126,9 +134,16 @@ def note_failure(run_dir: str, err: BaseException) -> None:
     rank = dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", 0))
     folder = Path(run_dir) / FAILURES
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"rank{rank}.json").write_text(json.dumps({
-        "rank": rank, "time": time.time(), "message": f"{type(err).__name__}: {err}",
-        "traceback": "".join(traceback.format_exception(err))}))
+    (folder / f"rank{rank}.json").write_text(
+        json.dumps(
+            {
+                "rank": rank,
+                "time": time.time(),
+                "message": f"{type(err).__name__}: {err}",
+                "traceback": "".join(traceback.format_exception(err)),
+            }
+        )
+    )
 
 
 def failure_message(failure) -> str:
@@ -151,8 +166,7 @@ def worker(train, config: dict, run_dir: str, job: dict, resume_from: str | None
     os.environ[WORKER_MARK] = "1"
     dist.init_process_group(backend_for(config["trainer"]["device"]), timeout=TIMEOUT)
     try:
-        return train(OmegaConf.create(config), Path(run_dir), job, Path(resume_from) if resume_from else None,
-                     search)
+        return train(OmegaConf.create(config), Path(run_dir), job, Path(resume_from) if resume_from else None, search)
     except DlrunError as err:
         return {"error": str(err)}
     except Interrupted:
@@ -192,8 +206,10 @@ def torchrun_overrides(argv: list[str]) -> list[str]:
     import torch.distributed as dist
 
     if any(arg in ("-m", "--multirun") for arg in argv):
-        raise DlrunError("dlrun -m under torchrun would run the whole sweep on every process: run the sweep "
-                         "without torchrun and give each job its processes with trainer.devices=N.")
+        raise DlrunError(
+            "dlrun -m under torchrun would run the whole sweep on every process: run the sweep "
+            "without torchrun and give each job its processes with trainer.devices=N."
+        )
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo", timeout=TIMEOUT)

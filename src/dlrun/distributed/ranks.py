@@ -131,7 +131,7 @@ def batch_per_rank(batch_size: int) -> int:
     """`batch_size` is the global batch, split evenly across the processes, so a config
     means the same on 1 or N devices."""
     world = world_size()
-    problem = global_batch_problem(batch_size, world)   # the config check's rule, for a world known only now
+    problem = global_batch_problem(batch_size, world)  # the config check's rule, for a world known only now
     if problem:
         raise DlrunError(problem)
     return batch_size // world
@@ -143,7 +143,7 @@ def wrap_ddp(model: nn.Module, device: torch.device, sync_batchnorm: bool = Fals
     if not distributed():
         return model
     if sync_batchnorm:
-        if device.type != "cuda":   # trainer.device=auto found no GPU
+        if device.type != "cuda":  # trainer.device=auto found no GPU
             raise DlrunError(SYNC_BATCHNORM_NEEDS_CUDA)
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -157,5 +157,9 @@ def describe(device: torch.device) -> dict:
 
     devices = [None] * world_size()
     dist.all_gather_object(devices, f"{socket.gethostname()}:{device}")  # one entry per rank, in rank order
-    return {"world_size": world_size(), "backend": dist.get_backend(),
-            "nodes": int(os.environ.get("GROUP_WORLD_SIZE", 1)), "devices": devices}
+    return {
+        "world_size": world_size(),
+        "backend": dist.get_backend(),
+        "nodes": int(os.environ.get("GROUP_WORLD_SIZE", 1)),
+        "devices": devices,
+    }

@@ -9,7 +9,7 @@ from dlrun.cluster import slurm_env
 
 @dataclass(frozen=True)
 class Topology:
-    devices: int            # worker processes on this node
+    devices: int  # worker processes on this node
     num_nodes: int
     rdzv_endpoint: str | None
 

@@ -13,13 +13,12 @@ from torch import nn
 from torch.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
 
-
 class Averages:
     """The run's EMA and SWA models (either may be None)."""
 
     def __init__(self, model: nn.Module, trainer_cfg, optimizer):
         ema, swa = trainer_cfg.get("ema") or {}, trainer_cfg.get("swa") or {}
-        decay = ema.get("decay")   # every trainer.ema/swa value is checked with the config
+        decay = ema.get("decay")  # every trainer.ema/swa value is checked with the config
         self.ema = None
         if decay is not None:
             # use_buffers: BatchNorm statistics are averaged too, as in torchvision's recipe
@@ -63,9 +62,11 @@ class Averages:
         return self.swa.module
 
     def state_dict(self) -> dict:
-        return {"ema": self.ema.state_dict() if self.ema is not None else None,
-                "swa": self.swa.state_dict() if self.swa is not None else None,
-                "swa_schedule": self.swa_schedule.state_dict() if self.swa_schedule is not None else None}
+        return {
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "swa": self.swa.state_dict() if self.swa is not None else None,
+            "swa_schedule": self.swa_schedule.state_dict() if self.swa_schedule is not None else None,
+        }
 
     def load_state_dict(self, state: dict | None) -> None:
         for name in ("ema", "swa", "swa_schedule"):

@@ -46,14 +46,21 @@ def save_checkpoint(state: dict, path: Path, keep_previous: bool = False) -> Non
 
     try:
         atomic_write(path, lambda f: torch.save(state, f), before_replace=keep if keep_previous else None)
-    except (OSError, RuntimeError) as err:   # torch's zip writer reports a failed write as a RuntimeError
+    except (OSError, RuntimeError) as err:  # torch's zip writer reports a failed write as a RuntimeError
         from dlrun.errors import DlrunError
 
-        why = err.strerror if isinstance(err, OSError) and err.strerror else \
-            "the write stopped part-way; is the disk full?" if isinstance(err, RuntimeError) else str(err)
+        why = (
+            err.strerror
+            if isinstance(err, OSError) and err.strerror
+            else "the write stopped part-way; is the disk full?"
+            if isinstance(err, RuntimeError)
+            else str(err)
+        )
         kept = f"the earlier {path.name} is unchanged" if path.exists() else f"no earlier {path.name} existed"
-        raise DlrunError(f"could not write the checkpoint {path} ({why}): {kept}. Free space or "
-                         f"fix the folder's permissions, then continue with: dlrun resume {path.parent.parent}") from err
+        raise DlrunError(
+            f"could not write the checkpoint {path} ({why}): {kept}. Free space or "
+            f"fix the folder's permissions, then continue with: dlrun resume {path.parent.parent}"
+        ) from err
 
 
 def previous(path: Path) -> Path:

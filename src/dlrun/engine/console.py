@@ -55,15 +55,21 @@ class RunConsole:
         """
         label = f"epoch {epoch}/{epochs}"
         if self.progress != "bar":
+
             def update(done, loss, rate, logged):
                 if logged and self.progress == "lines":
                     self.say(f"{label}  step {done}/{batches}  loss {loss.item():.4f}  {rate:,.0f} samples/s")
+
             yield update
             return
         columns = (
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[rate]} samples/s"),
-            TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[rate]} samples/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
         )
         shown = [0.0]  # when the loss was last read
         with Progress(*columns, console=self.console, transient=True) as bar:

@@ -19,12 +19,16 @@ class Interrupted(Exception):
     def tell(self, run_dir) -> None:
         """The one line a person reads after the stop: what happened and how to go on."""
         if self.signum == slurm_env.preemption_signal():
-            print(f"stopped by SLURM's warning ({self}); a checkpoint was saved; the job requeues itself and "
-                  f"continues {run_dir}", file=sys.stderr)
+            print(
+                f"stopped by SLURM's warning ({self}); a checkpoint was saved; the job requeues itself and "
+                f"continues {run_dir}",
+                file=sys.stderr,
+            )
             return
         also = " (a requeued SLURM job continues by itself)" if slurm_env.job_id() else ""
-        print(f"stopped by {self}; a checkpoint was saved. Continue with: dlrun resume {run_dir}{also}",
-              file=sys.stderr)
+        print(
+            f"stopped by {self}; a checkpoint was saved. Continue with: dlrun resume {run_dir}{also}", file=sys.stderr
+        )
 
 
 class StopFlag:

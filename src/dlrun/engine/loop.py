@@ -48,15 +48,15 @@ class FitResult:
 class Parts:
     """The built objects the loop drives."""
 
-    model: nn.Module               # what trains: the module, inside DDP and torch.compile when used
+    model: nn.Module  # what trains: the module, inside DDP and torch.compile when used
     criterion: nn.Module
     optimizer: torch.optim.Optimizer
-    schedule: object | None        # dlrun.training.schedulers.Schedule
+    schedule: object | None  # dlrun.training.schedulers.Schedule
     scaler: torch.amp.GradScaler
     loaders: dict
-    frozen: object | None = None   # dlrun.models.transfer.Frozen
+    frozen: object | None = None  # dlrun.models.transfer.Frozen
     averages: object | None = None  # dlrun.engine.averaging.Averages: EMA / SWA of the weights
-    mix: object | None = None       # MixUp / CutMix of training batches (dlrun.datasets.batch_mix), soft targets
+    mix: object | None = None  # MixUp / CutMix of training batches (dlrun.datasets.batch_mix), soft targets
 
 
 class Checkpointer:
@@ -76,15 +76,23 @@ class Checkpointer:
             state.data_order = parts.loaders["train"].generator.get_state()
         if not ranks.is_main():  # rank 0 writes every file of a distributed run
             return
-        save_checkpoint({
-            "format": FORMAT, "epoch": state.epoch if state.batch else state.epoch - 1, "global_step": state.step,
-            "model": ranks.unwrap(weights or parts.model).state_dict(),  # without DDP's or torch.compile's prefixes
-            **({"averages": self.averages.state_dict()} if self.averages else {}),
-            "optimizer": parts.optimizer.state_dict(),
-            "scheduler": parts.schedule.state_dict() if parts.schedule is not None else None,
-            "scaler": parts.scaler.state_dict(),
-            "metrics": row, "train_state": {**state.to_dict(), "rng": capture_rng()}, **self.record,
-        }, self.folder / name, keep_previous=name == "last.pt")
+        save_checkpoint(
+            {
+                "format": FORMAT,
+                "epoch": state.epoch if state.batch else state.epoch - 1,
+                "global_step": state.step,
+                "model": ranks.unwrap(weights or parts.model).state_dict(),  # without DDP's or torch.compile's prefixes
+                **({"averages": self.averages.state_dict()} if self.averages else {}),
+                "optimizer": parts.optimizer.state_dict(),
+                "scheduler": parts.schedule.state_dict() if parts.schedule is not None else None,
+                "scaler": parts.scaler.state_dict(),
+                "metrics": row,
+                "train_state": {**state.to_dict(), "rng": capture_rng()},
+                **self.record,
+            },
+            self.folder / name,
+            keep_previous=name == "last.pt",
+        )
 
     def keep_top_k(self, state: TrainState, monitor, value: float, epoch: int, k: int, row: dict) -> None:
         """Keep epoch checkpoints of the k best validations (epoch<N>.pt), deleting the others."""
@@ -101,8 +109,23 @@ class Checkpointer:
 class Fit:
     """One call of `fit`: what its steps share."""
 
-    def __init__(self, parts: Parts, plan, *, device, monitor, task, metrics, run_dir, loggers, console, record,
-                 state, stop, pruning):
+    def __init__(
+        self,
+        parts: Parts,
+        plan,
+        *,
+        device,
+        monitor,
+        task,
+        metrics,
+        run_dir,
+        loggers,
+        console,
+        record,
+        state,
+        stop,
+        pruning,
+    ):
         self.parts, self.plan, self.device = parts, plan, device
         self.monitor, self.task, self.metrics = monitor, task, metrics
         self.loggers, self.console, self.stop, self.pruning = loggers, console, stop, pruning
@@ -119,7 +142,7 @@ class Fit:
         while state.epoch <= self.plan.epochs:
             epoch = state.epoch
             self.train_epoch(epoch)
-            self.end_epoch(epoch)   # moves the state on to the next epoch
+            self.end_epoch(epoch)  # moves the state on to the next epoch
             if state.stopped:
                 self.console.say(state.stopped)
                 break
@@ -154,9 +177,9 @@ class Fit:
             for inputs, targets in data:
                 if state.batch >= self.batches:
                     break
-                inputs = inputs.to(device, non_blocking=True)     # (B, C, H, W) or (B, F)
-                targets = targets.to(device, non_blocking=True)   # (B,) class ids or (B, K) values
-                if parts.mix is not None:                         # MixUp / CutMix: targets become (B, classes)
+                inputs = inputs.to(device, non_blocking=True)  # (B, C, H, W) or (B, F)
+                targets = targets.to(device, non_blocking=True)  # (B,) class ids or (B, K) values
+                if parts.mix is not None:  # MixUp / CutMix: targets become (B, classes)
                     inputs, targets = parts.mix(inputs, targets)
                 if plan.channels_last and inputs.dim() == 4:
                     inputs = inputs.contiguous(memory_format=torch.channels_last)
@@ -164,14 +187,15 @@ class Fit:
                 # DDP all-reduces the gradients in backward: only on the micro-batch that steps
                 with nullcontext() if steps else ranks.no_gradient_sync(parts.model):
                     with self.autocast:
-                        outputs = parts.model(inputs)             # (B, classes) or (B, K)
+                        outputs = parts.model(inputs)  # (B, classes) or (B, K)
                         loss = parts.criterion(outputs, targets)
                     parts.scaler.scale(loss / plan.grad_accum_steps).backward()
                 state.batch += 1
                 seen += len(targets)
                 self.loss_sum.update(loss.float(), len(targets))  # summed on the device, no sync
-                self.first_bad_step = torch.where(~torch.isfinite(loss.detach()) & (self.first_bad_step < 0),
-                                                  self.step_on_device, self.first_bad_step)
+                self.first_bad_step = torch.where(
+                    ~torch.isfinite(loss.detach()) & (self.first_bad_step < 0), self.step_on_device, self.first_bad_step
+                )
                 logged = self.step(epoch, loss) if steps else False
                 progress(state.batch, loss, seen / (time.perf_counter() - self.started), logged)
                 if steps:
@@ -191,12 +215,18 @@ class Fit:
             parts.schedule.after_step()
         state.step += 1
         self.step_on_device += 1
-        self.averages.after_step(ranks.unwrap(parts.model), state.step)   # the EMA, every ema.every_n_steps
+        self.averages.after_step(ranks.unwrap(parts.model), state.step)  # the EMA, every ema.every_n_steps
         logged = state.step % plan.log_every_n_steps == 0
         if logged:
             self.check_finite(epoch)  # host sync, at the logging interval
-            self.loggers.log_step({"train/loss_step": ranks.global_mean(loss.detach(), 1), "epoch": epoch,
-                                   "lr": parts.optimizer.param_groups[0]["lr"]}, state.step)
+            self.loggers.log_step(
+                {
+                    "train/loss_step": ranks.global_mean(loss.detach(), 1),
+                    "epoch": epoch,
+                    "lr": parts.optimizer.param_groups[0]["lr"],
+                },
+                state.step,
+            )
         return logged
 
     def checkpoint_or_stop(self, epoch: int, logged: bool) -> None:
@@ -222,20 +252,38 @@ class Fit:
             raise DlrunError(
                 f"The training loss became NaN or infinite at epoch {epoch}, optimizer step {bad + 1}. "
                 "Try a lower lr, gradient clipping (trainer.grad_clip=1.0) or trainer.precision=32. "
-                "The checkpoints from before that step are intact (checkpoints/last.pt).")
+                "The checkpoints from before that step are intact (checkpoints/last.pt)."
+            )
 
     # ---- end an epoch: validate, schedule, record, checkpoint ----------------------
     def end_epoch(self, epoch: int) -> None:
         parts, plan, state, monitor = self.parts, self.plan, self.state, self.monitor
         train_loss = self.loss_sum.compute()
         validated = plan.validates(epoch)
-        val = evaluate(self.averages.evaluated(parts.model), parts.loaders["val"], parts.criterion, self.metrics,
-                       self.device, self.task, split="val", batches=plan.val_batches(len(parts.loaders["val"])),
-                       autocast=self.autocast) if validated else {}
+        val = (
+            evaluate(
+                self.averages.evaluated(parts.model),
+                parts.loaders["val"],
+                parts.criterion,
+                self.metrics,
+                self.device,
+                self.task,
+                split="val",
+                batches=plan.val_batches(len(parts.loaders["val"])),
+                autocast=self.autocast,
+            )
+            if validated
+            else {}
+        )
         lr = parts.optimizer.param_groups[0]["lr"]  # the rate this epoch trained with (epoch schedules)
-        self.row = row = {"epoch": epoch, "train/loss": train_loss, **val, "lr": lr,
-                          "seconds": round(time.perf_counter() - self.started, 3)}
-        if parts.schedule is not None and not self.averages.swa_epoch(epoch):   # from swa.start_epoch, SWALR
+        self.row = row = {
+            "epoch": epoch,
+            "train/loss": train_loss,
+            **val,
+            "lr": lr,
+            "seconds": round(time.perf_counter() - self.started, 3),
+        }
+        if parts.schedule is not None and not self.averages.swa_epoch(epoch):  # from swa.start_epoch, SWALR
             parts.schedule.after_epoch(row.get(monitor.metric) if validated else None)
         self.averages.after_epoch(ranks.unwrap(parts.model), epoch)
         self.loggers.log_epoch(row, state.step)
@@ -257,30 +305,69 @@ class Fit:
         best.pt: the run's result (summary.json's best is its validation)."""
         state, loaders = self.state, self.parts.loaders
         swa_model = self.averages.finish_swa(loaders["train"], self.device)
-        val = evaluate(swa_model, loaders["val"], self.parts.criterion, self.metrics, self.device, self.task,
-                       split="val")
+        val = evaluate(
+            swa_model, loaders["val"], self.parts.criterion, self.metrics, self.device, self.task, split="val"
+        )
         state.best_epoch = state.epoch - 1
         state.best_metrics = {"epoch": state.best_epoch, **val}
         state.best_value = val.get(self.monitor.metric, state.best_value)
-        self.console.say("stochastic weight averaging: the averaged model validates at "
-                         + ", ".join(f"{k} {v:.4g}" for k, v in val.items()))
+        self.console.say(
+            "stochastic weight averaging: the averaged model validates at "
+            + ", ".join(f"{k} {v:.4g}" for k, v in val.items())
+        )
         self.checkpoints.save("best.pt", state, self.row, swa_model)
         return {"epoch": state.best_epoch, **val}
 
 
-def fit(parts: Parts, plan, *, device: torch.device, monitor, task: str, metrics, run_dir: Path,
-        loggers, console, record: dict, state: TrainState | None = None, stop=None, pruning=None) -> FitResult:
+def fit(
+    parts: Parts,
+    plan,
+    *,
+    device: torch.device,
+    monitor,
+    task: str,
+    metrics,
+    run_dir: Path,
+    loggers,
+    console,
+    record: dict,
+    state: TrainState | None = None,
+    stop=None,
+    pruning=None,
+) -> FitResult:
     """Train by `plan` (engine.plan.TrainPlan). `record`: plain data stored in every checkpoint
     (config, data description, W&B id). `metrics`: the run's TaskMetrics (on `device`), for validation.
     `state`: where to resume. `stop`: a StopFlag (signals).
     `pruning`: a search trial's pruner (dlrun.search.trial.TrialPruning), asked after each validation."""
-    return Fit(parts, plan, device=device, monitor=monitor, task=task, metrics=metrics, run_dir=run_dir,
-               loggers=loggers, console=console, record=record, state=state, stop=stop, pruning=pruning).run()
+    return Fit(
+        parts,
+        plan,
+        device=device,
+        monitor=monitor,
+        task=task,
+        metrics=metrics,
+        run_dir=run_dir,
+        loggers=loggers,
+        console=console,
+        record=record,
+        state=state,
+        stop=stop,
+        pruning=pruning,
+    ).run()
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, criterion: nn.Module, metrics, device: torch.device, task: str,
-             split: str, batches: int | None = None, autocast=None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module,
+    loader,
+    criterion: nn.Module,
+    metrics,
+    device: torch.device,
+    task: str,
+    split: str,
+    batches: int | None = None,
+    autocast=None,
+) -> dict[str, float]:
     """Mean loss and task metrics over `loader`, under model.eval() and torch.no_grad().
 
     Under DDP each process evaluates its own share of the split (no sample twice: the
@@ -301,6 +388,5 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, metrics, device: to
         mean_loss.update(loss.float(), len(targets))
         metrics.update(*prepare(outputs.float(), targets, task))
     values = {f"{split}/loss": mean_loss.compute()}
-    values.update({f"{split}/{name}": value.item() for name, value in metrics.compute().items()
-                   if value.numel() == 1})
+    values.update({f"{split}/{name}": value.item() for name, value in metrics.compute().items() if value.numel() == 1})
     return values

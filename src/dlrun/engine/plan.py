@@ -14,7 +14,7 @@ PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 @dataclass(frozen=True)
 class TrainPlan:
     epochs: int
-    precision: str                  # "32" | "bf16" | "16"
+    precision: str  # "32" | "bf16" | "16"
     grad_accum_steps: int
     grad_clip: float | None
     limit_train_batches: int | float | None

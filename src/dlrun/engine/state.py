@@ -10,21 +10,21 @@ import torch
 
 @dataclass
 class TrainState:
-    epoch: int = 1                 # the epoch in progress, 1-based
-    batch: int = 0                 # batches of that epoch already trained
-    step: int = 0                  # optimizer steps so far
-    loss_total: float = 0.0        # this epoch's sample-weighted training-loss sum so far
+    epoch: int = 1  # the epoch in progress, 1-based
+    batch: int = 0  # batches of that epoch already trained
+    step: int = 0  # optimizer steps so far
+    loss_total: float = 0.0  # this epoch's sample-weighted training-loss sum so far
     loss_count: int = 0
     best_value: float | None = None
     best_epoch: int | None = None
     best_metrics: dict = field(default_factory=dict)
-    stale: int = 0                 # validations without an improvement (early stopping)
+    stale: int = 0  # validations without an improvement (early stopping)
     stale_reference: float | None = None
-    top_k: list = field(default_factory=list)   # [[value, epoch], ...] of the kept epoch checkpoints
-    data_order: torch.Tensor | None = None       # training loader's generator at this epoch's start
-    rng: dict | None = None                      # Python, NumPy, torch and CUDA generator states
-    stopped: str | None = None                   # why training stopped early, when it did
-    pruned_epoch: int | None = None              # the epoch after which a search's pruner stopped this trial
+    top_k: list = field(default_factory=list)  # [[value, epoch], ...] of the kept epoch checkpoints
+    data_order: torch.Tensor | None = None  # training loader's generator at this epoch's start
+    rng: dict | None = None  # Python, NumPy, torch and CUDA generator states
+    stopped: str | None = None  # why training stopped early, when it did
+    pruned_epoch: int | None = None  # the epoch after which a search's pruner stopped this trial
 
     def to_dict(self) -> dict:
         return asdict(self)

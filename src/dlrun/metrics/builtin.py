@@ -45,7 +45,7 @@ class TaskMetrics:
         self.device = torch.device(device or "cpu")
         self.extra = {}
         if any(entry.source != "builtin" for entry in self.entries):
-            from dlrun.metrics import library   # torchmetrics: imported only when a run chooses such a metric
+            from dlrun.metrics import library  # torchmetrics: imported only when a run chooses such a metric
 
             self.extra = {e.name: library.build(e, task, num_outputs) for e in self.entries if e.source != "builtin"}
         self.reset()
@@ -55,8 +55,12 @@ class TaskMetrics:
 
     def higher_is_better(self) -> dict:
         """name -> True/False, or None where a user's metric does not say."""
-        return {e.name: e.higher_is_better if e.higher_is_better is not None or e.name not in self.extra
-                else self.extra[e.name].higher_is_better for e in self.entries}
+        return {
+            e.name: e.higher_is_better
+            if e.higher_is_better is not None or e.name not in self.extra
+            else self.extra[e.name].higher_is_better
+            for e in self.entries
+        }
 
     def to(self, device) -> "TaskMetrics":
         self.device = torch.device(device)
@@ -89,36 +93,46 @@ class TaskMetrics:
         outputs = outputs.reshape(len(outputs), -1).to(self.sums.dtype)
         targets = targets.reshape(len(targets), -1).to(self.sums.dtype)
         errors = outputs - targets
-        self.sums += torch.stack([torch.full_like(targets[0], len(targets)), errors.abs().sum(0),
-                                  errors.square().sum(0), targets.sum(0), targets.square().sum(0)])
+        self.sums += torch.stack(
+            [
+                torch.full_like(targets[0], len(targets)),
+                errors.abs().sum(0),
+                errors.square().sum(0),
+                targets.sum(0),
+                targets.square().sum(0),
+            ]
+        )
 
     @torch.no_grad()
     def compute(self) -> dict[str, torch.Tensor]:
         """The chosen metrics, in their order (and the confusion matrix when asked)."""
         values = self.sums_values()
-        chosen = {e.name: self.extra[e.name].compute() if e.name in self.extra else values[e.name] for e in self.entries}
+        chosen = {
+            e.name: self.extra[e.name].compute() if e.name in self.extra else values[e.name] for e in self.entries
+        }
         return {**chosen, **({"confusion": values["confusion"]} if self.confusion else {})}
 
     def sums_values(self) -> dict[str, torch.Tensor]:
         if self.task == CLASSIFICATION:
-            return self.classification(global_sum(self.matrix).view(self.num_outputs, self.num_outputs),
-                                       global_sum(self.top_hits))
+            return self.classification(
+                global_sum(self.matrix).view(self.num_outputs, self.num_outputs), global_sum(self.top_hits)
+            )
         count, abs_err, sq_err, total, total_sq = global_sum(self.sums)
         n = count.sum().clamp(min=1)
         mse = sq_err.sum() / n
-        spread = total_sq - total.square() / count.clamp(min=1)     # sum of (y - mean y)^2, per output
-        r2 = torch.where(spread > 0, 1 - sq_err / spread.clamp(min=torch.finfo(spread.dtype).tiny),
-                         (sq_err == 0).to(spread.dtype))            # a constant target: 1 if exact, else 0
+        spread = total_sq - total.square() / count.clamp(min=1)  # sum of (y - mean y)^2, per output
+        r2 = torch.where(
+            spread > 0, 1 - sq_err / spread.clamp(min=torch.finfo(spread.dtype).tiny), (sq_err == 0).to(spread.dtype)
+        )  # a constant target: 1 if exact, else 0
         return {"mae": abs_err.sum() / n, "mse": mse, "r2": r2.mean(), "rmse": mse.sqrt()}
 
     def classification(self, matrix: torch.Tensor, top_hits: torch.Tensor) -> dict[str, torch.Tensor]:
         total = matrix.sum().clamp(min=1)
         hits = matrix.diagonal()
-        missed, wrong = matrix.sum(1) - hits, matrix.sum(0) - hits     # false negatives, false positives
-        seen = (hits + missed + wrong) > 0                              # classes in the targets or predictions
+        missed, wrong = matrix.sum(1) - hits, matrix.sum(0) - hits  # false negatives, false positives
+        seen = (hits + missed + wrong) > 0  # classes in the targets or predictions
         f1 = (2 * hits).double() / (2 * hits + missed + wrong).clamp(min=1).double()
-        values = {"acc": hits.sum() / total,
-                  "f1": f1[seen].mean() if seen.any() else f1.new_zeros(())}
+        values = {"acc": hits.sum() / total, "f1": f1[seen].mean() if seen.any() else f1.new_zeros(())}
         if self.num_outputs > TOP_K:
             values["top5"] = top_hits / total
         if self.confusion:

@@ -21,10 +21,17 @@ TOP_K = 5
 # name -> (higher is better, what it is). The first group is computed by dlrun's own
 # on-device sums (dlrun.metrics.builtin); the rest by torchmetrics, imported when chosen.
 BUILTIN = {
-    CLASSIFICATION: {"acc": (True, "accuracy"), "f1": (True, "macro F1 over classes"),
-                     "top5": (True, "top-5 accuracy (more than 5 classes)")},
-    REGRESSION: {"mae": (False, "mean absolute error"), "mse": (False, "mean squared error"),
-                 "r2": (True, "R2, averaged over outputs"), "rmse": (False, "root mean squared error")},
+    CLASSIFICATION: {
+        "acc": (True, "accuracy"),
+        "f1": (True, "macro F1 over classes"),
+        "top5": (True, "top-5 accuracy (more than 5 classes)"),
+    },
+    REGRESSION: {
+        "mae": (False, "mean absolute error"),
+        "mse": (False, "mean squared error"),
+        "r2": (True, "R2, averaged over outputs"),
+        "rmse": (False, "root mean squared error"),
+    },
 }
 LIBRARY = {
     CLASSIFICATION: {
@@ -49,9 +56,9 @@ DEFAULT = "default"
 
 @dataclass(frozen=True)
 class MetricEntry:
-    name: str                          # the column: val/<name>
-    source: str                        # builtin | library | user
-    higher_is_better: bool | None      # None: the user's metric did not say
+    name: str  # the column: val/<name>
+    source: str  # builtin | library | user
+    higher_is_better: bool | None  # None: the user's metric did not say
     class_path: str | None = None
     kwargs: dict = field(default_factory=dict)
 
@@ -75,18 +82,25 @@ def entry_problem(entry) -> str | None:
     if isinstance(entry, str):
         if "." in entry:
             parts = entry.split(".")
-            return None if all(p.isidentifier() for p in parts) else (
-                f"trainer.metrics: {entry!r} is not an import path (module.function or module.Class)")
+            return (
+                None
+                if all(p.isidentifier() for p in parts)
+                else (f"trainer.metrics: {entry!r} is not an import path (module.function or module.Class)")
+            )
         if entry in every_name():
             return None
-        return (f"trainer.metrics: unknown metric {entry!r}.{did_you_mean(entry, every_name())} "
-                f"Classification: {', '.join(names(CLASSIFICATION))}; regression: {', '.join(names(REGRESSION))}; "
-                "or your own as an import path (my_metrics.brier)")
+        return (
+            f"trainer.metrics: unknown metric {entry!r}.{did_you_mean(entry, every_name())} "
+            f"Classification: {', '.join(names(CLASSIFICATION))}; regression: {', '.join(names(REGRESSION))}; "
+            "or your own as an import path (my_metrics.brier)"
+        )
     if isinstance(entry, dict):
         unknown = sorted(set(entry) - {"name", "class_path", "kwargs", "higher_is_better"})
         if not entry.get("class_path") or not isinstance(entry.get("name"), str) or unknown:
-            return (f"trainer.metrics: {entry!r} is not valid: a metric of your own is "
-                    "{name: brier, class_path: my_metrics.brier, kwargs: {}, higher_is_better: false}")
+            return (
+                f"trainer.metrics: {entry!r} is not valid: a metric of your own is "
+                "{name: brier, class_path: my_metrics.brier, kwargs: {}, higher_is_better: false}"
+            )
         if entry.get("higher_is_better") not in (None, True, False):
             return f"trainer.metrics: {entry['name']}.higher_is_better must be true, false or null"
         return None
@@ -117,11 +131,14 @@ def task_problems(value, task: str) -> list[str]:
     """Names of the other task's metrics in `value` (a checked list), as messages."""
     own, other = names(task), REGRESSION if task == CLASSIFICATION else CLASSIFICATION
     value = plain(value)
-    if not isinstance(value, list):   # default (or null): the task's own
+    if not isinstance(value, list):  # default (or null): the task's own
         return []
-    return [f"trainer.metrics: {entry} is a {other} metric, but this dataset is a {task} task. "
-            f"{task.capitalize()} metrics: {', '.join(own)}."
-            for entry in value if isinstance(entry, str) and "." not in entry and entry not in own]
+    return [
+        f"trainer.metrics: {entry} is a {other} metric, but this dataset is a {task} task. "
+        f"{task.capitalize()} metrics: {', '.join(own)}."
+        for entry in value
+        if isinstance(entry, str) and "." not in entry and entry not in own
+    ]
 
 
 def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
@@ -136,8 +153,15 @@ def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
     for entry in value:
         if isinstance(entry, dict) or "." in entry:
             spec = entry if isinstance(entry, dict) else {"class_path": entry}
-            chosen.append(MetricEntry(column_name(entry), "user", spec.get("higher_is_better"),
-                                      str(spec["class_path"]), dict(spec.get("kwargs") or {})))
+            chosen.append(
+                MetricEntry(
+                    column_name(entry),
+                    "user",
+                    spec.get("higher_is_better"),
+                    str(spec["class_path"]),
+                    dict(spec.get("kwargs") or {}),
+                )
+            )
             continue
         own = names(task)
         if entry not in own:
@@ -152,8 +176,12 @@ def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
 def not_a_metric(monitor: str, task: str, valid: list[str]) -> str:
     """What to tell about a trainer.monitor that is not among the run's metrics (`valid`)."""
     name = monitor[4:]
-    choosable = monitor.startswith("val/") and (name in names(task) or name not in every_name())   # not the other task's
-    hint = f" To monitor {monitor}, add {name} to trainer.metrics (e.g. 'trainer.metrics=[acc,{name}]')." if choosable else ""
+    choosable = monitor.startswith("val/") and (name in names(task) or name not in every_name())  # not the other task's
+    hint = (
+        f" To monitor {monitor}, add {name} to trainer.metrics (e.g. 'trainer.metrics=[acc,{name}]')."
+        if choosable
+        else ""
+    )
     return f"trainer.monitor={monitor!r} is not a metric of this {task} run: use one of {', '.join(valid)}.{hint}"
 
 

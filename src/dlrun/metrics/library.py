@@ -30,15 +30,17 @@ def library_metric(name: str, task: str, num_outputs: int) -> "Adapted":
         binary, c = num_outputs == 2, num_outputs
         made = {
             "auroc": lambda: tmc.BinaryAUROC() if binary else tmc.MulticlassAUROC(c, average="macro"),
-            "average_precision": lambda: tmc.BinaryAveragePrecision() if binary
-            else tmc.MulticlassAveragePrecision(c, average="macro"),
+            "average_precision": lambda: (
+                tmc.BinaryAveragePrecision() if binary else tmc.MulticlassAveragePrecision(c, average="macro")
+            ),
             "precision": lambda: tmc.BinaryPrecision() if binary else tmc.MulticlassPrecision(c, average="macro"),
             "recall": lambda: tmc.BinaryRecall() if binary else tmc.MulticlassRecall(c, average="macro"),
             "specificity": lambda: tmc.BinarySpecificity() if binary else tmc.MulticlassSpecificity(c, average="macro"),
             "mcc": lambda: tmc.BinaryMatthewsCorrCoef() if binary else tmc.MulticlassMatthewsCorrCoef(c),
             "cohen_kappa": lambda: tmc.BinaryCohenKappa() if binary else tmc.MulticlassCohenKappa(c),
-            "calibration_error": lambda: tmc.BinaryCalibrationError(n_bins=BINS) if binary
-            else tmc.MulticlassCalibrationError(c, n_bins=BINS),
+            "calibration_error": lambda: (
+                tmc.BinaryCalibrationError(n_bins=BINS) if binary else tmc.MulticlassCalibrationError(c, n_bins=BINS)
+            ),
         }[name]()
         return Adapted(made, probabilities if not binary else positive_probability)
     made = {
@@ -62,7 +64,7 @@ class Adapted:
     """A torchmetrics Metric fed with transformed outputs; its value averaged to one number."""
 
     def __init__(self, metric: torchmetrics.Metric, transform=None, label: str | None = None, higher=None):
-        self.metric, self.transform, self.label = metric, transform, label   # label: a user metric's entry
+        self.metric, self.transform, self.label = metric, transform, label  # label: a user metric's entry
         self.higher = higher if higher is not None else getattr(metric, "higher_is_better", None)
 
     def to(self, device) -> "Adapted":
@@ -81,8 +83,10 @@ class Adapted:
         except Exception as err:
             if self.label is None:
                 raise
-            raise DlrunError(f"{self.label} failed: {type(err).__name__}: {first_line(err)}. A metric function is "
-                             "called with all outputs and targets of the split and returns one number.") from err
+            raise DlrunError(
+                f"{self.label} failed: {type(err).__name__}: {first_line(err)}. A metric function is "
+                "called with all outputs and targets of the split and returns one number."
+            ) from err
         return value.float().mean() if value.numel() > 1 else value.reshape(())
 
     @property
@@ -117,8 +121,10 @@ def user_metric(entry: MetricEntry, num_outputs: int) -> Adapted:
     target = import_object(entry.class_path, key)
     if inspect.isclass(target):
         if not issubclass(target, torchmetrics.Metric):
-            raise DlrunError(f"{key} ({entry.class_path}) is a class but not a torchmetrics.Metric: a metric of your "
-                             "own is a torchmetrics.Metric subclass or a function (outputs, targets) -> number.")
+            raise DlrunError(
+                f"{key} ({entry.class_path}) is a class but not a torchmetrics.Metric: a metric of your "
+                "own is a torchmetrics.Metric subclass or a function (outputs, targets) -> number."
+            )
         params = inspect.signature(target).parameters
         offered = {k: num_outputs for k in ("num_classes", "num_outputs") if k in params and k not in entry.kwargs}
         metric = call(target, (), {**entry.kwargs, **offered}, f"{key} ({entry.class_path})")

@@ -29,11 +29,11 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
     elif name in USER_MODELS:
         net = getattr(user_models, name)(cfg, info)
     elif name == "timm":
-        from dlrun.models import timm_models   # timm: an optional dependency, imported only for its models
+        from dlrun.models import timm_models  # timm: an optional dependency, imported only for its models
 
         net = timm_models.build(cfg, info, load_weights=load_weights)
     elif name in TORCHVISION_CLASSIFIERS:
-        from dlrun.models import torchvision_models   # torchvision: only for its models
+        from dlrun.models import torchvision_models  # torchvision: only for its models
 
         net = torchvision_models.build(cfg, info, load_weights=load_weights)
     else:

@@ -8,13 +8,18 @@ from torch import nn
 from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError
 
-
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid,
-               "leaky_relu": nn.LeakyReLU}
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "leaky_relu": nn.LeakyReLU,
+}
 
 
 def _activation(name) -> nn.Module:
-    return ACTIVATIONS[name]()   # model.activation: one of ACTIVATIONS, checked with the config
+    return ACTIVATIONS[name]()  # model.activation: one of ACTIVATIONS, checked with the config
 
 
 def linear(cfg, info: DataInfo) -> nn.Module:
@@ -47,19 +52,26 @@ def cnn(cfg, info: DataInfo) -> nn.Module:
             f"model=cnn needs image input (channels, height, width); this dataset gives {info.input_shape}. "
             "Use model=mlp for tabular data."
         )
-    pools = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}   # model.pooling (checked with the config)
+    pools = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}  # model.pooling (checked with the config)
     channels, size = info.input_shape[0], min(info.input_shape[1:])
     layers: list[nn.Module] = []
     for out in cfg.channels:
-        layers += [nn.Conv2d(channels, out, cfg.kernel_size, padding=cfg.kernel_size // 2),
-                   nn.BatchNorm2d(out), nn.ReLU()]
+        layers += [
+            nn.Conv2d(channels, out, cfg.kernel_size, padding=cfg.kernel_size // 2),
+            nn.BatchNorm2d(out),
+            nn.ReLU(),
+        ]
         if size >= 2:
             layers.append(pools[cfg.pooling](2))
             size //= 2
         channels = out
     grid = 2 if size >= 2 else 1
-    layers += [nn.AdaptiveAvgPool2d(grid), nn.Flatten(), nn.Dropout(cfg.dropout),
-               nn.Linear(channels * grid * grid, info.num_outputs)]
+    layers += [
+        nn.AdaptiveAvgPool2d(grid),
+        nn.Flatten(),
+        nn.Dropout(cfg.dropout),
+        nn.Linear(channels * grid * grid, info.num_outputs),
+    ]
     return nn.Sequential(*layers)
 
 

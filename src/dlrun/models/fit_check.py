@@ -31,21 +31,27 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
             out = model(batch)
         except (RuntimeError, ValueError, TypeError, IndexError) as err:
             if out_of_memory(err):
-                raise   # not a shape problem: the CLI says how to use less memory
-            raise DlrunError(f"{name} does not fit the data: given a batch of shape {tuple(batch.shape)} (samples "
-                             f"{info.input_shape}, {describe(info)}) its forward pass failed with "
-                             f"{type(err).__name__}: {first_line(err)}. To fix: {fix}.") from err
+                raise  # not a shape problem: the CLI says how to use less memory
+            raise DlrunError(
+                f"{name} does not fit the data: given a batch of shape {tuple(batch.shape)} (samples "
+                f"{info.input_shape}, {describe(info)}) its forward pass failed with "
+                f"{type(err).__name__}: {first_line(err)}. To fix: {fix}."
+            ) from err
         finally:
             model.train(was_training)
     if not isinstance(out, torch.Tensor):
-        raise DlrunError(f"{name} returned a {type(out).__name__}; dlrun's losses need one tensor of outputs, "
-                         f"shape (batch, {info.num_outputs}).")
+        raise DlrunError(
+            f"{name} returned a {type(out).__name__}; dlrun's losses need one tensor of outputs, "
+            f"shape (batch, {info.num_outputs})."
+        )
     per_sample = out.shape[1:].numel() if out.dim() > 1 else 1
     if out.shape[0] != batch.shape[0] or per_sample != info.num_outputs:
-        raise DlrunError(f"{name} returned outputs of shape {tuple(out.shape)} for a batch of {batch.shape[0]}; "
-                         f"this data needs ({batch.shape[0]}, {info.num_outputs}): {describe(info)}. To fix: size "
-                         "the model's last layer from the data (a user model declaring num_classes / num_outputs "
-                         "as a parameter gets it from dlrun).")
+        raise DlrunError(
+            f"{name} returned outputs of shape {tuple(out.shape)} for a batch of {batch.shape[0]}; "
+            f"this data needs ({batch.shape[0]}, {info.num_outputs}): {describe(info)}. To fix: size "
+            "the model's last layer from the data (a user model declaring num_classes / num_outputs "
+            "as a parameter gets it from dlrun)."
+        )
     return out, targets
 
 

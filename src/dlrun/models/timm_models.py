@@ -13,23 +13,26 @@ from torch import nn
 from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError, did_you_mean, first_line
 
-TRIAL_SIZES = (32, 64, 128, 224)   # tried in turn when the architecture does not take the data's own size
+TRIAL_SIZES = (32, 64, 128, 224)  # tried in turn when the architecture does not take the data's own size
 
 
 def import_timm():
     try:
         import timm
     except ImportError as err:
-        raise DlrunError("model=timm needs timm, an optional dependency: pip install 'dlrun[timm]' "
-                         "(or pip install timm).") from err
+        raise DlrunError(
+            "model=timm needs timm, an optional dependency: pip install 'dlrun[timm]' (or pip install timm)."
+        ) from err
     return timm
 
 
 def check_arch(timm, arch) -> str:
     if not isinstance(arch, str) or arch not in timm.list_models():
         names = timm.list_models()
-        raise DlrunError(f"model.arch={arch!r} is not a timm model.{did_you_mean(str(arch), names)} "
-                         "`dlrun models --source timm 'convnext*'` lists them.")
+        raise DlrunError(
+            f"model.arch={arch!r} is not a timm model.{did_you_mean(str(arch), names)} "
+            "`dlrun models --source timm 'convnext*'` lists them."
+        )
     return arch
 
 
@@ -37,19 +40,24 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
     timm = import_timm()
     arch = check_arch(timm, cfg.get("arch"))
     if not info.is_image:
-        raise DlrunError(f"model=timm needs image input (channels, height, width); this dataset gives "
-                         f"{info.input_shape}. Use model=mlp for tabular data.")
+        raise DlrunError(
+            f"model=timm needs image input (channels, height, width); this dataset gives "
+            f"{info.input_shape}. Use model=mlp for tabular data."
+        )
     channels, height, width = info.input_shape
     spec = cfg.get("weights") if load_weights else None
     kwargs = dict(cfg.get("kwargs") or {})
-    net = create(timm, arch, spec, bool(cfg.get("download", False)), num_classes=info.num_outputs,
-                 in_chans=channels, **kwargs)
+    net = create(
+        timm, arch, spec, bool(cfg.get("download", False)), num_classes=info.num_outputs, in_chans=channels, **kwargs
+    )
     size = None
     if not takes(net, channels, height, width):
         size = next(((s, s) for s in TRIAL_SIZES if s >= max(height, width) and takes(net, channels, s, s)), None)
         if size is None:
-            raise DlrunError(f"model.arch={arch} does not take {height}x{width} images, nor any size up to "
-                             f"{TRIAL_SIZES[-1]}: choose another architecture or set dataset.transforms.resize.")
+            raise DlrunError(
+                f"model.arch={arch} does not take {height}x{width} images, nor any size up to "
+                f"{TRIAL_SIZES[-1]}: choose another architecture or set dataset.transforms.resize."
+            )
     return nn.Sequential(nn.Upsample(size=size, mode="bilinear", align_corners=False), net) if size else net
 
 
@@ -58,23 +66,28 @@ def create(timm, arch: str, spec, download: bool, **kwargs) -> nn.Module:
         return timm.create_model(arch, pretrained=False, **kwargs)
     if spec == "pretrained":
         if not download:
-            os.environ["HF_HUB_OFFLINE"] = "1"   # timm's cache only
+            os.environ["HF_HUB_OFFLINE"] = "1"  # timm's cache only
         try:
             return timm.create_model(arch, pretrained=True, **kwargs)
         except Exception as err:
-            raise DlrunError(f"timm's pretrained weights for {arch} could not be loaded ({type(err).__name__}: "
-                             f"{first_line(err)[:200]}). They come from timm's cache (the Hugging Face "
-                             "hub cache); set model.download=true to fetch them, or give a file: "
-                             "model.weights=path/to/weights.pth") from err
+            raise DlrunError(
+                f"timm's pretrained weights for {arch} could not be loaded ({type(err).__name__}: "
+                f"{first_line(err)[:200]}). They come from timm's cache (the Hugging Face "
+                "hub cache); set model.download=true to fetch them, or give a file: "
+                "model.weights=path/to/weights.pth"
+            ) from err
     path = Path(str(spec)).expanduser()
     if not path.is_file():
-        raise DlrunError(f"model.weights={spec!r}: no such file (looked in {path.resolve()}). Use null, "
-                         "pretrained (timm's cache) or a .pth / .safetensors file.")
+        raise DlrunError(
+            f"model.weights={spec!r}: no such file (looked in {path.resolve()}). Use null, "
+            "pretrained (timm's cache) or a .pth / .safetensors file."
+        )
     try:
         return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay={"file": str(path)}, **kwargs)
     except Exception as err:
-        raise DlrunError(f"The weights in {path} do not fit model.arch={arch} ({type(err).__name__}: "
-                         f"{first_line(err)[:300]}).") from err
+        raise DlrunError(
+            f"The weights in {path} do not fit model.arch={arch} ({type(err).__name__}: {first_line(err)[:300]})."
+        ) from err
 
 
 def takes(net: nn.Module, channels: int, height: int, width: int) -> bool:
@@ -105,5 +118,8 @@ def preprocessing(cfg) -> dict | None:
     pretrained = timm.models.get_pretrained_cfg(check_arch(timm, cfg.get("arch")))
     data = resolve_data_config({}, pretrained_cfg=pretrained.to_dict() if pretrained else {})
     crop = int(data["input_size"][-1])
-    return {"resize": int(round(crop / data.get("crop_pct", 0.875))), "random_crop": crop,
-            "normalize": {"mean": list(data["mean"]), "std": list(data["std"])}}
+    return {
+        "resize": int(round(crop / data.get("crop_pct", 0.875))),
+        "random_crop": crop,
+        "normalize": {"mean": list(data["mean"]), "std": list(data["std"])},
+    }

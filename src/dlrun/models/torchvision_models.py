@@ -72,8 +72,10 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
         kwargs["image_size"] = patch * max(1, math.ceil(max(height, width) / patch))
     extra = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.get("kwargs") is not None else {}
     if not isinstance(extra, dict):
-        raise DlrunError(f"model.kwargs={extra!r} is not valid: use {{name: value}}, e.g. {{stochastic_depth_prob: 0.2}}.")
-    try:   # e.g. stochastic_depth_prob (EfficientNet, ConvNeXt, Swin, MaxViT), dropout
+        raise DlrunError(
+            f"model.kwargs={extra!r} is not valid: use {{name: value}}, e.g. {{stochastic_depth_prob: 0.2}}."
+        )
+    try:  # e.g. stochastic_depth_prob (EfficientNet, ConvNeXt, Swin, MaxViT), dropout
         net = tvm.get_model(name, weights=None, **kwargs, **extra)
     except TypeError as err:
         raise DlrunError(f"model={name} does not take model.kwargs={extra}: {err}.") from err
@@ -97,8 +99,11 @@ def preprocessing(cfg) -> dict | None:
     if spec is None or weights.is_file_spec(spec):
         return None
     preset = weights.weight_enum(cfg.name, spec).transforms()
-    return {"resize": int(preset.resize_size[0]), "random_crop": int(preset.crop_size[0]),
-            "normalize": {"mean": list(preset.mean), "std": list(preset.std)}}
+    return {
+        "resize": int(preset.resize_size[0]),
+        "random_crop": int(preset.crop_size[0]),
+        "normalize": {"mean": list(preset.mean), "std": list(preset.std)},
+    }
 
 
 def _accepts(net: nn.Module, input_shape) -> bool:

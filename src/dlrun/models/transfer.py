@@ -14,7 +14,6 @@ from dlrun.compat import batch_and_instance_norm_bases
 from dlrun.errors import DlrunError
 
 
-
 def head_name(model: nn.Module) -> str:
     """Dotted name of the layer producing the outputs, e.g. 'fc', 'classifier.6', 'heads.head'."""
     name = None
@@ -91,8 +90,9 @@ def freeze_backbone(model: nn.Module, how, until_epoch: int | None = None) -> Fr
         param.requires_grad_(False)
     new_ids = {id(p) for p in new}
     batch_norm = batch_and_instance_norm_bases()[0]
-    norms = [m for m in model.modules() if isinstance(m, batch_norm)
-             and not any(id(p) in new_ids for p in m.parameters())]
+    norms = [
+        m for m in model.modules() if isinstance(m, batch_norm) and not any(id(p) in new_ids for p in m.parameters())
+    ]
     return Frozen(backbone, norms, until_epoch)
 
 

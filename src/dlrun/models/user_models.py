@@ -13,9 +13,9 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from torch import nn
 
+from dlrun.config.imports import import_object
 from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError, did_you_mean
-from dlrun.config.imports import import_object
 from dlrun.models.transfer import output_size, replace_head
 
 
@@ -26,8 +26,12 @@ def data_arguments(fn, info: DataInfo, given: dict) -> dict:
     except (TypeError, ValueError):
         return {}
     offered = {
-        "num_classes": info.num_outputs, "num_outputs": info.num_outputs, "input_shape": tuple(info.input_shape),
-        "in_channels": info.input_shape[0], "in_features": math.prod(info.input_shape), "info": info,
+        "num_classes": info.num_outputs,
+        "num_outputs": info.num_outputs,
+        "input_shape": tuple(info.input_shape),
+        "in_channels": info.input_shape[0],
+        "in_features": math.prod(info.input_shape),
+        "info": info,
     }
     return {k: v for k, v in offered.items() if k in params and k not in given}
 
@@ -46,8 +50,9 @@ def custom(cfg, info: DataInfo) -> nn.Module:
     try:
         model = cls(**kwargs, **data_arguments(cls, info, kwargs))
     except TypeError as err:
-        raise DlrunError(f"model.class_path={cfg.class_path}: {err}. Set its arguments with "
-                         "model.kwargs={name: value}.") from err
+        raise DlrunError(
+            f"model.class_path={cfg.class_path}: {err}. Set its arguments with model.kwargs={{name: value}}."
+        ) from err
     return sized(model, info, cfg.class_path)
 
 
@@ -57,11 +62,13 @@ def hub(cfg, info: DataInfo) -> nn.Module:
     repo, source = str(cfg.repo), cfg.source
     if source == "auto":
         source = "local" if Path(repo).expanduser().is_dir() else "github"
-    if source == "local":   # its hubconf.py is there: checked with the config
+    if source == "local":  # its hubconf.py is there: checked with the config
         repo = str(Path(repo).expanduser().resolve())
     elif not cfg.trust_repo:
-        raise DlrunError(f"model.repo={repo} is a remote repository: loading it runs its hubconf.py code. "
-                         "Pass model.trust_repo=true to allow that (or point model.repo at a local directory).")
+        raise DlrunError(
+            f"model.repo={repo} is a remote repository: loading it runs its hubconf.py code. "
+            "Pass model.trust_repo=true to allow that (or point model.repo at a local directory)."
+        )
     if source == "local":
         hubconf = _local_hubconf(repo)
         entrypoints = [n for n in dir(hubconf) if callable(getattr(hubconf, n)) and not n.startswith("_")]
@@ -69,17 +76,23 @@ def hub(cfg, info: DataInfo) -> nn.Module:
         try:
             entrypoints = torch.hub.list(repo, trust_repo=True)
         except Exception as err:  # offline, repo not found ...
-            raise DlrunError(f"model.repo={repo} could not be read ({type(err).__name__}: {err}). torch.hub caches "
-                             f"repositories in {torch.hub.get_dir()}.") from err
+            raise DlrunError(
+                f"model.repo={repo} could not be read ({type(err).__name__}: {err}). torch.hub caches "
+                f"repositories in {torch.hub.get_dir()}."
+            ) from err
     if cfg.entrypoint not in entrypoints:
-        raise DlrunError(f"model.entrypoint={cfg.entrypoint!r} is not in {repo}'s hubconf.py."
-                         f"{did_you_mean(cfg.entrypoint, entrypoints)}\nEntrypoints: {', '.join(entrypoints)}")
+        raise DlrunError(
+            f"model.entrypoint={cfg.entrypoint!r} is not in {repo}'s hubconf.py."
+            f"{did_you_mean(cfg.entrypoint, entrypoints)}\nEntrypoints: {', '.join(entrypoints)}"
+        )
     kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.kwargs is not None else {}
     sizes = data_arguments(getattr(hubconf, cfg.entrypoint), info, kwargs) if source == "local" else {}
     try:
         model = torch.hub.load(repo, cfg.entrypoint, source=source, trust_repo=True, **kwargs, **sizes)
     except TypeError as err:
-        raise DlrunError(f"{cfg.entrypoint} in {repo}: {err}. Set its arguments with model.kwargs={{name: value}}.") from err
+        raise DlrunError(
+            f"{cfg.entrypoint} in {repo}: {err}. Set its arguments with model.kwargs={{name: value}}."
+        ) from err
     return sized(model, info, f"{repo}:{cfg.entrypoint}")
 
 

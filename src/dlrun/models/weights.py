@@ -29,8 +29,10 @@ def weight_enum(name: str, spec: str):
     enum = tvm.get_model_weights(name)
     valid = ["DEFAULT", *enum.__members__]
     if spec not in valid:
-        raise DlrunError(f"model.weights={spec!r} is not a weight of {name}.{did_you_mean(spec, valid)}\n"
-                         f"Valid: {', '.join(valid)}, or the path of a .pth or .safetensors file.")
+        raise DlrunError(
+            f"model.weights={spec!r} is not a weight of {name}.{did_you_mean(spec, valid)}\n"
+            f"Valid: {', '.join(valid)}, or the path of a .pth or .safetensors file."
+        )
     return enum[spec]
 
 
@@ -43,14 +45,18 @@ def enum_state_dict(enum, download: bool) -> dict:
     path = cached_file(enum)
     if path.is_file():
         return read_state_dict(path)
-    where = (f"Put {path.name} (from {enum.url}) in {path.parent}; that folder is $TORCH_HOME/hub/checkpoints, "
-             "by default ~/.cache/torch/hub/checkpoints.")
+    where = (
+        f"Put {path.name} (from {enum.url}) in {path.parent}; that folder is $TORCH_HOME/hub/checkpoints, "
+        "by default ~/.cache/torch/hub/checkpoints."
+    )
     if not download:
         raise DlrunError(f"Pretrained weights {enum} are not cached and model.download=false. {where}")
     try:
         return enum.get_state_dict(progress=True, check_hash=True)
     except Exception as err:  # no network, a proxy, a truncated download ...
-        raise DlrunError(f"Pretrained weights {enum} could not be downloaded ({type(err).__name__}: {err}). {where}") from err
+        raise DlrunError(
+            f"Pretrained weights {enum} could not be downloaded ({type(err).__name__}: {err}). {where}"
+        ) from err
 
 
 def read_state_dict(path: Path) -> dict:
@@ -75,7 +81,7 @@ def read_state_dict(path: Path) -> dict:
         raise DlrunError(f"{path} holds no state dict (a mapping of parameter names to tensors).")
     for prefix in ("module.", "net."):  # DataParallel/DDP; a dlrun checkpoint of an adapted torchvision model
         if state and all(k.startswith(prefix) or k.startswith("adapter.") for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     return state
 
 
@@ -87,16 +93,25 @@ def load_into(net: nn.Module, state: dict, source: str, arch: str) -> list[str]:
     state = {k: v for k, v in state.items() if not k.startswith(AUX_PREFIXES)}
     skipped = [k for k in state if k.startswith(head) and (k not in own or state[k].shape != own[k].shape)]
     state = {k: v for k, v in state.items() if k not in skipped}
-    mismatched = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in state
-                  if k in own and state[k].shape != own[k].shape]
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+        for k in state
+        if k in own and state[k].shape != own[k].shape
+    ]
     missing = [k for k in own if k not in state and not k.startswith(head)]
     unexpected = [k for k in state if k not in own]
     if mismatched or missing or unexpected:
-        details = "; ".join(part for part in (
-            f"{len(mismatched)} of other shapes (e.g. {mismatched[0]})" if mismatched else "",
-            f"{len(missing)} missing (e.g. {missing[0]})" if missing else "",
-            f"{len(unexpected)} unexpected (e.g. {unexpected[0]})" if unexpected else "") if part)
-        raise DlrunError(f"The weights in {source} do not fit model={arch}: {details}. "
-                         "Are they weights of another architecture?")
+        details = "; ".join(
+            part
+            for part in (
+                f"{len(mismatched)} of other shapes (e.g. {mismatched[0]})" if mismatched else "",
+                f"{len(missing)} missing (e.g. {missing[0]})" if missing else "",
+                f"{len(unexpected)} unexpected (e.g. {unexpected[0]})" if unexpected else "",
+            )
+            if part
+        )
+        raise DlrunError(
+            f"The weights in {source} do not fit model={arch}: {details}. Are they weights of another architecture?"
+        )
     net.load_state_dict(state, strict=False)
     return skipped

@@ -18,8 +18,14 @@ from omegaconf import DictConfig, OmegaConf
 __all__ = ["run"]
 
 
-def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = None,
-        resume_from: Path | None = None, saved_config: bool = False, search=None) -> float:
+def run(
+    cfg: DictConfig,
+    run_dir: str | Path | None = None,
+    job: dict | None = None,
+    resume_from: Path | None = None,
+    saved_config: bool = False,
+    search=None,
+) -> float:
     """Train, test and record one run; returns the best value of the monitored metric.
 
     `run_dir` and `job` (name, group, overrides) default to Hydra's for this job, so
@@ -32,8 +38,8 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     from dlrun.checks import validate
     from dlrun.search.trial import search_job
 
-    validate(cfg)   # every key's rule, before torch
-    search = search or (search_job() if job is None else None)   # a trial of dlrun's Optuna sweeper, or None
+    validate(cfg)  # every key's rule, before torch
+    search = search or (search_job() if job is None else None)  # a trial of dlrun's Optuna sweeper, or None
     job = job or hydra_job(search)
     run_dir = Path(run_dir or job["output_dir"])
 
@@ -52,12 +58,12 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None, job: dict | None = N
     config = OmegaConf.to_container(cfg, resolve=True)
     if resume_from is None and ranks.is_main():
         atomic_write(run_dir / "config.yaml", lambda f: f.write(OmegaConf.to_yaml(config).encode()))
-    if ranks.distributed():   # torchrun started this process as one of the run's workers
+    if ranks.distributed():  # torchrun started this process as one of the run's workers
         return train(cfg, run_dir, job, resume_from, search)
     if resume_from is None:
         console.config_tree(config)
     nodes = topology(cfg.trainer, gpu_count=torch.cuda.device_count)
-    if nodes.world_size > 1:   # many processes: they train, this one waits for them
+    if nodes.world_size > 1:  # many processes: they train, this one waits for them
         return train_in_processes(train, config, run_dir, job, nodes, resume_from, search)
     return train(cfg, run_dir, job, resume_from, search)
 

@@ -28,26 +28,41 @@ from dlrun.training.optimizers import build_optimizer
 class Training:
     """The built pieces of a run, before the loop wraps them (DDP, torch.compile)."""
 
-    loaders: dict                     # {"train", "val", "test"}
+    loaders: dict  # {"train", "val", "test"}
     info: DataInfo
-    model: nn.Module                  # on the training device
-    frozen: object | None             # dlrun.models.transfer.Frozen, with model.freeze=backbone
+    model: nn.Module  # on the training device
+    frozen: object | None  # dlrun.models.transfer.Frozen, with model.freeze=backbone
     criterion: nn.Module
     optimizer: torch.optim.Optimizer
 
 
 def build_training(cfg: DictConfig, device: torch.device) -> Training:
     """The data, model, loss and optimizer of the composed run."""
-    loaders, info = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build(
-        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=ranks.batch_per_rank(cfg.batch_size),
-        device=device, shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None))
+    loaders, info = build_or_explain(
+        "dataset",
+        cfg.dataset.name,
+        lambda: datasets.build(
+            cfg.dataset,
+            cfg.loader,
+            seed=cfg.seed,
+            batch_size=ranks.batch_per_rank(cfg.batch_size),
+            device=device,
+            shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None,
+        ),
+    )
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), cfg.model.get("unfreeze_at_epoch"))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
-    outputs, targets = check_fits(model, loaders["val"].dataset, info, cfg.model, device,  # a shape mismatch,
-                                  resizable=cfg.dataset.get("transforms") is not None)  # named before training
+    outputs, targets = check_fits(
+        model,
+        loaders["val"].dataset,
+        info,
+        cfg.model,
+        device,  # a shape mismatch,
+        resizable=cfg.dataset.get("transforms") is not None,
+    )  # named before training
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
-    check_loss(criterion, outputs, targets, cfg.loss)   # the loss takes the data's outputs and targets
+    check_loss(criterion, outputs, targets, cfg.loss)  # the loss takes the data's outputs and targets
     optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")), model)
     return Training(loaders, info, model, frozen, criterion, optimizer)
 
@@ -59,8 +74,10 @@ def build_or_explain(group: str, name: str, build):
     except DlrunError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, RuntimeError) as err:
-        raise DlrunError(f"{group}={name} could not be built from its config ({type(err).__name__}: {err}). "
-                         f"Check the {group}.* values: `dlrun --cfg job` prints them.") from err
+        raise DlrunError(
+            f"{group}={name} could not be built from its config ({type(err).__name__}: {err}). "
+            f"Check the {group}.* values: `dlrun --cfg job` prints them."
+        ) from err
 
 
 def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path, console, averages=None):
@@ -111,12 +128,15 @@ def use_pretrained_preprocessing(cfg: DictConfig, overrides: list[str], say) -> 
     """Pretrained weights come with the resize, crop and normalisation they were trained
     with; use those unless the user chose transforms (an override or a preset)."""
     transforms = cfg.dataset.get("transforms")
-    if transforms is None or any(o.lstrip("+~").startswith(("dataset.transforms", "dataset/transforms", "experiment"))
-                                 for o in overrides):
+    if transforms is None or any(
+        o.lstrip("+~").startswith(("dataset.transforms", "dataset/transforms", "experiment")) for o in overrides
+    ):
         return
     wanted = build_or_explain("model", cfg.model.name, lambda: models.preprocessing(cfg.model))
     if wanted:
         for key, value in wanted.items():
             transforms[key] = value
-        say(f"transforms for {cfg.model.name} weights {cfg.model.weights}: resize {wanted['resize']}, "
-            f"crop {wanted['random_crop']}, ImageNet normalisation")
+        say(
+            f"transforms for {cfg.model.name} weights {cfg.model.weights}: resize {wanted['resize']}, "
+            f"crop {wanted['random_crop']}, ImageNet normalisation"
+        )

@@ -28,7 +28,11 @@ from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
 from dlrun.metrics.builtin import make_metrics, metric_names
 from dlrun.run.build import (
-    build_training, configure_determinism, restore, run_console, use_thread_budget,
+    build_training,
+    configure_determinism,
+    restore,
+    run_console,
+    use_thread_budget,
 )
 from dlrun.runs.run_record import run_summary
 from dlrun.search.trial import TrialPruning
@@ -41,7 +45,7 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     `cfg` is checked (dlrun.checks) and config.yaml written by the entry, dlrun.run.run."""
     started_at, started = datetime.now(timezone.utc), time.perf_counter()
     run_dir = Path(run_dir)
-    cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)   # a worker gets plain data
+    cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)  # a worker gets plain data
     console = run_console(cfg)
 
     # ---- build ---------------------------------------------------------------
@@ -51,42 +55,85 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     configure_determinism(cfg.trainer.deterministic)
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
     built = build_training(cfg, device)
-    model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")   # trainer.metrics: default or names
+    model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")  # trainer.metrics: default or names
     metrics = make_metrics(info.task, info.num_outputs, selection=chosen).to(device)
-    monitor = Monitor(cfg.trainer.monitor, cfg.trainer.mode, info.task, metrics.higher_is_better(), plan.patience,
-                      plan.min_delta)
-    schedule = build_schedule(cfg.scheduler, built.optimizer, monitor_mode=monitor.mode,
-                              total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(built.loaders["train"])))
+    monitor = Monitor(
+        cfg.trainer.monitor, cfg.trainer.mode, info.task, metrics.higher_is_better(), plan.patience, plan.min_delta
+    )
+    schedule = build_schedule(
+        cfg.scheduler,
+        built.optimizer,
+        monitor_mode=monitor.mode,
+        total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(built.loaders["train"])),
+    )
     scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
-    averages = Averages(model, cfg.trainer, built.optimizer)   # EMA / SWA of the weights, when asked
+    averages = Averages(model, cfg.trainer, built.optimizer)  # EMA / SWA of the weights, when asked
     total, trainable = models.count_parameters(model)
-    console.say(f"{cfg.model.name}: {total:,} parameters ({trainable:,} trainable) on {device_name(device)}; "
-                f"data: {info.task}, input {info.input_shape}, {info.num_outputs} outputs, "
-                + "/".join(str(len(built.loaders[s].dataset)) for s in ("train", "val", "test"))
-                + " train/val/test samples")
+    console.say(
+        f"{cfg.model.name}: {total:,} parameters ({trainable:,} trainable) on {device_name(device)}; "
+        f"data: {info.task}, input {info.input_shape}, {info.num_outputs} outputs, "
+        + "/".join(str(len(built.loaders[s].dataset)) for s in ("train", "val", "test"))
+        + " train/val/test samples"
+    )
     state, wandb_id = None, None
     if resume_from is not None:
         state, wandb_id = restore(resume_from, model, built.optimizer, schedule, scaler, run_dir, console, averages)
     trained = ranks.wrap_ddp(model, device, cfg.trainer.get("sync_batchnorm", False))  # DDP with several processes
-    parts = Parts(torch.compile(trained) if cfg.trainer.compile else trained, built.criterion, built.optimizer,
-                  schedule, scaler, built.loaders, built.frozen, averages,
-                  mix=build_mix(cfg.dataset.get("transforms"), info, built.criterion.loss))   # MixUp / CutMix
+    parts = Parts(
+        torch.compile(trained) if cfg.trainer.compile else trained,
+        built.criterion,
+        built.optimizer,
+        schedule,
+        scaler,
+        built.loaders,
+        built.frozen,
+        averages,
+        mix=build_mix(cfg.dataset.get("transforms"), info, built.criterion.loss),
+    )  # MixUp / CutMix
     pruning = TrialPruning(search) if search else None
     config = OmegaConf.to_container(cfg, resolve=True)
     columns = ["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val", chosen), "lr", "seconds"]
 
     # ---- fit, then test the best checkpoint (every tracker run opened here is closed) ----
-    with build_loggers(cfg.get("logger"), run_dir=run_dir, config=config, name=job.get("name"),
-                       group=job.get("group"), say=console.say, resume_id=wandb_id, columns=columns
-                       ) if ranks.is_main() else Loggers([]) as loggers:
+    with (
+        build_loggers(
+            cfg.get("logger"),
+            run_dir=run_dir,
+            config=config,
+            name=job.get("name"),
+            group=job.get("group"),
+            say=console.say,
+            resume_id=wandb_id,
+            columns=columns,
+        )
+        if ranks.is_main()
+        else Loggers([]) as loggers
+    ):
         loggers.watch(model)
-        record = {"config": config, "data_info": asdict(info), "wandb_id": loggers.run_id(),
-                  "world_size": ranks.world_size(), "job": {k: v for k, v in job.items() if k != "output_dir"}}
+        record = {
+            "config": config,
+            "data_info": asdict(info),
+            "wandb_id": loggers.run_id(),
+            "world_size": ranks.world_size(),
+            "job": {k: v for k, v in job.items() if k != "output_dir"},
+        }
         try:
             with stop_on_signals() as stop:
-                result = fit(parts, plan, device=device, monitor=monitor, task=info.task, metrics=metrics,
-                             run_dir=run_dir, loggers=loggers, console=console, record=record, state=state, stop=stop,
-                             pruning=pruning)
+                result = fit(
+                    parts,
+                    plan,
+                    device=device,
+                    monitor=monitor,
+                    task=info.task,
+                    metrics=metrics,
+                    run_dir=run_dir,
+                    loggers=loggers,
+                    console=console,
+                    record=record,
+                    state=state,
+                    stop=stop,
+                    pruning=pruning,
+                )
         except Interrupted as stopped:
             if ranks.is_main() and not started_by_dlrun():  # else the dlrun process that started this one says it
                 stopped.tell(run_dir)
@@ -98,14 +145,33 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
         # ---- record ---------------------------------------------------------------
         done = result.state
         summary = run_summary(
-            run_dir=run_dir, state=done, monitor=monitor, final=result.final_metrics, test=test, plan=plan,
-            cfg=cfg, info=info, parameters=(total, trainable), device=device, job=job, search=search,
-            resumed=resume_from is not None, started_at=started_at, wall_time=time.perf_counter() - started)
-        loggers.log_summary({**test, f"best/{monitor.metric}": done.best_value, "best/epoch": done.best_epoch,
-                             **({"trial/number": search.trial_number, "trial/state": summary["status"]}
-                                if search else {})})
-        loggers.log_checkpoint(run_dir / "checkpoints" / "best.pt",
-                               {"epoch": done.best_epoch, monitor.metric: done.best_value, **test})
+            run_dir=run_dir,
+            state=done,
+            monitor=monitor,
+            final=result.final_metrics,
+            test=test,
+            plan=plan,
+            cfg=cfg,
+            info=info,
+            parameters=(total, trainable),
+            device=device,
+            job=job,
+            search=search,
+            resumed=resume_from is not None,
+            started_at=started_at,
+            wall_time=time.perf_counter() - started,
+        )
+        loggers.log_summary(
+            {
+                **test,
+                f"best/{monitor.metric}": done.best_value,
+                "best/epoch": done.best_epoch,
+                **({"trial/number": search.trial_number, "trial/state": summary["status"]} if search else {}),
+            }
+        )
+        loggers.log_checkpoint(
+            run_dir / "checkpoints" / "best.pt", {"epoch": done.best_epoch, monitor.metric: done.best_value, **test}
+        )
         if ranks.is_main():
             write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
     console.results(summary)

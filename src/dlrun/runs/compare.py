@@ -9,8 +9,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlrun.errors import DlrunError
 from dlrun.config.tree import flatten
+from dlrun.errors import DlrunError
 from dlrun.runs.report import job_dirs, ranked, read_job, write_csv, write_markdown
 
 MISSING = "-"
@@ -20,9 +20,9 @@ MISSING = "-"
 class Run:
     path: Path
     label: str
-    config: dict      # the resolved config.yaml, flattened to dotted keys
-    summary: dict     # summary.json ({} for a run that did not finish)
-    curves: dict      # metric -> [(epoch, value)] from metrics.csv
+    config: dict  # the resolved config.yaml, flattened to dotted keys
+    summary: dict  # summary.json ({} for a run that did not finish)
+    curves: dict  # metric -> [(epoch, value)] from metrics.csv
 
 
 def open_runs(paths: list[str]) -> list[Run]:
@@ -34,7 +34,7 @@ def open_runs(paths: list[str]) -> list[Run]:
         if not path.is_dir():
             raise DlrunError(f"{raw}: no such directory.")
         label = raw
-        if not (path / "config.yaml").is_file():   # a sweep: its best completed run
+        if not (path / "config.yaml").is_file():  # a sweep: its best completed run
             best = [j for j in ranked([read_job(p) for p in job_dirs([raw])]) if j.status == "completed"]
             if not best:
                 raise DlrunError(f"{raw}: no completed run to compare (a sweep folder stands for its best run).")
@@ -60,7 +60,9 @@ def read_run(path: Path, label: str) -> Run:
 
 def differing(rows: dict) -> list[tuple[str, list]]:
     """(key, values) for the keys whose values are not all equal."""
-    return [(key, values) for key, values in sorted(rows.items()) if len({json.dumps(v, default=str) for v in values}) > 1]
+    return [
+        (key, values) for key, values in sorted(rows.items()) if len({json.dumps(v, default=str) for v in values}) > 1
+    ]
 
 
 def config_differences(runs: list[Run]) -> list[tuple[str, list]]:
@@ -71,9 +73,12 @@ def config_differences(runs: list[Run]) -> list[tuple[str, list]]:
 def environment_differences(runs: list[Run]) -> list[tuple[str, list]]:
     def env(run: Run) -> dict:
         summary = run.summary
-        return {**{f"version/{k}": v for k, v in (summary.get("versions") or {}).items()},
-                "git commit": (summary.get("git") or {}).get("commit", MISSING),
-                "git dirty": (summary.get("git") or {}).get("dirty", MISSING)}
+        return {
+            **{f"version/{k}": v for k, v in (summary.get("versions") or {}).items()},
+            "git commit": (summary.get("git") or {}).get("commit", MISSING),
+            "git dirty": (summary.get("git") or {}).get("dirty", MISSING),
+        }
+
     found = [env(run) for run in runs]
     return differing({k: [e.get(k, MISSING) for e in found] for k in {k for e in found for k in e}})
 
@@ -81,10 +86,19 @@ def environment_differences(runs: list[Run]) -> list[tuple[str, list]]:
 def metric_rows(runs: list[Run]) -> list[tuple[str, list]]:
     """('best val/acc', [values]), ('final val/acc', ...), ('test/acc', ...), ... in that order."""
     rows: dict[str, list] = {}
-    for kind, pick in (("best", lambda s: (s.get("best") or {}).get("metrics") or {}),
-                       ("final", lambda s: s.get("final") or {}), ("test", lambda s: s.get("test") or {})):
-        keys = sorted({k for run in runs for k, v in pick(run.summary).items() if isinstance(v, (int, float))
-                       and k not in ("epoch", "seconds", "lr")})
+    for kind, pick in (
+        ("best", lambda s: (s.get("best") or {}).get("metrics") or {}),
+        ("final", lambda s: s.get("final") or {}),
+        ("test", lambda s: s.get("test") or {}),
+    ):
+        keys = sorted(
+            {
+                k
+                for run in runs
+                for k, v in pick(run.summary).items()
+                if isinstance(v, (int, float)) and k not in ("epoch", "seconds", "lr")
+            }
+        )
         for key in keys:
             rows[key if kind == "test" else f"{kind} {key}"] = [pick(run.summary).get(key) for run in runs]
     rows["best epoch"] = [(run.summary.get("best") or {}).get("epoch") for run in runs]

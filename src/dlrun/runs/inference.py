@@ -29,8 +29,10 @@ def load_inputs(paths: list[str], run) -> tuple[list[str], torch.Tensor]:
             names.append(path.name)
             tensors.append(image_tensor(path, how, run)[None])
         else:
-            raise DlrunError(f"{raw}: dlrun predicts on image files ({', '.join(IMAGE_SUFFIXES)}) and table rows "
-                             f"({', '.join(FORMATS)}).")
+            raise DlrunError(
+                f"{raw}: dlrun predicts on image files ({', '.join(IMAGE_SUFFIXES)}) and table rows "
+                f"({', '.join(FORMATS)})."
+            )
     return names, torch.cat(tensors)
 
 
@@ -66,7 +68,7 @@ def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
         if kind == "array_image":  # images the dataset held as arrays scaled to [0, 1] (digits, dataset=arrays)
             image = image.resize((width, height), Image.BILINEAR)
             array = np.asarray(image, np.float32) / 255.0
-            array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)   # (C, H, W)
+            array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)  # (C, H, W)
             return torch.as_tensor((array - how["mean"]) / how["std"])
         if kind != "image":
             raise DlrunError(f"{path.name}: this run was trained on {kind or 'unknown'} data, not images.")
@@ -77,8 +79,10 @@ def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
 
         from dlrun.datasets.transforms import trained_resize
 
-        transforms = OmegaConf.merge(run.cfg.dataset.transforms, {
-            "resize": trained_resize(run.cfg.dataset.transforms, how, run.info.input_shape)})
+        transforms = OmegaConf.merge(
+            run.cfg.dataset.transforms,
+            {"resize": trained_resize(run.cfg.dataset.transforms, how, run.info.input_shape)},
+        )
         return build_transforms(transforms, train=False, stats=stats)(image)
 
 
@@ -89,9 +93,14 @@ def readable(outputs: torch.Tensor, info) -> list[dict]:
         probs = outputs.softmax(dim=1)
         top = probs.topk(min(2, probs.shape[1]), dim=1)
         for values, indices in zip(top.values.tolist(), top.indices.tolist()):
-            rows.append({"class": info.class_names[indices[0]], "probability": values[0],
-                         "runner_up": info.class_names[indices[1]] if len(indices) > 1 else "",
-                         "runner_up_probability": values[1] if len(values) > 1 else ""})
+            rows.append(
+                {
+                    "class": info.class_names[indices[0]],
+                    "probability": values[0],
+                    "runner_up": info.class_names[indices[1]] if len(indices) > 1 else "",
+                    "runner_up_probability": values[1] if len(values) > 1 else "",
+                }
+            )
     else:
         for values in outputs.tolist():
             rows.append({f"value_{i}" if len(values) > 1 else "value": v for i, v in enumerate(values)})

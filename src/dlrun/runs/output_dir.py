@@ -30,8 +30,13 @@ def check_creatable(directory: str, key: str) -> None:
     try:
         tempfile.TemporaryDirectory(dir=ancestor, prefix=".dlrun-check-").cleanup()
     except OSError as err:
-        why = {errno.EROFS: "is on a read-only file system", errno.EACCES: "is not writable for this user",
-               errno.EPERM: "is not writable for this user", errno.ENOSPC: "is on a full disk"}.get(
-            err.errno, f"cannot hold new folders ({os.strerror(err.errno) if err.errno else err})")
-        raise DlrunError(f"{key}={directory}: the run directory cannot be created: {ancestor} {why}. "
-                         f"Choose another with {key}=PATH, or run from a folder you can write to.") from err
+        why = {
+            errno.EROFS: "is on a read-only file system",
+            errno.EACCES: "is not writable for this user",
+            errno.EPERM: "is not writable for this user",
+            errno.ENOSPC: "is on a full disk",
+        }.get(err.errno, f"cannot hold new folders ({os.strerror(err.errno) if err.errno else err})")
+        raise DlrunError(
+            f"{key}={directory}: the run directory cannot be created: {ancestor} {why}. "
+            f"Choose another with {key}=PATH, or run from a folder you can write to."
+        ) from err

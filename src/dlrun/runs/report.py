@@ -11,21 +11,20 @@ from pathlib import Path
 
 from dlrun.errors import DlrunError
 
-
-LEGEND_ROWS = 8   # more curves than this (a search): only the best are named
+LEGEND_ROWS = 8  # more curves than this (a search): only the best are named
 
 
 @dataclass
 class Job:
     path: Path
-    status: str                      # completed | pruned (a search stopped it early) | failed | incomplete
+    status: str  # completed | pruned (a search stopped it early) | failed | incomplete
     overrides: dict = field(default_factory=dict)
     monitor: str | None = None
     mode: str = "max"
     best: float | None = None
     test: dict = field(default_factory=dict)
     error: str = ""
-    curve: list = field(default_factory=list)   # [(epoch, monitored value)]
+    curve: list = field(default_factory=list)  # [(epoch, monitored value)]
 
 
 def job_dirs(paths: list[str]) -> list[Path]:
@@ -38,8 +37,10 @@ def job_dirs(paths: list[str]) -> list[Path]:
         if (path / "config.yaml").is_file() or (path / "failed.json").is_file():
             found.append(path)
         else:
-            runs = sorted((p for p in path.iterdir() if (p / ".hydra").is_dir() or (p / "config.yaml").is_file()),
-                          key=lambda p: (len(p.name), p.name))
+            runs = sorted(
+                (p for p in path.iterdir() if (p / ".hydra").is_dir() or (p / "config.yaml").is_file()),
+                key=lambda p: (len(p.name), p.name),
+            )
             if not runs:
                 raise DlrunError(f"{raw} holds no runs (no run directories with config.yaml).")
             found += runs
@@ -50,8 +51,15 @@ def read_job(path: Path) -> Job:
     overrides = _overrides(path)
     if (path / "summary.json").is_file():
         summary = json.loads((path / "summary.json").read_text())
-        job = Job(path, summary.get("status", "completed"), overrides, summary["monitor"], summary["mode"],
-                  summary["best"]["value"], summary.get("test", {}))
+        job = Job(
+            path,
+            summary.get("status", "completed"),
+            overrides,
+            summary["monitor"],
+            summary["mode"],
+            summary["best"]["value"],
+            summary.get("test", {}),
+        )
         if job.status == "pruned":
             job.error = f"at epoch {summary.get('pruned_at_epoch')}"
 
@@ -78,6 +86,7 @@ def _overrides(path: Path) -> dict:
 
 def ranked(jobs: list[Job]) -> list[Job]:
     """Completed jobs best first, then pruned ones (their values are from fewer epochs), then the rest."""
+
     def by_best(status: str) -> list[Job]:
         found = [j for j in jobs if j.status == status and j.best is not None and not math.isnan(j.best)]
         return sorted(found, key=lambda j: j.best, reverse=(found[0].mode if found else "max") == "max")
@@ -98,13 +107,20 @@ def table_rows(jobs: list[Job]) -> tuple[list[str], list[list[str]]]:
     header = ["rank", "job", *keys, f"best {monitor}", *tests, "status"]
     rows = []
     for rank, job in enumerate(ranked(jobs), start=1):
-        rows.append([str(rank) if job.status == "completed" else "-", job.path.name,
-                     *[job.overrides.get(k, "") for k in keys],
-                     f"{job.best:.4g}" if job.best is not None else "",
-                     *[f"{job.test[t]:.4g}" if t in job.test else "" for t in tests],
-                     job.status if not job.error else
-                     f"{job.status} {job.error}" if job.status == "pruned" else
-                     f"{job.status}: {job.error.splitlines()[0][:120]}"])
+        rows.append(
+            [
+                str(rank) if job.status == "completed" else "-",
+                job.path.name,
+                *[job.overrides.get(k, "") for k in keys],
+                f"{job.best:.4g}" if job.best is not None else "",
+                *[f"{job.test[t]:.4g}" if t in job.test else "" for t in tests],
+                job.status
+                if not job.error
+                else f"{job.status} {job.error}"
+                if job.status == "pruned"
+                else f"{job.status}: {job.error.splitlines()[0][:120]}",
+            ]
+        )
     return header, rows
 
 
@@ -148,16 +164,27 @@ def plot(jobs: list[Job], path: Path) -> None:
         label = ", ".join(f"{k}={_short(job.overrides.get(k))}" for k in keys) or job.path.name
         if len(drawn) > LEGEND_ROWS:  # a search: name the best few, draw the rest thin and unnamed
             label = f"job {job.path.name} ({job.best:.4g})" if rank < LEGEND_ROWS - 1 else None  # values: report.md
-        curves.plot([e for e, _ in job.curve], [v for _, v in job.curve], marker="o", label=label,
-                    linestyle="--" if job.status == "pruned" else "-",
-                    **({} if label or len(drawn) <= LEGEND_ROWS else {"color": "0.7", "linewidth": 0.8,
-                                                                        "markersize": 2, "zorder": 1}))
+        curves.plot(
+            [e for e, _ in job.curve],
+            [v for _, v in job.curve],
+            marker="o",
+            label=label,
+            linestyle="--" if job.status == "pruned" else "-",
+            **(
+                {}
+                if label or len(drawn) <= LEGEND_ROWS
+                else {"color": "0.7", "linewidth": 0.8, "markersize": 2, "zorder": 1}
+            ),
+        )
     curves.set(title=f"{monitor} per epoch", xlabel="epoch", ylabel=monitor)
     curves.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     curves.grid(alpha=0.3)
     if done:
-        curves.legend(fontsize=8, title=f"best {LEGEND_ROWS - 1} of {len(drawn)}" if len(drawn) > LEGEND_ROWS
-                      else None, title_fontsize=8)
+        curves.legend(
+            fontsize=8,
+            title=f"best {LEGEND_ROWS - 1} of {len(drawn)}" if len(drawn) > LEGEND_ROWS else None,
+            title_fontsize=8,
+        )
     for axis, key in zip(axes[0][1:], keys or ["job"]):
         values = [job.overrides.get(key, job.path.name) for job in done]
         numeric = all(_is_number(v) for v in values)
@@ -198,8 +225,9 @@ def print_report(jobs: list[Job]) -> None:
     for column in header:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row, style=None if row[-1].startswith("completed") else
-                      "yellow" if row[-1].startswith("pruned") else "red")
+        table.add_row(
+            *row, style=None if row[-1].startswith("completed") else "yellow" if row[-1].startswith("pruned") else "red"
+        )
     console = table_console(140)
     console.print(table)
 

@@ -54,15 +54,31 @@ def environment() -> dict:
     return {
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "hostname": socket.gethostname(),
-        "cpu_threads": torch.get_num_threads(),   # intra-op threads (a search divides the cores between its trials)
+        "cpu_threads": torch.get_num_threads(),  # intra-op threads (a search divides the cores between its trials)
         "versions": versions(),
         "git": git_state(Path.cwd()),
-        **slurm_env.record(),   # the SLURM job and its restarts, when one trained the run
+        **slurm_env.record(),  # the SLURM job and its restarts, when one trained the run
     }
 
 
-def run_summary(*, run_dir: Path, state, monitor, final: dict, test: dict, plan, cfg, info, parameters: tuple[int, int],
-                device: torch.device, job: dict, search, resumed: bool, started_at: datetime, wall_time: float) -> dict:
+def run_summary(
+    *,
+    run_dir: Path,
+    state,
+    monitor,
+    final: dict,
+    test: dict,
+    plan,
+    cfg,
+    info,
+    parameters: tuple[int, int],
+    device: torch.device,
+    job: dict,
+    search,
+    resumed: bool,
+    started_at: datetime,
+    wall_time: float,
+) -> dict:
     """summary.json of a finished run. `state`: the loop's final TrainState; `parameters`:
     (total, trainable). A collective under DDP (every rank calls it: the devices are gathered)."""
     from dlrun.distributed import ranks
@@ -75,19 +91,33 @@ def run_summary(*, run_dir: Path, state, monitor, final: dict, test: dict, plan,
         **({"pruned_at_epoch": state.pruned_epoch} if state.pruned_epoch else {}),
         **({"search": {"study": search.study_name, "trial": search.trial_number}} if search else {}),
         "run_dir": str(Path(run_dir).resolve()),
-        "monitor": monitor.metric, "mode": monitor.mode,
+        "monitor": monitor.metric,
+        "mode": monitor.mode,
         "best": {"epoch": state.best_epoch, "value": state.best_value, "metrics": state.best_metrics},
         "final": final,
         "test": test,
         "stopped_early": state.stopped,
-        "epochs": plan.epochs, "steps": state.step, "seed": cfg.seed, "resumed": resumed,
+        "epochs": plan.epochs,
+        "steps": state.step,
+        "seed": cfg.seed,
+        "resumed": resumed,
         "parameters": {"total": total, "trainable": trainable},
-        "data": {"task": info.task, "input_shape": list(info.input_shape), "num_outputs": info.num_outputs,
-                 "class_names": list(info.class_names) if info.class_names else None,
-                 "target_mean": info.target_mean, "target_std": info.target_std},
-        "device": str(device), "device_name": device_name(device), "precision": plan.precision,
-        **({"peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1)}
-           if device.type == "cuda" else {}),
+        "data": {
+            "task": info.task,
+            "input_shape": list(info.input_shape),
+            "num_outputs": info.num_outputs,
+            "class_names": list(info.class_names) if info.class_names else None,
+            "target_mean": info.target_mean,
+            "target_std": info.target_std,
+        },
+        "device": str(device),
+        "device_name": device_name(device),
+        "precision": plan.precision,
+        **(
+            {"peak_gpu_memory_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1)}
+            if device.type == "cuda"
+            else {}
+        ),
         "distributed": ranks.describe(device),
         "overrides": job.get("overrides", []),
         "started_at": started_at.isoformat(timespec="seconds"),

@@ -25,7 +25,7 @@ def import_paths(node, where: str = "") -> list[tuple[str, str]]:
             found += import_paths(value, f"{where}[{index}]")
     metrics = (node.get("trainer") or {}).get("metrics") if isinstance(node, dict) and not where else None
     for index, entry in enumerate(metrics if isinstance(metrics, list) else []):
-        if isinstance(entry, str) and "." in entry:   # a metric of the user's own, by import path
+        if isinstance(entry, str) and "." in entry:  # a metric of the user's own, by import path
             found.append((f"trainer.metrics[{index}]", entry))
     model = node.get("model") if isinstance(node, dict) and not where else None
     if isinstance(model, dict) and model.get("name") == "hub" and model.get("source") != "local":
@@ -39,8 +39,9 @@ def trusted_prefixes(extra=()) -> tuple[str, ...]:
 
 
 def is_trusted(path: str, prefixes) -> bool:
-    return any(path == p or path.startswith(p.rstrip(".") + ".") or path.startswith(p.rstrip(".") + ":")
-               for p in prefixes)
+    return any(
+        path == p or path.startswith(p.rstrip(".") + ".") or path.startswith(p.rstrip(".") + ":") for p in prefixes
+    )
 
 
 def check_trusted(config: dict, extra=(), source: str = "the saved config") -> None:
@@ -53,4 +54,5 @@ def check_trusted(config: dict, extra=(), source: str = "the saved config") -> N
         raise DlrunError(
             f"{source} names code outside dlrun's allow-list: {listing}. Nothing from it was imported or run. "
             f"If you trust it, pass {flags} (or set DLRUN_TRUSTED_IMPORTS={','.join(roots)}). "
-            f"Always trusted: {', '.join(ALWAYS_TRUSTED)}.")
+            f"Always trusted: {', '.join(ALWAYS_TRUSTED)}."
+        )

@@ -14,12 +14,12 @@ from dlrun.runs.safety import check_trusted
 @dataclass
 class SavedRun:
     path: Path
-    cfg: DictConfig           # the run's own resolved config (never today's defaults)
-    checkpoint: dict          # plain data, read with weights_only=True
+    cfg: DictConfig  # the run's own resolved config (never today's defaults)
+    checkpoint: dict  # plain data, read with weights_only=True
     info: "DataInfo"  # noqa: F821 (dlrun.datasets.info.DataInfo, imported lazily)
 
 
-RUN_GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "loader")   # every run's config has them
+RUN_GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "loader")  # every run's config has them
 # dlrun's own import paths that moved: a saved config naming the old one still builds.
 MOVED = {"dlrun.schedulers.": "dlrun.training.schedulers."}
 
@@ -44,7 +44,7 @@ def load_trusted_config(run_dir: Path, trust=(), overrides=(), data_files: bool 
     target = OmegaConf.select(cfg, "scheduler._target_")
     for old, new in MOVED.items():
         if isinstance(target, str) and target.startswith(old):
-            cfg.scheduler._target_ = new + target[len(old):]
+            cfg.scheduler._target_ = new + target[len(old) :]
     validate(cfg, data_files=data_files)
     return cfg
 
@@ -70,8 +70,10 @@ def checkpoint_to_resume(run_dir: Path) -> Path:
         if problems:
             print(f"warning: {'; '.join(problems)}; resuming from {candidate.name} instead", file=sys.stderr)
         return candidate
-    raise DlrunError(f"{run_dir} has no checkpoint to resume from ({'; '.join(problems)}). "
-                     "Start it again with `dlrun reproduce` or a new `dlrun` run.")
+    raise DlrunError(
+        f"{run_dir} has no checkpoint to resume from ({'; '.join(problems)}). "
+        "Start it again with `dlrun reproduce` or a new `dlrun` run."
+    )
 
 
 def load_run(path, checkpoint: str = "best", trust=(), overrides=(), data_files: bool = False) -> SavedRun:
@@ -89,6 +91,7 @@ def load_run(path, checkpoint: str = "best", trust=(), overrides=(), data_files:
 
     from dlrun.datasets.info import DataInfo
     from dlrun.engine.checkpoint import load_checkpoint
+
     try:
         state = load_checkpoint(ckpt_file)
     except Exception as err:  # truncated or corrupt file
@@ -107,7 +110,9 @@ def rebuild_model(run: SavedRun):
         model.load_state_dict(run.checkpoint["model"])
     except RuntimeError as err:  # missing / unexpected keys, or tensors of other shapes
         details = [line.strip() for line in str(err).splitlines()[1:] if line.strip()]
-        raise DlrunError(f"the checkpoint in {run.path} does not fit the model its config.yaml builds "
-                         f"(model={run.cfg.model.name}): {(details[0][:300] if details else str(err)).rstrip('.')}. Was config.yaml "
-                         "edited after training, or the checkpoint copied from another run?") from err
+        raise DlrunError(
+            f"the checkpoint in {run.path} does not fit the model its config.yaml builds "
+            f"(model={run.cfg.model.name}): {(details[0][:300] if details else str(err)).rstrip('.')}. Was config.yaml "
+            "edited after training, or the checkpoint copied from another run?"
+        ) from err
     return model.eval()

@@ -67,12 +67,18 @@ def write_results(study, settings, space, sweep_dir: Path) -> list[Path]:
     trials = study.get_trials(deepcopy=False)
     counts = {state.name.lower(): sum(1 for t in trials if t.state == state) for state in TrialState}
     results = {
-        "study": settings.study_name, "storage": settings.storage, "direction": settings.direction,
-        "sampler": settings.sampler, "pruner": settings.pruner,
+        "study": settings.study_name,
+        "storage": settings.storage,
+        "direction": settings.direction,
+        "sampler": settings.sampler,
+        "pruner": settings.pruner,
         "trials": {"total": len(trials), **{k: v for k, v in counts.items() if v}},
         "continue": f"run the same command with hydra.sweep.dir={sweep_dir}"
-                    + ("" if str(settings.storage).startswith(str(sweep_dir.absolute())) else
-                       f" (or hydra.sweeper.storage={settings.storage} hydra.sweeper.study_name={settings.study_name})"),
+        + (
+            ""
+            if str(settings.storage).startswith(str(sweep_dir.absolute()))
+            else f" (or hydra.sweeper.storage={settings.storage} hydra.sweeper.study_name={settings.study_name})"
+        ),
     }
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     metric = None
@@ -82,7 +88,9 @@ def write_results(study, settings, space, sweep_dir: Path) -> list[Path]:
         metric = json.loads(summary.read_text())["monitor"] if summary.is_file() else None
         results["metric"] = metric
         results["best"] = {
-            "trial": best.number, "value": best.value, "params": dict(best.params),
+            "trial": best.number,
+            "value": best.value,
+            "params": dict(best.params),
             "run_dir": best.user_attrs.get("run_dir"),
             "command": rerun_command(space.fixed, best.params),
         }
@@ -100,8 +108,10 @@ def plots(study, sweep_dir: Path, complete: int, metric: str | None) -> list[Pat
     from optuna.visualization import matplotlib as optuna_plots
 
     written = []
-    wanted = [("optimization_history.png", optuna_plots.plot_optimization_history, 1),
-              ("param_importances.png", optuna_plots.plot_param_importances, 2)]
+    wanted = [
+        ("optimization_history.png", optuna_plots.plot_optimization_history, 1),
+        ("param_importances.png", optuna_plots.plot_param_importances, 2),
+    ]
     for name, plot, needs in wanted:
         if complete < needs:
             continue

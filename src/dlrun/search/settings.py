@@ -11,8 +11,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from dlrun.errors import DlrunError, unknown_choice
 from dlrun.datasets.catalog import dataset_task
+from dlrun.errors import DlrunError, unknown_choice
 from dlrun.metrics.catalogue import maximised
 
 SAMPLERS = {
@@ -35,13 +35,13 @@ JOURNAL_NAME = "optuna.journal"
 class SearchSettings:
     n_trials: int
     n_jobs: int
-    direction: str          # maximize | minimize
-    storage: str            # a journal file path or a database URL
+    direction: str  # maximize | minimize
+    storage: str  # a journal file path or a database URL
     study_name: str
     sampler: str
     sampler_seed: int | None
-    sampler_options: dict   # the shared knobs (n_startup_trials ...), for the samplers that take them
-    sampler_extra: dict     # hydra.sweeper.sampler.options: passed as they are
+    sampler_options: dict  # the shared knobs (n_startup_trials ...), for the samplers that take them
+    sampler_extra: dict  # hydra.sweeper.sampler.options: passed as they are
     pruner: str
     pruner_options: dict
 
@@ -63,28 +63,40 @@ def read_settings(sweeper: DictConfig, sweep_dir: str, config: DictConfig | None
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
         found.append(f"hydra.sweeper.sampler.seed={seed!r} must be null or a whole number >= 0.")
     if not isinstance(sweeper.sampler.get("options") or {}, (dict, DictConfig)):
-        found.append("hydra.sweeper.sampler.options must be a mapping of keyword arguments, e.g. "
-                     "'hydra.sweeper.sampler.options={n_ei_candidates: 48}'.")
+        found.append(
+            "hydra.sweeper.sampler.options must be a mapping of keyword arguments, e.g. "
+            "'hydra.sweeper.sampler.options={n_ei_candidates: 48}'."
+        )
     storage, study_name = sweeper.get("storage"), sweeper.get("study_name")
     if storage is not None and not study_name:
-        found.append("hydra.sweeper.storage is set, so name the study too (hydra.sweeper.study_name=NAME): every "
-                     "process and every later run then joins the same study.")
+        found.append(
+            "hydra.sweeper.storage is set, so name the study too (hydra.sweeper.study_name=NAME): every "
+            "process and every later run then joins the same study."
+        )
     direction = sweeper.get("direction")
     try:
         direction = resolve_direction(direction, config) if config is not None else direction
     except DlrunError as err:
         found.append(str(err))
     if found:
-        raise DlrunError(found[0] if len(found) == 1 else
-                         "the search settings have these problems:\n" + "\n".join(f"  - {p}" for p in found))
+        raise DlrunError(
+            found[0]
+            if len(found) == 1
+            else "the search settings have these problems:\n" + "\n".join(f"  - {p}" for p in found)
+        )
     sweep_dir = Path(sweep_dir).absolute()
     return SearchSettings(
-        n_trials=n_trials, n_jobs=n_jobs, direction=direction,
+        n_trials=n_trials,
+        n_jobs=n_jobs,
+        direction=direction,
         storage=str(storage) if storage is not None else str(sweep_dir / JOURNAL_NAME),
         study_name=str(study_name or sweep_dir.name),
-        sampler=sampler, sampler_seed=seed, sampler_options=knobs(sweeper.sampler, "name", "seed"),
+        sampler=sampler,
+        sampler_seed=seed,
+        sampler_options=knobs(sweeper.sampler, "name", "seed"),
         sampler_extra=plain(sweeper.sampler.get("options")),
-        pruner=pruner, pruner_options=knobs(sweeper.pruner, "name"),
+        pruner=pruner,
+        pruner_options=knobs(sweeper.pruner, "name"),
     )
 
 
@@ -113,12 +125,15 @@ def resolve_direction(direction: str, config: DictConfig) -> str:
             raise DlrunError(
                 "hydra.sweeper.direction=auto cannot tell from the config whether this dataset is a classification "
                 "(val/acc, maximize) or a regression (val/loss, minimize): set trainer.monitor (e.g. val/acc) or "
-                "hydra.sweeper.direction=maximize|minimize.")
+                "hydra.sweeper.direction=maximize|minimize."
+            )
         monitor = "val/acc" if task == "classification" else "val/loss"
     higher = maximised(str(monitor), trainer.get("metrics"))
     if higher is None:
-        raise DlrunError(f"hydra.sweeper.direction=auto cannot tell whether {monitor} is maximised: set "
-                         "trainer.mode=max|min or hydra.sweeper.direction=maximize|minimize.")
+        raise DlrunError(
+            f"hydra.sweeper.direction=auto cannot tell whether {monitor} is maximised: set "
+            "trainer.mode=max|min or hydra.sweeper.direction=maximize|minimize."
+        )
     return "maximize" if higher else "minimize"
 
 
@@ -141,8 +156,10 @@ def build_sampler(settings: SearchSettings, seed: int | None, space: dict):
     try:
         return sampler_class(seed=seed, **options)
     except (TypeError, ValueError, ImportError) as err:
-        raise DlrunError(f"hydra.sweeper.sampler: {SAMPLERS[settings.sampler]} could not be built from options "
-                         f"{settings.sampler_extra}: {err}") from err
+        raise DlrunError(
+            f"hydra.sweeper.sampler: {SAMPLERS[settings.sampler]} could not be built from options "
+            f"{settings.sampler_extra}: {err}"
+        ) from err
 
 
 def grid_values(space: dict) -> dict:
@@ -159,8 +176,10 @@ def grid_values(space: dict) -> dict:
             count = round((dist.high - dist.low) / dist.step) + 1
             grid[key] = [dist.low + i * dist.step for i in range(count)]
         else:
-            raise DlrunError(f"hydra.sweeper.sampler.name=grid needs a list or a range for every parameter; {key} is "
-                             "an interval. Use choice(...) or range(...), or another sampler (tpe, random, cmaes).")
+            raise DlrunError(
+                f"hydra.sweeper.sampler.name=grid needs a list or a range for every parameter; {key} is "
+                "an interval. Use choice(...) or range(...), or another sampler (tpe, random, cmaes)."
+            )
     return grid
 
 
@@ -171,8 +190,10 @@ def build_pruner(settings: SearchSettings):
     try:
         return pruner_class(**accepted(pruner_class, settings.pruner_options))
     except (TypeError, ValueError) as err:
-        raise DlrunError(f"hydra.sweeper.pruner: {PRUNERS[settings.pruner]} could not be built from "
-                         f"{accepted(pruner_class, settings.pruner_options)}: {err}") from err
+        raise DlrunError(
+            f"hydra.sweeper.pruner: {PRUNERS[settings.pruner]} could not be built from "
+            f"{accepted(pruner_class, settings.pruner_options)}: {err}"
+        ) from err
 
 
 def accepted(cls, options: dict) -> dict:
@@ -194,6 +215,8 @@ def open_storage(url: str):
     try:
         return optuna.storages.RDBStorage(url)
     except Exception as err:  # a driver missing, a server not answering, a malformed URL
-        raise DlrunError(f"hydra.sweeper.storage={url!r} could not be opened: {type(err).__name__}: "
-                         f"{str(err).splitlines()[0][:300]}. Use a journal file path or a database URL such as "
-                         "sqlite:///optuna.db.") from err
+        raise DlrunError(
+            f"hydra.sweeper.storage={url!r} could not be opened: {type(err).__name__}: "
+            f"{str(err).splitlines()[0][:300]}. Use a journal file path or a database URL such as "
+            "sqlite:///optuna.db."
+        ) from err

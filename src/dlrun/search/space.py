@@ -19,14 +19,13 @@ from hydra.errors import HydraException
 
 from dlrun.errors import DlrunError
 
-SYNTAX = ("interval(1e-4, 1e-1), tag(log, interval(1e-4, 1e-1)), range(16, 129, step=16), "
-          "choice(adam, sgd) or adam,sgd")
+SYNTAX = "interval(1e-4, 1e-1), tag(log, interval(1e-4, 1e-1)), range(16, 129, step=16), choice(adam, sgd) or adam,sgd"
 
 
 @dataclass
 class SearchSpace:
-    distributions: dict    # override key -> optuna distribution
-    fixed: list[str]       # overrides every trial gets as they are
+    distributions: dict  # override key -> optuna distribution
+    fixed: list[str]  # overrides every trial gets as they are
 
     def trial_overrides(self, params: dict) -> list[str]:
         """The overrides of one trial: the fixed ones, then the sampled values."""
@@ -47,9 +46,11 @@ def search_space(config_params: dict | None, arguments: list[str]) -> SearchSpac
         else:
             fixed.append(f"{key}={override.get_value_element_as_str()}")
     if not distributions:
-        raise DlrunError("The search has nothing to search: give at least one parameter a range, e.g. "
-                         "'lr=tag(log, interval(1e-4, 1e-1))' optimizer=adam,sgd, or pick a preset "
-                         "(hparams_search=digits_optuna).")
+        raise DlrunError(
+            "The search has nothing to search: give at least one parameter a range, e.g. "
+            "'lr=tag(log, interval(1e-4, 1e-1))' optimizer=adam,sgd, or pick a preset "
+            "(hparams_search=digits_optuna)."
+        )
     return SearchSpace(distributions, fixed)
 
 
@@ -80,18 +81,23 @@ def distribution(override: Override):
         assert isinstance(value, RangeSweep)
         start, stop, step = value.start, value.stop, value.step
         if step <= 0 or stop <= start:
-            raise DlrunError(f"{key}=range({start}, {stop}, step={step}) is empty: the search needs start < stop "
-                             "and a positive step (the stop is exclusive, as in Hydra and Python).")
-        last = start + step * math.ceil((stop - start) / step - 1)   # the last value before the exclusive stop
+            raise DlrunError(
+                f"{key}=range({start}, {stop}, step={step}) is empty: the search needs start < stop "
+                "and a positive step (the stop is exclusive, as in Hydra and Python)."
+            )
+        last = start + step * math.ceil((stop - start) / step - 1)  # the last value before the exclusive stop
         if log and step != 1:
-            raise DlrunError(f"{key}: a log-scale range needs step=1 (Optuna samples log-scale integers without a step).")
+            raise DlrunError(
+                f"{key}: a log-scale range needs step=1 (Optuna samples log-scale integers without a step)."
+            )
         if all(isinstance(v, int) for v in (start, stop, step)):
             check_bounds(key, start, last, log)
             return IntDistribution(start, last, step=step, log=log)
         check_bounds(key, start, last, log)
         return FloatDistribution(float(start), float(last), step=None if log else float(step), log=log)
-    raise DlrunError(f"{key}={override.get_value_element_as_str()} is not a sweep the search understands: use "
-                     f"{SYNTAX}.")
+    raise DlrunError(
+        f"{key}={override.get_value_element_as_str()} is not a sweep the search understands: use {SYNTAX}."
+    )
 
 
 def check_bounds(key: str, low, high, log: bool) -> None:

@@ -46,9 +46,10 @@ class OptunaSweeper(Sweeper):
         except DlrunError as err:
             stop_with(err)
         if self.settings.n_jobs > 1 and config.hydra.launcher._target_ == HYDRA_BASIC_LAUNCHER:
-            use_submitit_local(config)   # the basic launcher runs jobs in this process, one at a time
+            use_submitit_local(config)  # the basic launcher runs jobs in this process, one at a time
         self.launcher = Plugins.instance().instantiate_launcher(
-            config=config, hydra_context=hydra_context, task_function=task_function)
+            config=config, hydra_context=hydra_context, task_function=task_function
+        )
         self.launcher.cancel_on_interrupt = True  # a SLURM job's trial would have no sweeper left to tell
         if hasattr(self.launcher, "submit_parameters"):  # SLURM: its settings are checked once, before any trial
             try:
@@ -72,10 +73,14 @@ class OptunaSweeper(Sweeper):
         # a cluster's jobs get their own machines' share: nothing to divide here
         on_this_machine = launcher_executor(self.launcher) == "local"
         slots = workers.slot_environments(self.settings.n_jobs if on_this_machine else 1) * (
-            1 if on_this_machine else self.settings.n_jobs)
-        print(f"Optuna study '{self.settings.study_name}' ({self.settings.direction}) in {self.settings.storage}: "
-              f"{self.counted()} of {self.settings.n_trials} trials so far; {self.settings.n_jobs} at a time, "
-              f"{self.settings.sampler} sampler, {self.settings.pruner} pruner", flush=True)
+            1 if on_this_machine else self.settings.n_jobs
+        )
+        print(
+            f"Optuna study '{self.settings.study_name}' ({self.settings.direction}) in {self.settings.storage}: "
+            f"{self.counted()} of {self.settings.n_trials} trials so far; {self.settings.n_jobs} at a time, "
+            f"{self.settings.sampler} sampler, {self.settings.pruner} pruner",
+            flush=True,
+        )
         try:
             if self.settings.n_jobs == 1:  # in this thread: Ctrl-C and SIGTERM reach the trial's loop
                 while self.wants_more():
@@ -103,18 +108,26 @@ class OptunaSweeper(Sweeper):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         settings = self.settings
         study = optuna.create_study(
-            storage=open_storage(settings.storage), study_name=settings.study_name, direction=settings.direction,
+            storage=open_storage(settings.storage),
+            study_name=settings.study_name,
+            direction=settings.direction,
             sampler=build_sampler(settings, settings.sampler_seed, space.distributions),
-            pruner=build_pruner(settings), load_if_exists=True)
+            pruner=build_pruner(settings),
+            load_if_exists=True,
+        )
         if study.direction.name.lower() != settings.direction:
-            raise DlrunError(f"The study '{settings.study_name}' in {settings.storage} was created to "
-                             f"{study.direction.name.lower()}, but this search would {settings.direction}: "
-                             "use another hydra.sweeper.study_name or storage, or set hydra.sweeper.direction.")
+            raise DlrunError(
+                f"The study '{settings.study_name}' in {settings.storage} was created to "
+                f"{study.direction.name.lower()}, but this search would {settings.direction}: "
+                "use another hydra.sweeper.study_name or storage, or set hydra.sweeper.direction."
+            )
         for params in plain_list(self.config.hydra.sweeper.get("enqueue")):
             unknown = set(params) - set(space.distributions)
             if unknown:
-                raise DlrunError(f"hydra.sweeper.enqueue names {', '.join(sorted(unknown))}, which the search does not "
-                                 f"vary: its parameters are {', '.join(space.distributions)}.")
+                raise DlrunError(
+                    f"hydra.sweeper.enqueue names {', '.join(sorted(unknown))}, which the search does not "
+                    f"vary: its parameters are {', '.join(space.distributions)}."
+                )
             study.enqueue_trial(params, skip_if_exists=True)
         for stale in workers.abandoned_trials(study):
             stale_trial = optuna_trial(study, frozen_trial_id(stale))
@@ -128,8 +141,11 @@ class OptunaSweeper(Sweeper):
         waiting), but those a dead process left unfinished."""
         from optuna.trial import TrialState
 
-        return sum(1 for t in self.study.get_trials(deepcopy=False)
-                   if t.state != TrialState.WAITING and not t.user_attrs.get("interrupted"))
+        return sum(
+            1
+            for t in self.study.get_trials(deepcopy=False)
+            if t.state != TrialState.WAITING and not t.user_attrs.get("interrupted")
+        )
 
     def wants_more(self) -> bool:
         if self.counted() >= self.settings.n_trials:
@@ -151,8 +167,9 @@ class OptunaSweeper(Sweeper):
         reseed = settings.sampler != "grid"
         with self.lock:
             if reseed:  # relative samplers (CMA-ES) draw inside ask()
-                study.sampler = build_sampler(settings, trial_seed(settings.sampler_seed, len(study.get_trials(
-                    deepcopy=False))), distributions)
+                study.sampler = build_sampler(
+                    settings, trial_seed(settings.sampler_seed, len(study.get_trials(deepcopy=False))), distributions
+                )
             trial = study.ask()
             if reseed:
                 study.sampler = build_sampler(settings, trial_seed(settings.sampler_seed, trial.number), distributions)
@@ -170,8 +187,12 @@ class OptunaSweeper(Sweeper):
                 return self.launcher.launch([overrides], initial_job_idx=trial.number)[0]
             except Exception as err:  # the job's process died (killed, out of memory) or could not start
                 if attempt == 1 and lost_at_start(self.launcher, err):
-                    print(f"trial {trial.number}: its process ended before it wrote anything (lost as it "
-                          "started); submitting it again", file=sys.stderr, flush=True)
+                    print(
+                        f"trial {trial.number}: its process ended before it wrote anything (lost as it "
+                        "started); submitting it again",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     continue
                 return err
 
@@ -200,8 +221,11 @@ class OptunaSweeper(Sweeper):
 
         trial.set_user_attr("interrupted", True)
         self.study.tell(trial, state=TrialState.FAIL)
-        print(f"trial {trial.number} interrupted: marked FAIL; run the same command again to continue the study",
-              file=sys.stderr, flush=True)
+        print(
+            f"trial {trial.number} interrupted: marked FAIL; run the same command again to continue the study",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def job_dir(self, trial, outcome) -> Path:
         hydra_cfg = getattr(outcome, "hydra_cfg", None)
@@ -252,8 +276,12 @@ def lost_at_start(launcher, err: Exception) -> bool:
     as it started (seen under load with two trials submitted at once), before any of the
     trial's code ran, so submitting it again repeats nothing. SLURM jobs are left to the
     cluster launcher's own reporting."""
-    return type(launcher).__name__ == "LocalLauncher" and type(err).__name__ == "UncompletedJobError" \
-        and "has not produced any output" in str(err) and "No output/error stream produced" in str(err)
+    return (
+        type(launcher).__name__ == "LocalLauncher"
+        and type(err).__name__ == "UncompletedJobError"
+        and "has not produced any output" in str(err)
+        and "No output/error stream produced" in str(err)
+    )
 
 
 def use_submitit_local(config: DictConfig) -> None:
@@ -270,8 +298,10 @@ def use_submitit_local(config: DictConfig) -> None:
 def plain_list(items) -> list[dict]:
     items = OmegaConf.to_container(items, resolve=True) if OmegaConf.is_config(items) else list(items or [])
     if not all(isinstance(item, dict) for item in items):
-        raise DlrunError("hydra.sweeper.enqueue must be a list of {parameter: value} mappings, e.g. "
-                         "'hydra.sweeper.enqueue=[{lr: 0.001, optimizer: adam}]'.")
+        raise DlrunError(
+            "hydra.sweeper.enqueue must be a list of {parameter: value} mappings, e.g. "
+            "'hydra.sweeper.enqueue=[{lr: 0.001, optimizer: adam}]'."
+        )
     return items
 
 

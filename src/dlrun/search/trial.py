@@ -15,7 +15,7 @@ SWEEPER_TARGET = "hydra_plugins.dlrun_optuna_sweeper.optuna_sweeper.DlrunOptunaS
 class SearchJob:
     study_name: str
     trial_number: int
-    settings: object        # dlrun.search.settings.SearchSettings
+    settings: object  # dlrun.search.settings.SearchSettings
 
 
 def search_job() -> SearchJob | None:
@@ -66,6 +66,8 @@ class TrialPruning:
         if self.main:
             self.trial.report(float(value), step=epoch)
             if self.trial.should_prune():
-                decision = (f"pruned by Optuna's {type(self.pruner).__name__} at epoch {epoch} "
-                            f"(trial {self.number}, {metric} {value:.4g})")
+                decision = (
+                    f"pruned by Optuna's {type(self.pruner).__name__} at epoch {epoch} "
+                    f"(trial {self.number}, {metric} {value:.4g})"
+                )
         return broadcast_from_main(decision)

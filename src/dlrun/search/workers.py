@@ -48,8 +48,11 @@ def abandoned_trials(study) -> list:
     """RUNNING trials whose sweeper process has ended on this host."""
     from optuna.trial import TrialState
 
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if worker_alive(t.user_attrs.get("worker", "")) is False]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if worker_alive(t.user_attrs.get("worker", "")) is False
+    ]
 
 
 def visible_gpus() -> list[str]:

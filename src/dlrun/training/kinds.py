@@ -13,8 +13,13 @@ def kinds() -> dict:
 
     from dlrun.compat import loss_base
 
-    return {"an optimizer": Optimizer, "a learning-rate scheduler": (LRScheduler, ReduceLROnPlateau),
-            "a dataset": Dataset, "a loss": loss_base(), "a model or layer": nn.Module}
+    return {
+        "an optimizer": Optimizer,
+        "a learning-rate scheduler": (LRScheduler, ReduceLROnPlateau),
+        "a dataset": Dataset,
+        "a loss": loss_base(),
+        "a model or layer": nn.Module,
+    }
 
 
 def refuse_other_kinds(target, where: str, wanted: str, allowed) -> None:

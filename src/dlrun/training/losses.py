@@ -61,12 +61,15 @@ def build_loss(cfg, info: DataInfo) -> Criterion:
     """The loss `cfg` names (a conf/loss/ option, `loss=custom`, or `loss._target_=...`), wrapped."""
     spec = dict(plain(cfg))
     target, where = named(spec, "loss")
-    refuse_other_kinds(target, where, "a loss: an nn.Module (or a function) called with (outputs, targets)",
-                       allowed=nn.Module)
-    loss = build(spec, "loss", partial=not inspect.isclass(target))   # a function gets its options bound
+    refuse_other_kinds(
+        target, where, "a loss: an nn.Module (or a function) called with (outputs, targets)", allowed=nn.Module
+    )
+    loss = build(spec, "loss", partial=not inspect.isclass(target))  # a function gets its options bound
     if not callable(loss):
-        raise DlrunError(f"{where} built a {type(loss).__name__}, which cannot be called with (outputs, targets): "
-                         "a loss is an nn.Module or a function.")
+        raise DlrunError(
+            f"{where} built a {type(loss).__name__}, which cannot be called with (outputs, targets): "
+            "a loss is an nn.Module or a function."
+        )
     if isinstance(loss, CLASS_INDEX_LOSSES) and info.task != CLASSIFICATION:
         raise DlrunError(class_loss_on_values(type(loss).__name__, info.task))
     return Criterion(loss, info)
@@ -76,16 +79,22 @@ def check_loss(criterion: Criterion, outputs: torch.Tensor, targets: torch.Tenso
     """The loss on the two samples the model check ran (no gradients): a loss that fails on
     the data's outputs and targets, or does not return one number, is named before training."""
     where = "=".join(target_of(plain(loss_cfg), "loss"))
-    shapes = (f"outputs {tuple(outputs.shape)} {str(outputs.dtype).replace('torch.', '')}, targets "
-              f"{tuple(targets.shape)} {str(targets.dtype).replace('torch.', '')}")
+    shapes = (
+        f"outputs {tuple(outputs.shape)} {str(outputs.dtype).replace('torch.', '')}, targets "
+        f"{tuple(targets.shape)} {str(targets.dtype).replace('torch.', '')}"
+    )
     with torch.no_grad():
         try:
             value = criterion(outputs, targets)
         except Exception as err:
-            raise DlrunError(f"{where} failed on a batch of {shapes} with {type(err).__name__}: {first_line(err)}. "
-                             "A loss is called as loss(outputs, targets) with these shapes (see `dlrun --help` "
-                             "and the README, 'Your own pieces').") from err
+            raise DlrunError(
+                f"{where} failed on a batch of {shapes} with {type(err).__name__}: {first_line(err)}. "
+                "A loss is called as loss(outputs, targets) with these shapes (see `dlrun --help` "
+                "and the README, 'Your own pieces')."
+            ) from err
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or not value.is_floating_point():
         got = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
-        raise DlrunError(f"{where} returned {got} for {shapes}; a loss returns one floating-point number "
-                         "(a 0-dim tensor: reduce with .mean()).")
+        raise DlrunError(
+            f"{where} returned {got} for {shapes}; a loss returns one floating-point number "
+            "(a 0-dim tensor: reduce with .mean())."
+        )

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-SMOOTHING = 0.9       # exponential moving average of the loss (about the last 10 steps), bias-corrected
-DIVERGED = 4.0        # stop once the smoothed loss exceeds this many times its minimum
-SKIP_BEGIN, SKIP_END = 10, 1   # the first and last points are left out of the suggestion (as Lightning)
-SPAN = 6              # steps on either side over which the suggestion measures the loss's slope
+SMOOTHING = 0.9  # exponential moving average of the loss (about the last 10 steps), bias-corrected
+DIVERGED = 4.0  # stop once the smoothed loss exceeds this many times its minimum
+SKIP_BEGIN, SKIP_END = 10, 1  # the first and last points are left out of the suggestion (as Lightning)
+SPAN = 6  # steps on either side over which the suggestion measures the loss's slope
 
 
 @dataclass
@@ -52,7 +52,7 @@ def range_test(model, loader, criterion, optimizer, device, *, low: float, high:
     for step, rate in enumerate(rates):
         try:
             inputs, targets = next(batches)
-        except StopIteration:   # more steps than batches: another pass over the data
+        except StopIteration:  # more steps than batches: another pass over the data
             batches = iter(loader)
             inputs, targets = next(batches)
         for group in optimizer.param_groups:
@@ -99,8 +99,10 @@ def write_curve(result: RangeTest, folder: Path, suggested: float | None) -> tup
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("training loss")
-    ax.set_ylim(bottom=min(0.0, min(result.losses)),
-                top=min(max(result.losses[:SKIP_BEGIN + 1] or [1.0]) * 1.5, max(result.losses)))
+    ax.set_ylim(
+        bottom=min(0.0, min(result.losses)),
+        top=min(max(result.losses[: SKIP_BEGIN + 1] or [1.0]) * 1.5, max(result.losses)),
+    )
     ax.legend()
     fig.tight_layout()
     picture = folder / "lr_find.png"

@@ -22,9 +22,9 @@ def build_optimizer(cfg, params, model=None):
     from torch.optim import Optimizer
 
     spec = dict(plain(cfg))
-    decay_all = spec.pop("decay_norm_and_bias", True)   # absent in configs saved before the key: decay all
+    decay_all = spec.pop("decay_norm_and_bias", True)  # absent in configs saved before the key: decay all
     decay = spec.get("weight_decay", (spec.get("kwargs") or {}).get("weight_decay"))
-    if not decay_all and model is not None and decay != 0:   # no decay at all: nothing to exempt, one group
+    if not decay_all and model is not None and decay != 0:  # no decay at all: nothing to exempt, one group
         params = without_decay_on_norm_and_bias(model, params)
     target, where = named(spec, "optimizer")
     refuse_other_kinds(target, where, WANTED, allowed=Optimizer)
@@ -42,9 +42,19 @@ def without_decay_on_norm_and_bias(model, params) -> list[dict]:
 
     from dlrun.compat import batch_and_instance_norm_bases
 
-    norms = (*batch_and_instance_norm_bases(), nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm, *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()))
-    exempt = {id(p) for module in model.modules() for name, p in module.named_parameters(recurse=False)
-              if isinstance(module, norms) or name == "bias"}
+    norms = (
+        *batch_and_instance_norm_bases(),
+        nn.LayerNorm,
+        nn.GroupNorm,
+        nn.LocalResponseNorm,
+        *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()),
+    )
+    exempt = {
+        id(p)
+        for module in model.modules()
+        for name, p in module.named_parameters(recurse=False)
+        if isinstance(module, norms) or name == "bias"
+    }
     groups = list(params)
     if groups and not isinstance(groups[0], dict):
         groups = [{"params": groups}]

@@ -18,8 +18,10 @@ from dlrun.errors import DlrunError
 from dlrun.training.kinds import refuse_other_kinds
 
 NEEDED = ("step", "state_dict", "load_state_dict")
-WANTED = ("a learning-rate scheduler (a torch LRScheduler, or a class or function taking the optimizer "
-          "whose result has step(), state_dict() and load_state_dict())")
+WANTED = (
+    "a learning-rate scheduler (a torch LRScheduler, or a class or function taking the optimizer "
+    "whose result has step(), state_dict() and load_state_dict())"
+)
 
 INTERVALS = ("epoch", "step")
 
@@ -71,7 +73,7 @@ def build_schedule(cfg, optimizer, *, total_steps: int, monitor_mode: str) -> Sc
     if cfg.get("_target_") is None and cfg.get("class_path") is None:
         return None
     options = OmegaConf.to_container(cfg, resolve=True)
-    interval = options.pop("interval", "epoch")   # epoch | step, checked with the config
+    interval = options.pop("interval", "epoch")  # epoch | step, checked with the config
     for values in (options, options.get("kwargs") or {}):
         if values.get("total_steps") == "auto":
             values["total_steps"] = total_steps
@@ -82,6 +84,5 @@ def build_schedule(cfg, optimizer, *, total_steps: int, monitor_mode: str) -> Sc
     scheduler = build(options, "scheduler", optimizer)
     missing = [name for name in NEEDED if not callable(getattr(scheduler, name, None))]
     if missing:
-        raise DlrunError(f"{where} built a {type(scheduler).__name__} without {', '.join(missing)}(): "
-                         f"not {WANTED}.")
+        raise DlrunError(f"{where} built a {type(scheduler).__name__} without {', '.join(missing)}(): not {WANTED}.")
     return Schedule(scheduler, interval)

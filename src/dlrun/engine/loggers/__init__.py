@@ -65,9 +65,14 @@ class Loggers:
                 if isinstance(logger, CSVLogger):
                     raise
                 self.loggers.remove(logger)
-                log.warning("%s failed in %s (%s: %s): it is switched off for the rest of this run; training goes "
-                            "on and metrics.csv keeps every epoch", type(logger).__name__, call, type(err).__name__,
-                            first_line(err) if str(err).strip() else "")
+                log.warning(
+                    "%s failed in %s (%s: %s): it is switched off for the rest of this run; training goes "
+                    "on and metrics.csv keeps every epoch",
+                    type(logger).__name__,
+                    call,
+                    type(err).__name__,
+                    first_line(err) if str(err).strip() else "",
+                )
                 try:
                     logger.finish(False)
                 except Exception:
@@ -81,8 +86,17 @@ class Loggers:
                 log.warning("could not close %s: %s", type(logger).__name__, err)
 
 
-def build_loggers(cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say,
-                  columns: list[str], resume_id: str | None = None) -> Loggers:
+def build_loggers(
+    cfg,
+    *,
+    run_dir: Path,
+    config: dict,
+    name: str | None,
+    group: str | None,
+    say,
+    columns: list[str],
+    resume_id: str | None = None,
+) -> Loggers:
     """metrics.csv always; W&B, TensorBoard and MLflow when chosen (`logger=[wandb,mlflow]`,
     each a key of `cfg`, checked by dlrun.checks.logger). A tracker that fails to open closes
     the ones opened before it."""
@@ -96,13 +110,17 @@ def build_loggers(cfg, *, run_dir: Path, config: dict, name: str | None, group: 
         if "mlflow" in cfg:
             from dlrun.engine.loggers.mlflow_logger import MLflowLogger
 
-            opened.loggers.append(MLflowLogger(cfg.mlflow, run_dir=run_dir, config=config, name=name, group=group,
-                                               say=say))
+            opened.loggers.append(
+                MLflowLogger(cfg.mlflow, run_dir=run_dir, config=config, name=name, group=group, say=say)
+            )
         if "wandb" in cfg:
             from dlrun.engine.loggers.wandb_logger import WandbLogger
 
-            opened.loggers.append(WandbLogger(cfg.wandb, run_dir=run_dir, config=config, name=name, group=group,
-                                              say=say, resume_id=resume_id))
+            opened.loggers.append(
+                WandbLogger(
+                    cfg.wandb, run_dir=run_dir, config=config, name=name, group=group, say=say, resume_id=resume_id
+                )
+            )
     except BaseException:
         opened.finish(False)
         raise

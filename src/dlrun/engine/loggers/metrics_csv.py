@@ -42,6 +42,7 @@ def truncate_metrics(path: Path, before_epoch: int) -> None:
     kept = rows[:1] + [r for r in rows[1:] if r and int(r[0]) < before_epoch]
     if len(kept) == len(rows):
         return
+
     def write(f):
         text = io.StringIO()
         csv.writer(text, lineterminator="\n").writerows(kept)

@@ -34,28 +34,50 @@ class WandbLogger(Logger):
     """One W&B run per dlrun run; multirun jobs share a group named after the sweep; a resumed
     run continues its W&B run (same id)."""
 
-    def __init__(self, cfg, *, run_dir: Path, config: dict, name: str | None, group: str | None, say,
-                 resume_id: str | None = None):
+    def __init__(
+        self,
+        cfg,
+        *,
+        run_dir: Path,
+        config: dict,
+        name: str | None,
+        group: str | None,
+        say,
+        resume_id: str | None = None,
+    ):
         import wandb
 
         self.wandb, self.cfg = wandb, cfg
         mode = wandb_mode(cfg.mode)
         init = dict(
-            project=cfg.project, entity=cfg.entity, name=name, group=group, job_type="train",
-            tags=list(cfg.tags or []), notes=cfg.notes, config=config, dir=str(run_dir),
+            project=cfg.project,
+            entity=cfg.entity,
+            name=name,
+            group=group,
+            job_type="train",
+            tags=list(cfg.tags or []),
+            notes=cfg.notes,
+            config=config,
+            dir=str(run_dir),
             reinit="finish_previous",
             **({"id": resume_id, "resume": "allow"} if resume_id else {}),
         )
-        settings = wandb.Settings(init_timeout=float(cfg.init_timeout), console="off", silent=True,
-                                  # read per run: wandb's process-wide setup would keep the first value
-                                  **({"base_url": os.environ["WANDB_BASE_URL"]} if os.environ.get("WANDB_BASE_URL") else {}))
+        settings = wandb.Settings(
+            init_timeout=float(cfg.init_timeout),
+            console="off",
+            silent=True,
+            # read per run: wandb's process-wide setup would keep the first value
+            **({"base_url": os.environ["WANDB_BASE_URL"]} if os.environ.get("WANDB_BASE_URL") else {}),
+        )
         (Path(run_dir) / "wandb").mkdir(parents=True, exist_ok=True)
         try:
             self.run = wandb.init(mode=mode, settings=settings, **init)
         except Exception as err:  # unreachable service, bad key ...: never block training on it
             if mode != "online":
                 raise
-            say(f"[yellow]W&B is not reachable ({type(err).__name__}: {str(err).splitlines()[0][:200]}); logging offline instead.[/]")
+            say(
+                f"[yellow]W&B is not reachable ({type(err).__name__}: {str(err).splitlines()[0][:200]}); logging offline instead.[/]"
+            )
             wandb.teardown()  # a fresh service for the offline run: the failed one may hold stale state
             mode = "offline"
             self.run = wandb.init(mode=mode, settings=settings, **init)
@@ -94,7 +116,7 @@ class WandbLogger(Logger):
         try:
             self.run.finish(exit_code=0 if ok else 1)
         except Exception:
-            try:   # its service is gone: without this, wandb's own exit hook prints a traceback
+            try:  # its service is gone: without this, wandb's own exit hook prints a traceback
                 self.wandb.teardown()
             except Exception:
                 pass
