@@ -15,3 +15,14 @@ SUBCOMMANDS = {
     "compare": "dlrun.commands.compare",
     "lr-find": "dlrun.commands.lr_find",
 }
+
+
+def add_trust_option(parser) -> None:
+    """--trust PREFIX: the commands that build a saved run's pieces from their import paths."""
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="allow the run's config to import from this module prefix (repeatable)",
+    )

@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from dlrun.commands import add_trust_option
+
 HELP = "test metrics of a run's best checkpoint, with the run's own config (KEY=VALUE overrides it)"
 
 
@@ -14,13 +16,7 @@ def add_arguments(parser) -> None:
         "overrides", nargs="*", help="config changes, e.g. dataset.root=/other/images trainer.device=cpu"
     )
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
-    parser.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="allow the run's config to import from this module prefix (repeatable)",
-    )
+    add_trust_option(parser)
     parser.add_argument("--split", default="test", choices=["test", "val"], help="the split to evaluate")
     parser.add_argument("--output", "-o", help="also write the metrics (and confusion matrix) to this JSON file")
 

@@ -13,6 +13,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from dlrun.commands import add_trust_option
+
 HELP = "export a run's model: safetensors (weights), exported (torch.export .pt2) or torchscript"
 FORMATS = ("safetensors", "exported", "torchscript")
 
@@ -29,13 +31,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--output", "-o", help="folder to write to (default: RUN/export)")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
-    parser.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="allow the run's config to import from this module prefix (repeatable)",
-    )
+    add_trust_option(parser)
 
 
 def input_spec(run) -> dict:

@@ -4,6 +4,8 @@ import csv
 import sys
 from pathlib import Path
 
+from dlrun.commands import add_trust_option
+
 HELP = "predict with a run's best checkpoint: image files or the rows of CSV files"
 
 
@@ -12,13 +14,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", help="image files and/or CSV files (one prediction per row)")
     parser.add_argument("--output", "-o", help="also write the predictions to this CSV file")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
-    parser.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="allow the run's config to import from this module prefix (repeatable)",
-    )
+    add_trust_option(parser)
 
 
 def main(args) -> int:

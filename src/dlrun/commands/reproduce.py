@@ -6,6 +6,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from dlrun.commands import add_trust_option
+
 HELP = "re-run a run from its saved config into a new run directory; --verify compares the metrics"
 IGNORED = ("seconds",)  # wall-clock columns: never equal, not results
 
@@ -18,13 +20,7 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="compare every final and test metric with the original; exit code 1 when any differs",
     )
-    parser.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="allow the saved config to import from this module prefix (repeatable)",
-    )
+    add_trust_option(parser)
 
 
 def differences(original: dict, new: dict) -> list[tuple[str, float, float, str]]:

@@ -2,18 +2,14 @@
 
 from pathlib import Path
 
+from dlrun.commands import add_trust_option
+
 HELP = "continue an interrupted run where it stopped (same directory, same W&B run)"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="the run directory to continue")
-    parser.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="allow the run's config to import from this module prefix (repeatable)",
-    )
+    add_trust_option(parser)
     parser.add_argument(
         "--devices",
         type=int,

@@ -319,41 +319,13 @@ class Fit:
         return {"epoch": state.best_epoch, **val}
 
 
-def fit(
-    parts: Parts,
-    plan,
-    *,
-    device: torch.device,
-    monitor,
-    task: str,
-    metrics,
-    run_dir: Path,
-    loggers,
-    console,
-    record: dict,
-    state: TrainState | None = None,
-    stop=None,
-    pruning=None,
-) -> FitResult:
-    """Train by `plan` (engine.plan.TrainPlan). `record`: plain data stored in every checkpoint
-    (config, data description, W&B id). `metrics`: the run's TaskMetrics (on `device`), for validation.
-    `state`: where to resume. `stop`: a StopFlag (signals).
-    `pruning`: a search trial's pruner (dlrun.search.trial.TrialPruning), asked after each validation."""
-    return Fit(
-        parts,
-        plan,
-        device=device,
-        monitor=monitor,
-        task=task,
-        metrics=metrics,
-        run_dir=run_dir,
-        loggers=loggers,
-        console=console,
-        record=record,
-        state=state,
-        stop=stop,
-        pruning=pruning,
-    ).run()
+def fit(parts: Parts, plan, **context) -> FitResult:
+    """Train by `plan` (engine.plan.TrainPlan). `context`, by keyword: `device`, `monitor`, `task`,
+    `metrics` (the run's TaskMetrics on `device`, for validation), `run_dir`, `loggers`, `console`,
+    `record` (plain data stored in every checkpoint: config, data description, W&B id), `state`
+    (where to resume, or None), `stop` (a StopFlag: signals) and `pruning` (a search trial's
+    pruner, dlrun.search.trial.TrialPruning, asked after each validation, or None)."""
+    return Fit(parts, plan, **context).run()
 
 
 @torch.no_grad()
