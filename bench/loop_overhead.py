@@ -33,9 +33,7 @@ from dlrun.training.seeding import seed_everything
 
 def setup(cfg, device):
     seed_everything(cfg.seed)
-    loaders, info = datasets.build(
-        cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, cuda=device.type == "cuda"
-    )
+    loaders, info = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, device=device)
     model = models.build(cfg.model, info).to(device)
     criterion = build_loss(cfg.loss, info).to(device)
     optimizer = build_optimizer(cfg.optimizer, model.parameters())

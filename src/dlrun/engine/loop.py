@@ -121,10 +121,10 @@ class Fit:
         run_dir,
         loggers,
         console,
-        record,
-        state,
-        stop,
-        pruning,
+        record: dict,
+        state: TrainState | None = None,
+        stop=None,
+        pruning=None,
     ):
         self.parts, self.plan, self.device = parts, plan, device
         self.monitor, self.task, self.metrics = monitor, task, metrics
