@@ -88,27 +88,14 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
         built.loaders,
         built.frozen,
         averages,
-        mix=build_mix(cfg.dataset.get("transforms"), info, built.criterion.loss),
-    )  # MixUp / CutMix
+        mix=build_mix(cfg.dataset.get("transforms"), info, built.criterion.loss),  # MixUp / CutMix, when asked
+    )
     pruning = TrialPruning(search) if search else None
     config = OmegaConf.to_container(cfg, resolve=True)
     columns = ["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val", chosen), "lr", "seconds"]
 
     # ---- fit, then test the best checkpoint (every tracker run opened here is closed) ----
-    with (
-        build_loggers(
-            cfg.get("logger"),
-            run_dir=run_dir,
-            config=config,
-            name=job.get("name"),
-            group=job.get("group"),
-            say=console.say,
-            resume_id=wandb_id,
-            columns=columns,
-        )
-        if ranks.is_main()
-        else Loggers([]) as loggers
-    ):
+    with open_loggers(cfg, run_dir, job, config, columns, console.say, resume_id=wandb_id) as loggers:
         loggers.watch(model)
         record = {
             "config": config,
@@ -178,3 +165,20 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     if ranks.is_main():
         print(f"run directory: {run_dir}")  # always, also with trainer.progress=none
     return done.best_value
+
+
+def open_loggers(cfg, run_dir: Path, job: dict, config: dict, columns: list[str], say, resume_id) -> Loggers:
+    """metrics.csv and the chosen trackers, on rank 0 (the other ranks log nothing); used as
+    a context manager, it closes every tracker run it opened, whatever fails inside."""
+    if not ranks.is_main():
+        return Loggers([])
+    return build_loggers(
+        cfg.get("logger"),
+        run_dir=run_dir,
+        config=config,
+        name=job.get("name"),
+        group=job.get("group"),
+        say=say,
+        resume_id=resume_id,
+        columns=columns,
+    )
