@@ -15,8 +15,10 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP)
 	$(VENV)/bin/dlrun $(ARGS)
 
+# pytest-xdist, one module per worker (module fixtures stay shared): the process tests leave a
+# core idle while they wait (start-up, rendezvous, polls), and two workers fill it (README, Development)
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
