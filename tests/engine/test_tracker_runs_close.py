@@ -20,7 +20,7 @@ def mlflow_statuses(folder):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("where", ["watch", "fit", "test"])
+@pytest.mark.parametrize("where", ["watch", "test"])
 def test_a_failure_after_the_trackers_opened_closes_them(train, in_tmp, monkeypatch, where):
     import wandb
 
@@ -32,8 +32,6 @@ def test_a_failure_after_the_trackers_opened_closes_them(train, in_tmp, monkeypa
 
     if where == "watch":  # between opening the trackers and training
         monkeypatch.setattr(wandb_logger.WandbLogger, "watch", fail)
-    elif where == "fit":
-        monkeypatch.setattr(process, "fit", fail)
     else:  # testing the best checkpoint, after training
         monkeypatch.setattr(process, "evaluate", fail)
     with pytest.raises(DlrunError, match=f"failed in {where}"):
