@@ -15,12 +15,13 @@ def batched(metrics, outputs, targets, size=7):
     return {k: v.tolist() if v.numel() > 1 else v.item() for k, v in metrics.compute().items()}
 
 
-@pytest.mark.parametrize("classes", [3, 10])
+@pytest.mark.parametrize("classes", [3, 10, 24])
 def test_classification_metrics_equal_scikit_learns(classes):
     generator = torch.Generator().manual_seed(classes)
     logits = torch.randn(101, classes, generator=generator)
     targets = torch.randint(0, classes - 1, (101,), generator=generator)  # one class never a target
-    got = batched(make_metrics("classification", classes, confusion=True), logits, targets)
+    chosen = ["acc", "f1", "top5"] if classes > 5 else None
+    got = batched(make_metrics("classification", classes, confusion=True, selection=chosen), logits, targets)
     predicted = logits.argmax(1)
     assert got["acc"] == pytest.approx(sk.accuracy_score(targets, predicted))
     assert got["f1"] == pytest.approx(sk.f1_score(targets, predicted, average="macro", zero_division=0))
@@ -29,9 +30,14 @@ def test_classification_metrics_equal_scikit_learns(classes):
         assert got["top5"] == pytest.approx(sk.top_k_accuracy_score(targets, logits, k=5, labels=list(range(classes))))
     else:
         assert "top5" not in got
-    assert [f"val/{k}" for k in sorted(k for k in got if k != "confusion")] == metric_names("classification", classes)[
-        1:
-    ]
+    assert [f"val/{k}" for k in sorted(k for k in got if k != "confusion")] == metric_names(
+        "classification", classes, selection=chosen
+    )[1:]
+
+
+def test_top5_is_a_default_metric_from_20_classes():
+    assert "val/top5" not in metric_names("classification", 10)  # ~1 with 10 classes: says little
+    assert "val/top5" in metric_names("classification", 20)
 
 
 @pytest.mark.parametrize("outputs", [1, 3])

@@ -31,7 +31,7 @@ def test_run_directory_contents(train):
 
     rows = read_metrics(run_dir)
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
-    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/acc", "val/f1", "val/top5", "lr", "seconds"]
+    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/acc", "val/f1", "lr", "seconds"]
     assert [float(r["lr"]) for r in rows] == [0.05, 0.025, 0.0125]  # the step scheduler acted per epoch
     assert float(rows[-1]["train/loss"]) < float(rows[0]["train/loss"])
 
@@ -40,7 +40,7 @@ def test_run_directory_contents(train):
     best_epoch = max(rows, key=lambda r: float(r["val/acc"]))["epoch"]
     assert summary["best"]["epoch"] == int(best_epoch)
     assert summary["final"]["epoch"] == 3
-    assert set(summary["test"]) == {"test/loss", "test/acc", "test/f1", "test/top5"}
+    assert set(summary["test"]) == {"test/loss", "test/acc", "test/f1"}
     assert set(summary["versions"]) >= {"python", "torch", "torchvision", "dlrun"}
     assert summary["device"] == "cpu" and summary["wall_time_s"] > 0
 

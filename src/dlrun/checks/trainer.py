@@ -65,6 +65,7 @@ RULES = [
     ("trainer.swa.anneal_epochs", whole(0), "a whole number of epochs >= 0"),
     ("trainer.sync_batchnorm", boolean, "true or false"),
     ("trainer.progress", one_of("auto", "bar", "lines", "none"), "auto, bar, lines or none"),
+    ("trainer.print_config", one_of("full", "short", "none"), "full (the whole tree), short (a few lines) or none"),
     ("trainer.mode", one_of("auto", "min", "max"), "auto, min or max"),
     (
         "trainer.monitor",

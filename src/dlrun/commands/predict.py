@@ -47,7 +47,7 @@ def main(args) -> int:
     if args.output:
         path = Path(args.output)
         with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
         print(f"wrote {len(rows)} predictions to {path}", file=sys.stderr)

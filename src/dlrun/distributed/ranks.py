@@ -149,6 +149,13 @@ def wrap_ddp(model: nn.Module, device: torch.device, sync_batchnorm: bool = Fals
     return nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def describe_world() -> dict:
+    """{size, backend, nodes} of this run's processes, for the run's first lines (no collective)."""
+    if not distributed():
+        return {"size": 1, "backend": None, "nodes": 1}
+    return {"size": world_size(), "backend": dist.get_backend(), "nodes": int(os.environ.get("GROUP_WORLD_SIZE", 1))}
+
+
 def describe(device: torch.device) -> dict:
     """What summary.json records of the processes that trained (a collective: every rank calls it)."""
     if not distributed():

@@ -2,7 +2,9 @@
 
 Every file goes to a temporary name in the same folder, is flushed to disk, and
 then renamed over the target, so a crash or kill mid-write leaves the previous
-file intact. Reading always uses `weights_only=True`.
+file intact; its mode follows the process's umask, as a file `open()` makes does
+(mkstemp's own 0600 would keep colleagues on a shared file system out). Reading always
+uses `weights_only=True`.
 """
 
 import json
@@ -22,6 +24,7 @@ def atomic_write(path: Path, write, before_replace=None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -32,6 +35,21 @@ def atomic_write(path: Path, write, before_replace=None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask: read from /proc on Linux; elsewhere set and restored at once
+    (os.umask is the only portable way to read it)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_checkpoint(state: dict, path: Path, keep_previous: bool = False) -> None:

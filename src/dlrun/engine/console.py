@@ -1,16 +1,27 @@
-"""What the person at the terminal sees: the config tree, a progress bar, a results table.
+"""What the person at the terminal sees, and what the run's train.log keeps.
 
-On a terminal a live bar shows loss and samples/s; elsewhere (CI logs, pipes)
-the same information comes as plain lines, one per logging interval and epoch.
+A run says a few lines about itself (dlrun.run.header), then progress, then a results
+table. On a terminal a live bar shows loss and samples/s; elsewhere (CI logs, pipes,
+SLURM output) the same information comes as a plain line every LINE_EVERY_S seconds
+and one per epoch. Every line said also goes to the run's train.log with its time,
+the tables too, so a sweep's job (whose console shows one line) keeps its whole story.
+dlrun's logging messages (logger "dlrun") are said through the same console.
 """
 
+import logging
+import sys
 import time
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
+
+LINE_EVERY_S = 30  # non-terminal output: a progress line at most this often (and one per epoch)
 
 
 def _fmt(value) -> str:
@@ -20,19 +31,41 @@ def _fmt(value) -> str:
 
 
 class RunConsole:
-    def __init__(self, progress: str = "auto", console: Console | None = None):
+    """`progress`: auto | bar | lines | none (trainer.progress). `log_file`: the run's
+    train.log, or None. `echo=False` (a sweep's job): lines go to train.log only."""
+
+    def __init__(
+        self, progress: str = "auto", console: Console | None = None, log_file: Path | None = None, echo: bool = True
+    ):
         self.console = console or Console()
         if progress == "auto":
             progress = "bar" if self.console.is_terminal else "lines"
         self.progress = progress
+        self.log_file = Path(log_file) if log_file else None
+        self.echo = echo and progress != "none"
+        _Said.current = self
 
     def say(self, message: str) -> None:
-        if self.progress != "none":
+        if self.echo:
             self.console.print(message, highlight=False, soft_wrap=True)
+        self.keep(f"{datetime.now():%Y-%m-%d %H:%M:%S}  {Text.from_markup(message).plain}")
+
+    def keep(self, text: str) -> None:
+        """Append to train.log (opened per write: a crash or kill loses no line)."""
+        if self.log_file is not None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_file, "a", encoding="utf-8") as f:
+                f.write(text.rstrip("\n") + "\n")
+
+    def show(self, renderable) -> None:
+        """A table or tree: on the console (when echoing) and, as plain text, in train.log."""
+        if self.echo:
+            self.console.print(renderable)
+        if self.log_file is not None:
+            with open(self.log_file, "a", encoding="utf-8") as f:
+                Console(file=f, width=120, color_system=None, force_terminal=False).print(renderable)
 
     def config_tree(self, config: dict, title: str = "config") -> None:
-        if self.progress == "none":
-            return
         tree = Tree(f"[bold]{title}[/]")
 
         def add(node, data):
@@ -43,22 +76,24 @@ class RunConsole:
                     node.add(f"{key}: [green]{value}[/]")
 
         add(tree, config)
-        self.console.print(tree)
+        self.show(tree)
 
     @contextmanager
     def epoch(self, epoch: int, epochs: int, batches: int):
         """Yields `update(done, loss, samples_per_s, logged)`, called once per batch.
 
         `loss` is the batch's loss tensor, still on the device: reading it is a host
-        sync, so lines are printed only at logging steps and the bar reads it at most
-        twice a second.
+        sync, so the bar reads it at most twice a second and lines every LINE_EVERY_S.
         """
         label = f"epoch {epoch}/{epochs}"
-        if self.progress != "bar":
+        if self.progress != "bar" or not self.echo:
+            last = [time.monotonic()]  # when the last line was printed
 
             def update(done, loss, rate, logged):
-                if logged and self.progress == "lines":
-                    self.say(f"{label}  step {done}/{batches}  loss {loss.item():.4f}  {rate:,.0f} samples/s")
+                now = time.monotonic()
+                if now - last[0] >= LINE_EVERY_S and done < batches:
+                    last[0] = now
+                    self.say(f"{label}  batch {done}/{batches}  loss {loss.item():.4f}  {rate:,.0f} samples/s")
 
             yield update
             return
@@ -90,16 +125,52 @@ class RunConsole:
         self.say("  ".join(parts) + ("  [bold green]*best[/]" if improved else ""))
 
     def results(self, summary: dict) -> None:
-        if self.progress == "none":
-            return
-        best, final, test = summary["best"], summary["final"], summary.get("test", {})
-        table = Table(title=f"results (best: epoch {best['epoch']} by {summary['monitor']})")
-        for column in ("metric", "best epoch", "final epoch", "test (best checkpoint)"):
-            table.add_column(column, justify="right" if column != "metric" else "left")
-        for name in [k for k in final if k.startswith(("train/", "val/"))]:
-            test_value = test.get("test/" + name.split("/", 1)[1], "") if name.startswith("val/") else ""
-            table.add_row(name, _fmt(best["metrics"].get(name, "")), _fmt(final[name]), _fmt(test_value))
-        self.console.print(table)
+        self.show(results_table(summary))
+
+
+def results_table(summary: dict) -> Table:
+    """The best and final epochs' metrics, then the test metrics under their own names, in
+    best.pt's column: the test split is scored with best.pt."""
+    best, final, test = summary["best"], summary["final"], summary.get("test", {})
+    same = best["epoch"] == final["epoch"]
+    table = Table(title=f"results (best by {summary['monitor']})")
+    table.add_column("metric")
+    table.add_column(f"best.pt (epoch {best['epoch']})", justify="right")
+    if not same:
+        table.add_column(f"final (epoch {final['epoch']})", justify="right")
+    for name in [k for k in final if k.startswith(("train/", "val/"))]:
+        table.add_row(name, _fmt(best["metrics"].get(name, "")), *([] if same else [_fmt(final[name])]))
+    if test:
+        table.add_section()
+    for name, value in test.items():
+        table.add_row(name, _fmt(value), *([] if same else [""]))
+    return table
+
+
+class _Said(logging.Handler):
+    """dlrun's logging records (logger "dlrun": skipped files, guessed tasks ...) said by the
+    current run's console, in its format; outside a run, printed to stderr."""
+
+    current: RunConsole | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            text = f"warning: {text}"
+        if self.current is not None:
+            self.current.say(text)
+        else:
+            print(text, file=sys.stderr)
+
+
+def _install() -> None:
+    log = logging.getLogger("dlrun")
+    if not any(isinstance(h, _Said) for h in log.handlers):
+        log.addHandler(_Said())
+        log.setLevel(logging.INFO)
+
+
+_install()
 
 
 def table_console(min_width: int = 110) -> Console:

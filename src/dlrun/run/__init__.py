@@ -52,7 +52,7 @@ def run(
     from dlrun.run.build import run_console, use_pretrained_preprocessing
     from dlrun.run.process import train
 
-    console = run_console(cfg)
+    console = run_console(cfg, run_dir, job)
     if resume_from is None and not saved_config:
         use_pretrained_preprocessing(cfg, job.get("overrides", []), console.say)
     config = OmegaConf.to_container(cfg, resolve=True)
@@ -60,7 +60,7 @@ def run(
         atomic_write(run_dir / "config.yaml", lambda f: f.write(OmegaConf.to_yaml(config).encode()))
     if ranks.distributed():  # torchrun started this process as one of the run's workers
         return train(cfg, run_dir, job, resume_from, search)
-    if resume_from is None:
+    if resume_from is None and cfg.trainer.print_config == "full":
         console.config_tree(config)
     nodes = topology(cfg.trainer, gpu_count=torch.cuda.device_count)
     if nodes.world_size > 1:  # many processes: they train, this one waits for them
@@ -82,4 +82,6 @@ def hydra_job(search=None) -> dict:
         "name": ",".join(overrides) or None,
         "group": search.study_name if search else Path(hc.sweep.dir).name if multirun else None,
         "overrides": overrides,
+        "num": hc.job.num if multirun else None,
+        "choices": {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")},
     }

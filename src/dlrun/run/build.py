@@ -102,10 +102,19 @@ def restore(checkpoint: Path, model, optimizer, schedule, scaler, run_dir: Path,
     return state, saved.get("wandb_id")
 
 
-def run_console(cfg: DictConfig) -> RunConsole:
-    """Rank 0 of the first SLURM task prints; every other process is quiet."""
-    quiet = not ranks.is_main() or slurm_env.task_index() != 0
-    return RunConsole("none" if quiet else cfg.trainer.progress)
+def run_console(cfg: DictConfig, run_dir: Path | None = None, job: dict | None = None) -> RunConsole:
+    """Rank 0 of the first SLURM task prints, and keeps the run's lines in its train.log;
+    every other process is quiet. A sweep's job keeps them there only (its console line
+    comes when it ends)."""
+    if not ranks.is_main() or slurm_env.task_index() != 0:
+        return RunConsole("none")
+    log_file = Path(run_dir) / "train.log" if run_dir is not None else None
+    return RunConsole(cfg.trainer.progress, log_file=log_file, echo=not in_sweep(job or {}))
+
+
+def in_sweep(job: dict) -> bool:
+    """A job of a multirun or a search (its runs share a group)."""
+    return job.get("group") is not None
 
 
 def use_thread_budget() -> None:

@@ -30,10 +30,12 @@ from dlrun.metrics.builtin import make_metrics, metric_names
 from dlrun.run.build import (
     build_training,
     configure_determinism,
+    in_sweep,
     restore,
     run_console,
     use_thread_budget,
 )
+from dlrun.run.header import header_lines, job_line
 from dlrun.runs.run_record import run_summary
 from dlrun.search.trial import TrialPruning
 from dlrun.training.schedulers import build_schedule
@@ -46,7 +48,7 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     started_at, started = datetime.now(timezone.utc), time.perf_counter()
     run_dir = Path(run_dir)
     cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)  # a worker gets plain data
-    console = run_console(cfg)
+    console = run_console(cfg, run_dir, job)
 
     # ---- build ---------------------------------------------------------------
     use_thread_budget()
@@ -69,12 +71,21 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
     averages = Averages(model, cfg.trainer, built.optimizer)  # EMA / SWA of the weights, when asked
     total, trainable = models.count_parameters(model)
-    console.say(
-        f"{cfg.model.name}: {total:,} parameters ({trainable:,} trainable) on {device_name(device)}; "
-        f"data: {info.task}, input {info.input_shape}, {info.num_outputs} outputs, "
-        + "/".join(str(len(built.loaders[s].dataset)) for s in ("train", "val", "test"))
-        + " train/val/test samples"
-    )
+    if cfg.trainer.print_config != "none" and resume_from is None:
+        for line in header_lines(
+            cfg,
+            job,
+            run_dir,
+            info,
+            [len(built.loaders[s].dataset) for s in ("train", "val", "test")],
+            (total, trainable),
+            device_name(device),
+            plan,
+            plan.train_batches(len(built.loaders["train"])),
+            monitor,
+            ranks.describe_world(),
+        ):
+            console.say(line)
     state, wandb_id = None, None
     if resume_from is not None:
         state, wandb_id = restore(resume_from, model, built.optimizer, schedule, scaler, run_dir, console, averages)
@@ -162,8 +173,10 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
         if ranks.is_main():
             write_json(summary, run_dir / "summary.json")  # last: its presence marks a finished run
     console.results(summary)
-    if ranks.is_main():
+    if ranks.is_main() and not in_sweep(job):
         print(f"run directory: {run_dir}")  # always, also with trainer.progress=none
+    elif ranks.is_main() and search is None:  # a sweep's job: one line (a search's sweeper prints its trial's)
+        print(job_line(job, summary, run_dir), flush=True)
     return done.best_value
 
 

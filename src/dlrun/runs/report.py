@@ -100,7 +100,11 @@ def swept_keys(jobs: list[Job]) -> list[str]:
     return [k for k in keys if len({j.overrides.get(k) for j in jobs}) > 1] or keys
 
 
-def table_rows(jobs: list[Job]) -> tuple[list[str], list[list[str]]]:
+def table_rows(jobs: list[Job], readable: bool = True) -> tuple[list[str], list[list[str]]]:
+    """The ranked table. `readable`: numbers rounded to 4 significant digits (the console,
+    report.md); otherwise in full (report.csv, for further analysis)."""
+    number = (lambda v: f"{v:.4g}") if readable else repr
+    value = _short if readable else (lambda v: v)
     keys = swept_keys(jobs)
     monitor = next((j.monitor for j in jobs if j.monitor), "best")
     tests = sorted({k for j in jobs for k in j.test})
@@ -111,9 +115,9 @@ def table_rows(jobs: list[Job]) -> tuple[list[str], list[list[str]]]:
             [
                 str(rank) if job.status == "completed" else "-",
                 job.path.name,
-                *[job.overrides.get(k, "") for k in keys],
-                f"{job.best:.4g}" if job.best is not None else "",
-                *[f"{job.test[t]:.4g}" if t in job.test else "" for t in tests],
+                *[value(job.overrides.get(k, "")) for k in keys],
+                number(job.best) if job.best is not None else "",
+                *[number(job.test[t]) if t in job.test else "" for t in tests],
                 job.status
                 if not job.error
                 else f"{job.status} {job.error}"
@@ -128,7 +132,7 @@ def write_report(jobs: list[Job], out: Path) -> list[Path]:
     """report.csv, report.md and report.png in `out`."""
     header, rows = table_rows(jobs)
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(header, rows, out / "report.csv")
+    write_csv(*table_rows(jobs, readable=False), out / "report.csv")
     write_markdown(header, rows, out / "report.md")
     plot(jobs, out / "report.png")
     return [out / "report.csv", out / "report.md", out / "report.png"]
@@ -136,7 +140,7 @@ def write_report(jobs: list[Job], out: Path) -> list[Path]:
 
 def write_csv(header: list[str], rows: list[list[str]], path: Path) -> None:
     with open(path, "w", newline="") as f:
-        csv.writer(f).writerows([header, *rows])
+        csv.writer(f, lineterminator="\n").writerows([header, *rows])
 
 
 def write_markdown(header: list[str], rows: list[list[str]], path: Path) -> None:
@@ -239,6 +243,9 @@ except ImportError:  # pragma: no cover
 
 
 class SweepReport(Callback):
+    def on_multirun_start(self, config, **kwargs) -> None:
+        print(f"sweep {config.hydra.sweep.dir}: a line per job as it ends (its whole log: <job>/train.log)", flush=True)
+
     def on_multirun_end(self, config, **kwargs) -> None:
         sweep = Path(config.hydra.sweep.dir)
         try:

@@ -88,7 +88,7 @@ def write_curve(result: RangeTest, folder: Path, suggested: float | None) -> tup
     folder.mkdir(parents=True, exist_ok=True)
     table = folder / "lr_find.csv"
     with open(table, "w", newline="") as f:
-        writer = csv.writer(f)
+        writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["lr", "loss", "smoothed_loss"])
         writer.writerows(zip(result.rates, result.losses, result.smoothed))
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -25,7 +25,7 @@ class CSVLogger(Logger):
     def log_epoch(self, row: dict, step: int) -> None:
         new, self.new = self.new, False
         with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore", lineterminator="\n")
             if new:
                 writer.writeheader()
             writer.writerow(row)
