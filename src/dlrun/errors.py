@@ -67,3 +67,9 @@ def innermost(err: BaseException) -> BaseException:
 def root_cause(err: BaseException) -> str:
     """The innermost message of an exception chain."""
     return str(innermost(err))
+
+
+def plural(count: int, word: str) -> str:
+    """`1 class`, `10 classes`, `1 output`, `21 batches`: counts in messages."""
+    many = word + ("es" if word in ("class", "batch") else "s")
+    return f"{count:,} {word if count == 1 else many}"

@@ -53,6 +53,10 @@ def test_frozen_backbone_trains_only_the_head(train, pets, tmp_path, suffix):
             continue
         assert torch.equal(trained[f"net.{name}"], tensor), f"{name} changed although frozen"
     assert trained["net.fc.weight"].shape == (2, 512)  # a new head for the two classes
+    assert (
+        "the weights' head (fc, 1000 outputs) was left out; a new one gives this data's 2 outputs"
+        in (run_dir / "train.log").read_text()
+    )
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["parameters"]["trainable"] == 512 * 2 + 2 < summary["parameters"]["total"]
 

@@ -100,6 +100,9 @@ def test_custom_model_from_the_working_directory(train, user_dir):
 def test_custom_model_without_size_arguments_gets_a_new_head(train, user_dir):
     run_dir = train("model=custom", "model.class_path=my_nets.Fixed", "epochs=1")
     assert summary(run_dir)["parameters"]["total"] == 64 * 16 + 16 + 16 * 10 + 10
+    said = (run_dir / "train.log").read_text()  # what the console says, kept with the run
+    assert "model my_nets.Fixed: its last layer did not give this data's 10 outputs" in said
+    assert "net.3: Linear 16 -> 7 replaced by a new Linear 16 -> 10" in said
 
 
 def test_local_hub_directory(train, user_dir):

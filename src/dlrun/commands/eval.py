@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from dlrun.commands import add_trust_option
+from dlrun.errors import plural
 
 HELP = "test metrics of a run's best checkpoint, with the run's own config (KEY=VALUE overrides it)"
 
@@ -54,8 +55,8 @@ def main(args) -> int:
         tuple(run.info.input_shape),
     ):
         raise DlrunError(
-            f"this data ({info.task}, {info.num_outputs} outputs, input {info.input_shape}) does not fit "
-            f"the run's model ({run.info.task}, {run.info.num_outputs} outputs, input {run.info.input_shape})."
+            f"this data ({info.task}, {plural(info.num_outputs, 'output')}, input {info.input_shape}) does not fit "
+            f"the run's model ({run.info.task}, {plural(run.info.num_outputs, 'output')}, input {run.info.input_shape})."
         )
     model = rebuild_model(run).to(device)
     metrics = make_metrics(

@@ -69,7 +69,7 @@ def main(args) -> int:
 
     import torch
 
-    from dlrun.engine.checkpoint import write_json
+    from dlrun.engine.checkpoint import current_umask, write_json
     from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
@@ -99,6 +99,7 @@ def main(args) -> int:
                     "note: TorchScript is deprecated in recent torch; --format exported is its successor",
                     file=sys.stderr,
                 )
+        os.chmod(tmp, 0o666 & ~current_umask())  # safetensors writes 0600 (a temporary file of its own)
         os.replace(tmp, path)
         written.append(path)
     info = run.info

@@ -50,5 +50,5 @@ def main(args) -> int:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
-        print(f"wrote {len(rows)} predictions to {path}", file=sys.stderr)
+        print(f"wrote {len(rows)} prediction{'' if len(rows) == 1 else 's'} to {path}", file=sys.stderr)
     return 0

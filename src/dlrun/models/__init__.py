@@ -18,24 +18,25 @@ if TYPE_CHECKING:
     from dlrun.datasets.info import DataInfo
 
 
-def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
+def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module:
     """The model `cfg.name` sized to `info`. `load_weights=False` builds the same architecture
-    without fetching pretrained weights (a checkpoint's state is loaded into it instead)."""
+    without fetching pretrained weights (a checkpoint's state is loaded into it instead).
+    `say`: told when a last layer (a user's model's, pretrained weights') is replaced."""
     from dlrun.models import builtin, user_models
 
     name = cfg.name
     if name in BUILTIN_MODELS:
         net = getattr(builtin, name)(cfg, info)
     elif name in USER_MODELS:
-        net = getattr(user_models, name)(cfg, info)
+        net = getattr(user_models, name)(cfg, info, say)
     elif name == "timm":
         from dlrun.models import timm_models  # timm: an optional dependency, imported only for its models
 
-        net = timm_models.build(cfg, info, load_weights=load_weights)
+        net = timm_models.build(cfg, info, load_weights=load_weights, say=say)
     elif name in TORCHVISION_CLASSIFIERS:
         from dlrun.models import torchvision_models  # torchvision: only for its models
 
-        net = torchvision_models.build(cfg, info, load_weights=load_weights)
+        net = torchvision_models.build(cfg, info, load_weights=load_weights, say=say)
     else:
         raise unknown_choice("model", name, (*BUILTIN_MODELS, *USER_MODELS, "timm", *TORCHVISION_CLASSIFIERS))
     if info.target_mean is not None:

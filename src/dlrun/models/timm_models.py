@@ -11,7 +11,7 @@ from pathlib import Path
 from torch import nn
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError, did_you_mean, first_line
+from dlrun.errors import DlrunError, did_you_mean, first_line, plural
 
 TRIAL_SIZES = (32, 64, 128, 224)  # tried in turn when the architecture does not take the data's own size
 
@@ -36,7 +36,7 @@ def check_arch(timm, arch) -> str:
     return arch
 
 
-def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
+def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module:
     timm = import_timm()
     arch = check_arch(timm, cfg.get("arch"))
     if not info.is_image:
@@ -50,6 +50,12 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
     net = create(
         timm, arch, spec, bool(cfg.get("download", False)), num_classes=info.num_outputs, in_chans=channels, **kwargs
     )
+    trained_for = (getattr(net, "pretrained_cfg", None) or {}).get("num_classes") if spec == "pretrained" else None
+    if say is not None and trained_for and trained_for != info.num_outputs:
+        say(
+            f"model timm {arch}: the weights' classifier ({trained_for} classes) was left out; "
+            f"a new one gives this data's {plural(info.num_outputs, 'output')}"
+        )
     size = None
     if not takes(net, channels, height, width):
         size = next(((s, s) for s in TRIAL_SIZES if s >= max(height, width) and takes(net, channels, s, s)), None)

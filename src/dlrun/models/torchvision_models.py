@@ -15,7 +15,7 @@ from torch import nn
 from torchvision import models as tvm
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, plural
 from dlrun.models import weights
 
 # Architectures that take the input size as a constructor argument (their
@@ -53,7 +53,7 @@ class AdaptedClassifier(nn.Module):
         return out.logits if hasattr(out, "logits") else out  # inception/googlenet named tuples
 
 
-def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
+def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module:
     """The architecture `cfg.name`, with `cfg.weights` loaded when given (and `load_weights`;
     rebuilding for a checkpoint skips them). Pretrained nets keep their input size (ViT: 224)."""
     name = cfg.name
@@ -85,7 +85,13 @@ def build(cfg, info: DataInfo, load_weights: bool = True) -> nn.Module:
         else:
             enum = weights.weight_enum(name, spec)
             state, source = weights.enum_state_dict(enum, cfg.get("download", True)), str(enum)
-        weights.load_into(net, state, source, name)
+        skipped = weights.load_into(net, state, source, name)
+        if skipped and say is not None:
+            old = state[skipped[0]].shape[0]
+            say(
+                f"model {name}: the weights' head ({weights.head_name(net)}, {old} outputs) was left out; "
+                f"a new one gives this data's {plural(info.num_outputs, 'output')}"
+            )
     if name in _PATCH:
         size = (net.image_size,) * 2 if (height, width) != (net.image_size,) * 2 else None
     else:

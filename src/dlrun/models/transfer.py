@@ -29,20 +29,25 @@ def head_name(model: nn.Module) -> str:
     return name
 
 
-def replace_head(model: nn.Module, num_outputs: int) -> None:
-    """Swap the head for a freshly initialised layer with `num_outputs` outputs."""
+def replace_head(model: nn.Module, num_outputs: int) -> str | None:
+    """Swap the head for a freshly initialised layer with `num_outputs` outputs; returns what
+    was replaced (`fc: Linear 512 -> 1000 replaced by Linear 512 -> 10`), None when it fitted."""
     name = head_name(model)
     parent = model.get_submodule(name.rpartition(".")[0]) if "." in name else model
     old = model.get_submodule(name)
     if isinstance(old, nn.Linear):
         if old.out_features == num_outputs:
-            return
+            return None
         new = nn.Linear(old.in_features, num_outputs, bias=old.bias is not None)
+        sizes = (old.in_features, old.out_features)
     else:
         if old.out_channels == num_outputs:
-            return
+            return None
         new = nn.Conv2d(old.in_channels, num_outputs, old.kernel_size, old.stride, old.padding)
+        sizes = (old.in_channels, old.out_channels)
     setattr(parent, name.rpartition(".")[2], new)
+    kind = type(old).__name__
+    return f"{name}: {kind} {sizes[0]} -> {sizes[1]} replaced by a new {kind} {sizes[0]} -> {num_outputs}"
 
 
 def output_size(model: nn.Module) -> int:

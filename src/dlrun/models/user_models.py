@@ -15,7 +15,7 @@ from torch import nn
 
 from dlrun.config.imports import import_object
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError, did_you_mean
+from dlrun.errors import DlrunError, did_you_mean, plural
 from dlrun.models.transfer import output_size, replace_head
 
 
@@ -36,15 +36,20 @@ def data_arguments(fn, info: DataInfo, given: dict) -> dict:
     return {k: v for k, v in offered.items() if k in params and k not in given}
 
 
-def sized(model, info: DataInfo, origin: str) -> nn.Module:
+def sized(model, info: DataInfo, origin: str, say=None) -> nn.Module:
+    """`model`, its last layer replaced when its output size is not the data's (and said)."""
     if not isinstance(model, nn.Module):
         raise DlrunError(f"{origin} returned a {type(model).__name__}, not a torch.nn.Module.")
     if output_size(model) != info.num_outputs:
-        replace_head(model, info.num_outputs)
+        replaced = replace_head(model, info.num_outputs)
+        if say is not None:
+            say(
+                f"model {origin}: its last layer did not give this data's {plural(info.num_outputs, 'output')}; {replaced}"
+            )
     return model
 
 
-def custom(cfg, info: DataInfo) -> nn.Module:
+def custom(cfg, info: DataInfo, say=None) -> nn.Module:
     cls = import_object(cfg.class_path, "model.class_path")
     kwargs = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.kwargs is not None else {}
     try:
@@ -53,10 +58,10 @@ def custom(cfg, info: DataInfo) -> nn.Module:
         raise DlrunError(
             f"model.class_path={cfg.class_path}: {err}. Set its arguments with model.kwargs={{name: value}}."
         ) from err
-    return sized(model, info, cfg.class_path)
+    return sized(model, info, cfg.class_path, say)
 
 
-def hub(cfg, info: DataInfo) -> nn.Module:
+def hub(cfg, info: DataInfo, say=None) -> nn.Module:
     import torch
 
     repo, source = str(cfg.repo), cfg.source
@@ -93,7 +98,7 @@ def hub(cfg, info: DataInfo) -> nn.Module:
         raise DlrunError(
             f"{cfg.entrypoint} in {repo}: {err}. Set its arguments with model.kwargs={{name: value}}."
         ) from err
-    return sized(model, info, f"{repo}:{cfg.entrypoint}")
+    return sized(model, info, f"{repo}:{cfg.entrypoint}", say)
 
 
 def _local_hubconf(directory: str):

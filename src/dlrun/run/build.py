@@ -36,8 +36,9 @@ class Training:
     optimizer: torch.optim.Optimizer
 
 
-def build_training(cfg: DictConfig, device: torch.device) -> Training:
-    """The data, model, loss and optimizer of the composed run."""
+def build_training(cfg: DictConfig, device: torch.device, say=None) -> Training:
+    """The data, model, loss and optimizer of the composed run. `say`: told when a model's
+    last layer is replaced to fit the data."""
     loaders, info = build_or_explain(
         "dataset",
         cfg.dataset.name,
@@ -50,7 +51,7 @@ def build_training(cfg: DictConfig, device: torch.device) -> Training:
             shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None,
         ),
     )
-    model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info))
+    model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info, say=say))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), cfg.model.get("unfreeze_at_epoch"))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
     outputs, targets = check_fits(

@@ -12,6 +12,8 @@ and the one line a sweep's job prints when it ends.
 import os
 from pathlib import Path
 
+from dlrun.errors import plural
+
 GROUPS = ("experiment", "dataset", "dataset/transforms", "model", "loss", "optimizer", "scheduler", "trainer", "logger")
 
 
@@ -21,12 +23,6 @@ def shown_path(path: Path) -> str:
         return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
     except ValueError:
         return str(path)
-
-
-def plural(count: int, word: str) -> str:
-    """`1 class`, `10 classes`, `21 batches`, `2 epochs`."""
-    many = word + ("es" if word in ("class", "batch") else "s")
-    return f"{count:,} {word if count == 1 else many}"
 
 
 def model_label(model_cfg) -> str:

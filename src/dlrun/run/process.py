@@ -56,7 +56,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     device = ranks.local_device(select_device(cfg.trainer.device))
     configure_determinism(cfg.trainer.deterministic)
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
-    built = build_training(cfg, device)
+    said_while_building = []  # a replaced last layer: said after the run's first lines
+    built = build_training(cfg, device, say=said_while_building.append)
     model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")  # trainer.metrics: default or names
     metrics = make_metrics(info.task, info.num_outputs, selection=chosen).to(device)
     monitor = Monitor(
@@ -86,6 +87,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
             ranks.describe_world(),
         ):
             console.say(line)
+    for line in said_while_building:
+        console.say(line)
     state, wandb_id = None, None
     if resume_from is not None:
         state, wandb_id = restore(resume_from, model, built.optimizer, schedule, scaler, run_dir, console, averages)

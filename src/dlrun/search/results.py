@@ -100,7 +100,8 @@ def write_results(study, settings, space, sweep_dir: Path) -> list[Path]:
 
 
 def plots(study, sweep_dir: Path, complete: int, metric: str | None) -> list[Path]:
-    """Optuna's matplotlib plots; importances need two finished trials that differ."""
+    """Optuna's matplotlib plots; importances need two finished trials that differ, and more
+    than one searched parameter (with one, the whole importance is that parameter's)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,8 +113,9 @@ def plots(study, sweep_dir: Path, complete: int, metric: str | None) -> list[Pat
         ("optimization_history.png", optuna_plots.plot_optimization_history, 1),
         ("param_importances.png", optuna_plots.plot_param_importances, 2),
     ]
+    searched = {name for trial in study.trials for name in trial.params}
     for name, plot, needs in wanted:
-        if complete < needs:
+        if complete < needs or (name == "param_importances.png" and len(searched) < 2):
             continue
         # rc_context: Optuna switches matplotlib to its ggplot style, which must not reach the sweep report
         with warnings.catch_warnings(), matplotlib.rc_context():

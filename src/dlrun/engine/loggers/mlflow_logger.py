@@ -10,6 +10,7 @@ run is logged to the local store (outputs/mlflow.db) instead, and the console sa
 """
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ def import_mlflow():
         raise DlrunError(
             "logger=mlflow needs MLflow, an optional dependency: pip install 'dlrun[mlflow]' (or pip install mlflow)."
         ) from err
+    for name in ("mlflow", "alembic"):  # their INFO lines (creating the database tables ...) stay off the console
+        logging.getLogger(name).setLevel(logging.WARNING)
     return mlflow
 
 
