@@ -14,7 +14,10 @@ RUN_FILES = [
     "summary.json",
     "checkpoints/last.pt",
     "checkpoints/best.pt",
+    "train.log",
 ]
+
+FIRST_WORDS = ["run", "config", "changed", "data", "model", "training"]  # as the README's Console section shows
 
 
 def assert_complete_run(run_dir):
@@ -41,6 +44,12 @@ def test_resnet50_with_adam(dlrun_cli, tmp_path):
     assert summary["overrides"][:5] == ["model=resnet50", "optimizer=adam", "lr=1e-3", "epochs=1", "logger=none"]
     assert "results" in result.stdout and f"run directory: {run_dir}" in result.stdout.replace("\n", "")
     assert "epoch 1 " in result.stdout  # line-by-line output: stdout is not a terminal
+    lines = result.stdout.splitlines()
+    before_training = lines[: next(i for i, line in enumerate(lines) if line.startswith("epoch 1 "))]
+    assert len(before_training) <= 25 and [line.split()[0] for line in before_training[:6]] == FIRST_WORDS
+    assert before_training[2].split(None, 1)[1].startswith("model=resnet50 optimizer=adam lr=1e-3 epochs=1")
+    assert "model=resnet50" in before_training[1] and "├── " not in result.stdout  # no config tree
+    assert "test/acc" in result.stdout and "test (best" not in result.stdout  # test metrics by their own names
 
 
 @pytest.mark.slow
@@ -62,6 +71,12 @@ def test_multirun_grid_writes_a_job_per_combination_each_its_own_wandb_run(dlrun
     for name in ("report.csv", "report.md", "report.png"):  # the automatic report after the sweep
         assert (sweep / name).is_file(), name
     assert "4 runs, ranked" in result.stdout
+    lines = result.stdout.splitlines()
+    assert len(lines) < 30, result.stdout  # a line per job and the report, no config tree per job
+    job_lines = [line for line in lines if line.startswith("#")]
+    assert [line.split()[0] for line in job_lines] == ["#0", "#1", "#2", "#3"]
+    assert all("val/acc" in line and "test/acc" in line for line in job_lines)
+    assert all("epoch 2 " in (job / "train.log").read_text() for job in jobs)  # each job's whole log
 
 
 @pytest.mark.slow

@@ -123,3 +123,23 @@ def test_your_own_pieces_section_runs(tmp_path, monkeypatch, train, dlrun_cli):
         run_dir=tmp_path / "table",
     )
     sys.modules.pop("my_pieces", None)
+
+
+def test_the_group_table_lists_every_option():
+    """Each config group's row in "How a run is composed" names every option its folder holds."""
+    from dlrun.config.tree import conf_dir
+
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[2]
+        for line in section("How a run is composed").splitlines()
+        if line.startswith("| `")
+    }
+    missing = {}
+    for group, cells in rows.items():
+        folder = conf_dir() / group
+        options = {p.stem for p in folder.glob("*.yaml")}
+        unnamed = sorted(o for o in options if f"`{o}`" not in cells)
+        if unnamed:
+            missing[group] = unnamed
+    groups = {p.name for p in conf_dir().iterdir() if p.is_dir() and p.name != "hydra"} | {"dataset/transforms"}
+    assert set(rows) == groups and missing == {}, (set(rows) ^ groups, missing)

@@ -1,10 +1,14 @@
 """`dlrun predict` on image files and CSV rows, and `dlrun export` outputs that load in a
 fresh Python process without dlrun and give the same predictions."""
 
+import ast
 import csv
 import json
+import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,9 +35,6 @@ def tensor(path):
         x = pd.read_csv(path)[spec["features"]].to_numpy(np.float32)
         return torch.as_tensor((x - np.array(spec["mean"], np.float32)) / np.array(spec["std"], np.float32))
     image = Image.open(path).convert(spec["mode"])
-    if spec["kind"] == "array_image":
-        image = image.resize(tuple(reversed(spec["size"])), Image.BILINEAR)
-        return torch.as_tensor((np.asarray(image, np.float32)[None] / 255.0 - spec["mean"]) / spec["std"])[None]
     from torchvision.transforms import v2
     steps = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     if spec["resize"]: steps.append(v2.Resize(spec["resize"], antialias=True))
@@ -53,6 +54,30 @@ if meta["task"] == "classification":
 assert "dlrun" not in sys.modules
 print(json.dumps(out.flatten().tolist()))
 """
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+README_SERVING = next(block for block in re.findall(r"```python\n(.*?)```", README, re.S) if "model.pt2" in block)
+
+
+def readme_script(run_dir: Path, inputs: dict[str, Path]) -> list[str]:
+    """The README's script for exported models, as printed, in the run's folder with its
+    input files (cat.png and dog.png, or new_houses.csv); its output lines."""
+    for name, source in inputs.items():
+        shutil.copy(source, run_dir / name)
+    result = subprocess.run(
+        [sys.executable, "-c", README_SERVING], cwd=run_dir, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()
+
+
+def same_classes(lines: list[str], rows: list[dict]) -> None:
+    """The README script's `class probability` lines agree with dlrun predict's rows."""
+    assert [line.rsplit(" ", 1)[0] for line in lines] == [r["class"] for r in rows]
+    assert [float(line.rsplit(" ", 1)[1]) for line in lines] == pytest.approx(
+        [float(r["probability"]) for r in rows], abs=1e-4
+    )
 
 
 def predictions(dlrun_cli, run_dir, inputs, tmp_path):
@@ -97,6 +122,17 @@ def test_digits_predict_and_export(train, dlrun_cli, tmp_path):
     expected = [float(r["probability"]) for r in rows]
     for fmt in ("exported", "torchscript"):
         assert consume(out, fmt, inputs) == pytest.approx(expected, abs=1e-5), fmt
+    same_classes(readme_script(run_dir, {"cat.png": inputs[0], "dog.png": inputs[1]}), rows[:2])
+    spec = json.loads((out / "model.json").read_text())["input"]
+    assert spec == {
+        "kind": "image",
+        "shape": [1, 8, 8],
+        "mode": "L",
+        "resize": [8, 8],
+        "center_crop": None,
+        "mean": [pytest.approx(spec["mean"][0])],
+        "std": [pytest.approx(spec["std"][0])],
+    }
 
 
 def test_safetensors_export_holds_the_checkpoint_weights(train, dlrun_cli):
@@ -128,6 +164,7 @@ def test_image_folder_predict_and_export(train, dlrun_cli, tmp_path):
     assert {r["class"] for r in rows} <= {"cat", "dog"}
     out = export(dlrun_cli, run_dir, "exported")
     assert consume(out, "exported", inputs) == pytest.approx([float(r["probability"]) for r in rows], abs=1e-5)
+    same_classes(readme_script(run_dir, {"cat.png": inputs[0], "dog.png": inputs[1]}), rows[:2])
 
 
 def test_csv_regression_predict_and_export(train, dlrun_cli, tmp_path):
@@ -143,6 +180,8 @@ def test_csv_regression_predict_and_export(train, dlrun_cli, tmp_path):
     assert all(100_000 < v < 1_500_000 for v in values)  # prices, in the target's units
     out = export(dlrun_cli, run_dir, "exported")
     assert consume(out, "exported", [new]) == pytest.approx(values, rel=1e-5)
+    (printed,) = readme_script(run_dir, {"new_houses.csv": new})
+    assert [v for (v,) in ast.literal_eval(printed)] == pytest.approx(values, rel=1e-5)
 
 
 def truncated_run(run_dir):

@@ -35,31 +35,48 @@ def add_arguments(parser) -> None:
 
 
 def input_spec(run) -> dict:
-    """How to turn a raw input into the model's input tensor, as plain data (model.json)."""
+    """How to turn a raw input into the model's input tensor, as plain data (model.json's
+    `input`), one schema for every run:
+
+        kind         "image" (an image file) or "table" (a row of a CSV/Parquet table)
+        shape        one sample as the model takes it: [C, H, W] or [features]
+        image:  mode ("L" | "RGB"), resize ([H, W] | int | null), center_crop ([H, W] | int | null),
+                mean and std per channel (null: no normalisation), after scaling pixels to [0, 1]
+        table:  features (the column names in order | null: every column in file order),
+                mean and std per feature
+    """
     how = dict(run.info.preprocess or {})
-    if how.get("kind") == "image":
-        from omegaconf import OmegaConf
+    shape = list(run.info.input_shape)
+    if how.get("kind") == "table":
+        return {
+            "kind": "table",
+            "shape": shape,
+            "features": how.get("features"),
+            "mean": how["mean"],
+            "std": how["std"],
+        }
+    channels = shape[0]
+    image = {"kind": "image", "shape": shape, "mode": "L" if channels == 1 else "RGB"}
+    if how.get("kind") == "array_image":  # images held as arrays in [0, 1] (digits, dataset=arrays)
+        return {
+            **image,
+            "resize": shape[1:],
+            "center_crop": None,
+            "mean": [float(how["mean"])] * channels,
+            "std": [float(how["std"])] * channels,
+        }
+    from omegaconf import OmegaConf
 
-        from dlrun.datasets.transforms import trained_resize
+    from dlrun.datasets.transforms import trained_resize
 
-        t = OmegaConf.to_container(run.cfg.dataset.transforms, resolve=True)
-        resize = trained_resize(t, how, run.info.input_shape)
-        how.update(
-            mode="L" if run.info.input_shape[0] == 1 else "RGB",
-            resize=resize,
-            center_crop=t["random_crop"],
-            scale="to float in [0, 1], then (x - mean) / std per channel",
-            torchvision_v2=[
-                "ToImage",
-                "ToDtype(float32, scale=True)",
-                "Resize(resize)",
-                "CenterCrop(center_crop)",
-                "Normalize(mean, std)",
-            ],
-        )
-    elif how.get("kind") == "array_image":
-        how.update(mode="L", size=list(run.info.input_shape[1:]), scale="pixels / 255, then (x - mean) / std")
-    return how
+    t = OmegaConf.to_container(run.cfg.dataset.transforms, resolve=True)
+    return {
+        **image,
+        "resize": trained_resize(t, how, run.info.input_shape),
+        "center_crop": t["random_crop"],
+        "mean": how.get("mean"),
+        "std": how.get("std"),
+    }
 
 
 def main(args) -> int:
