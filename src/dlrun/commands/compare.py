@@ -9,14 +9,18 @@ HELP = "compare runs (or the best runs of sweep folders): config differences, me
 def add_arguments(parser) -> None:
     parser.add_argument("runs", nargs="+", help="run directories, or sweep folders (their best run)")
     parser.add_argument("--output", "-o", help="also write the table to this .csv or .md file")
-    parser.add_argument("--plot", default="compare.png", help="the PNG of the validation curves (default: compare.png)")
+    parser.add_argument(
+        "--plot",
+        help="where the PNG of the validation curves goes (default: compare.png in the first run's folder, "
+        "numbered compare-2.png ... rather than over an earlier one)",
+    )
 
 
 def main(args) -> int:
     from rich.table import Table
 
     from dlrun.engine.console import table_console
-    from dlrun.runs.compare import open_runs, plot, table, write_table
+    from dlrun.runs.compare import open_runs, plot, plot_path, table, write_table
 
     runs = open_runs(args.runs)
     header, rows = table(runs)
@@ -28,6 +32,11 @@ def main(args) -> int:
     for row in rows:
         shown.add_row(*row)
     table_console().print(shown)
-    plot(runs, Path(args.plot))
-    print(f"wrote {args.plot}" + (f" and {args.output}" if args.output else ""))
+    figure, replaces = plot_path(args.plot, runs)
+    plot(runs, figure)
+    print(
+        f"wrote {figure}"
+        + (" (it replaced the earlier file)" if replaces else "")
+        + (f" and {args.output}" if args.output else "")
+    )
     return 0

@@ -142,24 +142,70 @@ def write_table(header: list[str], rows: list[list[str]], path: Path) -> None:
     writers[path.suffix.lower()](header, rows, path)
 
 
+NOT_IN_NAMES = ("logger", "trainer.progress", "trainer.print_config")  # where results go or how they are shown
+
+
+def run_names(runs: list[Run]) -> list[str]:
+    """A name per run from the config values that differ (`lr=0.001, optimizer=sgd`), the
+    shortest key of values that move together (lr, not optimizer.lr); folder names when
+    nothing differs or the names would repeat."""
+    chosen, seen = [], set()
+    differences = config_differences(runs)
+    swapped = tuple(k.removesuffix("_target_") for k, _ in differences if k.endswith("._target_"))  # "optimizer."
+    for key, values in sorted(differences, key=lambda kv: (kv[0].count("."), len(kv[0]), kv[0])):
+        together = json.dumps(values, default=str)
+        follows = key.startswith(swapped) and not key.endswith("._target_")  # another class's own arguments
+        if together not in seen and not key.startswith(NOT_IN_NAMES) and not follows:
+            seen.add(together)
+            if key.endswith("._target_"):  # optimizer._target_=torch.optim.SGD: optimizer=SGD
+                key, values = key.removesuffix("._target_"), [str(v).rpartition(".")[2] for v in values]
+            chosen.append((key, values))
+    names = [
+        ", ".join(f"{key}={_cell(values[i])}" for key, values in chosen[:4]) + (" ..." if len(chosen) > 4 else "")
+        for i in range(len(runs))
+    ]
+    if not chosen or len(set(names)) < len(names):
+        return [f"{run.path.name}: {name}" if name else run.path.name for run, name in zip(runs, names)]
+    return names
+
+
+def plot_path(requested: str | None, runs: list[Run]) -> tuple[Path, bool]:
+    """(where the figure goes, whether it replaces a file): `--plot PATH`, else compare.png in the
+    first run's folder, numbered (compare-2.png ...) rather than over an earlier comparison."""
+    if requested:
+        path = Path(requested).expanduser()
+        return path, path.exists()
+    path, number = runs[0].path / "compare.png", 2
+    while path.exists():
+        path, number = runs[0].path / f"compare-{number}.png", number + 1
+    return path, False
+
+
 def plot(runs: list[Run], path: Path) -> None:
-    """The validation curves of every run overlaid, one panel per validation metric."""
+    """The validation curves of every run overlaid, a panel per validation metric (two per row),
+    each run named by what differs in its config."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    metrics = sorted({m for run in runs for m in run.curves}, key=lambda m: (m != "val/loss", m))
-    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(5 * max(1, len(metrics)), 4), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        for i, run in enumerate(runs):
+    metrics = sorted({m for run in runs for m in run.curves}, key=lambda m: (m != "val/loss", m)) or ["val/loss"]
+    columns = min(2, len(metrics))
+    rows = math.ceil(len(metrics) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.4 * columns, 4.2 * rows), squeeze=False)
+    names = run_names(runs)
+    for ax, metric in zip(axes.flat, metrics):
+        for run, name in zip(runs, names):
             points = run.curves.get(metric, [])
-            ax.plot([e for e, _ in points], [v for _, v in points], marker="o", label=f"run {i + 1}")
-        ax.set_title(metric)
-        ax.set_xlabel("epoch")
+            ax.plot([e for e, _ in points], [v for _, v in points], marker="o", markersize=3, label=name)
+        ax.set(title=metric, xlabel="epoch", ylabel=metric)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend()
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"validation curves of {len(runs)} runs")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
