@@ -35,16 +35,15 @@ def test_two_runs_that_differ_in_lr(dlrun_cli, two_runs):
 
 
 def test_the_figure_names_runs_by_what_differs_and_keeps_earlier_figures(dlrun_cli, two_runs):
-    from dlrun.runs.compare import open_runs, run_names
+    from dlrun.runs.compare import open_runs, plot_path, run_names
 
     assert run_names(open_runs([str(two_runs / "a"), str(two_runs / "b")])) == ["lr=0.001", "lr=0.003"]
     first = dlrun_cli("compare", "a", "b", cwd=two_runs)
-    second = dlrun_cli("compare", "a", "b", cwd=two_runs)
-    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert "wrote a/compare.png" in first.stdout and "wrote a/compare-2.png" in second.stdout  # the first run's folder
-    assert (two_runs / "a" / "compare.png").stat().st_size > 10_000
-    again = dlrun_cli("compare", "a", "b", "--plot", "a/compare.png", cwd=two_runs)
-    assert "wrote a/compare.png (it replaced the earlier file)" in again.stdout
+    assert first.returncode == 0, first.stderr
+    assert "wrote a/compare.png" in first.stdout and (two_runs / "a" / "compare.png").stat().st_size > 10_000
+    runs = open_runs([str(two_runs / "a"), str(two_runs / "b")])
+    assert plot_path(None, runs) == (two_runs / "a" / "compare-2.png", False)  # beside, not over, the first
+    assert plot_path(str(two_runs / "a" / "compare.png"), runs) == (two_runs / "a" / "compare.png", True)  # said
 
 
 def test_a_sweep_folder_stands_for_its_best_run(dlrun_cli, two_runs):
