@@ -158,7 +158,9 @@ def test_a_job_of_two_tasks_trains_one_ddp_run(tmp_path):
     (task0,) = (tmp_path / "sweep" / ".submitit").rglob("*_0_log.out")
     (task1,) = (tmp_path / "sweep" / ".submitit").rglob("*_1_log.out")
     said0, said1 = task0.read_text(), task1.read_text()
-    assert any(line.startswith("#0 ") and "val/acc" in line for line in said0.splitlines()), said0[-3000:]  # the job's line
+    assert any(line.startswith("#0 ") and "val/acc" in line for line in said0.splitlines()), said0[
+        -3000:
+    ]  # the job's line
     assert "#0 " not in said1 and "val/acc" not in said1  # one task speaks
 
 
