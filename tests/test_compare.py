@@ -24,7 +24,7 @@ def test_two_runs_that_differ_in_lr(dlrun_cli, two_runs):
     result = dlrun_cli("compare", "a", "b", "--output", "table.csv", "--plot", "curves.png", cwd=two_runs)
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(open(two_runs / "table.csv")))
-    assert rows[0] == ["", "run 1", "run 2"]
+    assert rows[0] == ["", "lr=0.001", "lr=0.003"]  # each run named by what differs
     config_keys = [row[0] for row in rows if row[0].startswith("config ")]
     assert config_keys == ["config lr", "config optimizer.lr"]  # only the lr keys
     assert next(row for row in rows if row[0] == "config lr")[1:] == ["0.001", "0.003"]

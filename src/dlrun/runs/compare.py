@@ -123,7 +123,7 @@ def _number(value) -> bool:
 
 def table(runs: list[Run]) -> tuple[list[str], list[list[str]]]:
     """One table: the differing config keys, versions and commits, then the metrics."""
-    header = ["", *[f"run {i + 1}" for i in range(len(runs))]]
+    header = ["", *run_names(runs)]  # each run named by what differs in its config
     rows = [["path", *[run.label for run in runs]]]
     rows += [[f"config {k}", *[_cell(v) for v in values]] for k, values in config_differences(runs)]
     rows += [[k, *[_cell(v) for v in values]] for k, values in environment_differences(runs)]
