@@ -72,7 +72,7 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
     averages = Averages(model, cfg.trainer, built.optimizer)  # EMA / SWA of the weights, when asked
     total, trainable = models.count_parameters(model)
-    if cfg.trainer.print_config != "none" and resume_from is None:
+    if cfg.trainer.print_config != "none":  # also when resuming: the continued run says what it is
         for line in header_lines(
             cfg,
             job,
