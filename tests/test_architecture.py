@@ -22,6 +22,7 @@ LOWER = (
     "dlrun.training",
     "dlrun.metrics",
     "dlrun.checks",
+    "dlrun.tasks",
     "dlrun.config",
     "dlrun.errors",
     "dlrun.compat",

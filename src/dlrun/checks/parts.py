@@ -1,5 +1,6 @@
 """loss.*, optimizer.* and scheduler.*: the values of each where the chosen option has the key."""
 
+from dlrun import tasks
 from dlrun.checks.values import apply, boolean, is_int, is_number, lookup, number, one_of, whole
 from dlrun.datasets.catalog import dataset_task
 
@@ -51,8 +52,9 @@ def class_loss_on_values(loss: str, task: str) -> str:
 def parts_problems(cfg) -> list[str]:
     found = apply(cfg, RULES)
     loss = CLASS_INDEX_LOSSES.get(lookup(cfg, "loss._target_"))
-    if loss and "dataset" in cfg and dataset_task(cfg.dataset) == "regression":  # training.losses checks it too,
-        found.append(class_loss_on_values(loss, "regression"))  # once the data tells the task
+    task = dataset_task(cfg.dataset) if loss and "dataset" in cfg else None
+    if task is not None and not tasks.get(task).takes_class_indices:  # training.losses checks it too,
+        found.append(class_loss_on_values(loss, task))  # once the data tells the task
     if cfg.get("optimizer") and cfg.optimizer.get("nesterov") is True and cfg.optimizer.get("momentum") == 0:
         found.append("optimizer.nesterov=true needs momentum: set optimizer.momentum > 0 (e.g. 0.9).")
     return found

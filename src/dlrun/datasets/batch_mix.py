@@ -9,7 +9,8 @@ The draws come from torch's global generator, which every checkpoint holds, so a
 run mixes the same batches the same way.
 """
 
-from dlrun.datasets.info import CLASSIFICATION, DataInfo
+from dlrun import tasks
+from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError
 
 SOFT_TARGET_LOSSES = ("CrossEntropyLoss", "BCEWithLogitsLoss")
@@ -23,7 +24,7 @@ def build_mix(transforms_cfg, info: DataInfo, loss):
     mixup, cutmix = float(transforms_cfg.get("mixup_alpha") or 0), float(transforms_cfg.get("cutmix_alpha") or 0)
     if not mixup and not cutmix:
         return None
-    if info.task != CLASSIFICATION or not info.is_image:
+    if not tasks.get(info.task).takes_class_indices or not info.is_image:
         raise DlrunError(
             "MixUp and CutMix (dataset.transforms.mixup_alpha / cutmix_alpha) mix images of a "
             f"classification task; this data is {info.task} with inputs {info.input_shape}."

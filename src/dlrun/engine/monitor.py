@@ -1,6 +1,6 @@
 """The monitored metric: which epoch is best (best.pt, top-k) and when to stop early."""
 
-from dlrun.datasets.info import CLASSIFICATION
+from dlrun import tasks
 from dlrun.engine.state import TrainState
 from dlrun.errors import DlrunError
 from dlrun.metrics.catalogue import not_a_metric
@@ -20,7 +20,7 @@ class Monitor:
         min_delta: float = 0.0,
     ):
         if metric == "auto":
-            metric = "val/acc" if task == CLASSIFICATION and "acc" in higher_is_better else "val/loss"
+            metric = tasks.get(task).default_monitor(list(higher_is_better))
         valid = ["val/loss", *(f"val/{name}" for name in higher_is_better), "train/loss"]
         if metric not in valid:
             raise DlrunError(not_a_metric(metric, task, valid))

@@ -11,9 +11,9 @@ tested against scikit-learn's.
 
 import torch
 
+from dlrun import tasks
 from dlrun.datasets.info import CLASSIFICATION, REGRESSION
 from dlrun.distributed.ranks import global_mean, global_sum
-from dlrun.errors import DlrunError
 from dlrun.metrics.catalogue import TOP_K, resolve
 
 
@@ -26,8 +26,7 @@ def make_metrics(task: str, num_outputs: int, confusion: bool = False, selection
     """By default, classification: accuracy, top-5 accuracy (more than 5 classes), macro F1;
     regression: MAE, MSE, RMSE, R2 (averaged over outputs). `selection`: trainer.metrics.
     `confusion`: also the confusion matrix (classification)."""
-    if task not in (CLASSIFICATION, REGRESSION):
-        raise DlrunError(f"no metrics for task {task!r}")
+    tasks.get(task)  # a task dlrun knows
     return TaskMetrics(task, num_outputs, confusion, selection=selection)
 
 

@@ -17,7 +17,6 @@ from dlrun.errors import DlrunError, did_you_mean
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 TOP_K = 5
-TOP_K_DEFAULT_FROM = 20  # top-5 accuracy is a default metric from 20 classes: with fewer it is ~1 and tells little
 
 # name -> (higher is better, what it is). The first group is computed by dlrun's own
 # on-device sums (dlrun.metrics.builtin); the rest by torchmetrics, imported when chosen.
@@ -73,9 +72,9 @@ def every_name() -> list[str]:
 
 
 def default_names(task: str, num_outputs: int) -> list[str]:
-    if task == CLASSIFICATION:
-        return ["acc", "f1", *(["top5"] if num_outputs >= TOP_K_DEFAULT_FROM else [])]
-    return ["mae", "mse", "r2", "rmse"]
+    from dlrun import tasks
+
+    return tasks.get(task).default_metrics(num_outputs)
 
 
 def entry_problem(entry) -> str | None:

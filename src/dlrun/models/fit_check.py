@@ -61,6 +61,6 @@ def model_name(model_cfg) -> str:
 
 
 def describe(info: DataInfo) -> str:
-    if info.task == "classification":
-        return f"{info.num_outputs} classes"
-    return f"{info.num_outputs} target value{'s' if info.num_outputs != 1 else ''}"
+    from dlrun import tasks
+
+    return tasks.get(info.task).outputs_text(info.num_outputs)

@@ -12,6 +12,7 @@ and the one line a sweep's job prints when it ends.
 import os
 from pathlib import Path
 
+from dlrun import tasks
 from dlrun.errors import plural
 
 GROUPS = ("experiment", "dataset", "dataset/transforms", "model", "loss", "optimizer", "scheduler", "trainer", "logger")
@@ -38,10 +39,7 @@ def model_label(model_cfg) -> str:
 
 
 def data_line(name: str, info, sizes: list[int]) -> str:
-    if info.task == "classification":
-        what = plural(info.num_outputs, "class")
-    else:
-        what = plural(info.num_outputs, "target value")
+    what = tasks.get(info.task).outputs_text(info.num_outputs)
     shape = "x".join(map(str, info.input_shape))
     inputs = f"{shape} images" if info.is_image else plural(info.input_shape[0], "feature") + " per row"
     return f"{name}: {info.task}, {what}, {inputs}; {'/'.join(map(str, sizes))} train/val/test samples"

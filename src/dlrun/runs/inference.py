@@ -87,21 +87,7 @@ def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
 
 
 def readable(outputs: torch.Tensor, info) -> list[dict]:
-    """A row per input: class and probability (plus the runner-up), or the predicted values."""
-    rows = []
-    if info.task == "classification":
-        probs = outputs.softmax(dim=1)
-        top = probs.topk(min(2, probs.shape[1]), dim=1)
-        for values, indices in zip(top.values.tolist(), top.indices.tolist()):
-            rows.append(
-                {
-                    "class": info.class_names[indices[0]],
-                    "probability": values[0],
-                    "runner_up": info.class_names[indices[1]] if len(indices) > 1 else "",
-                    "runner_up_probability": values[1] if len(values) > 1 else "",
-                }
-            )
-    else:
-        for values in outputs.tolist():
-            rows.append({f"value_{i}" if len(values) > 1 else "value": v for i, v in enumerate(values)})
-    return rows
+    """A row per input, as the run's task reads its outputs (class and probability, values ...)."""
+    from dlrun import tasks
+
+    return tasks.get(info.task).readable(outputs, info)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from dlrun import tasks
 from dlrun.datasets.catalog import dataset_task
 from dlrun.errors import DlrunError, unknown_choice
 from dlrun.metrics.catalogue import maximised
@@ -127,7 +128,8 @@ def resolve_direction(direction: str, config: DictConfig) -> str:
                 "(val/acc, maximize) or a regression (val/loss, minimize): set trainer.monitor (e.g. val/acc) or "
                 "hydra.sweeper.direction=maximize|minimize."
             )
-        monitor = "val/acc" if task == "classification" else "val/loss"
+        chosen = trainer.get("metrics")
+        monitor = tasks.get(task).default_monitor(None if chosen is None or isinstance(chosen, str) else list(chosen))
     higher = maximised(str(monitor), trainer.get("metrics"))
     if higher is None:
         raise DlrunError(

@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlrun import tasks
 from dlrun.checks.parts import class_loss_on_values
 from dlrun.config import plain
 from dlrun.config.imports import build, named, target_of
-from dlrun.datasets.info import CLASSIFICATION, DataInfo
+from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError, first_line
 from dlrun.training.kinds import refuse_other_kinds
 
@@ -70,7 +71,7 @@ def build_loss(cfg, info: DataInfo) -> Criterion:
             f"{where} built a {type(loss).__name__}, which cannot be called with (outputs, targets): "
             "a loss is an nn.Module or a function."
         )
-    if isinstance(loss, CLASS_INDEX_LOSSES) and info.task != CLASSIFICATION:
+    if isinstance(loss, CLASS_INDEX_LOSSES) and not tasks.get(info.task).takes_class_indices:
         raise DlrunError(class_loss_on_values(type(loss).__name__, info.task))
     return Criterion(loss, info)
 

@@ -1,0 +1,25 @@
+"""What every task answers (dlrun.tasks): a small interface, one subclass per task."""
+
+from dlrun.errors import plural
+
+
+class Task:
+    name: str = ""
+    takes_class_indices: bool = False  # targets are class indices: nll/cross-entropy losses apply, MixUp/CutMix too
+
+    def default_metrics(self, num_outputs: int) -> list[str]:
+        """The metric names computed when trainer.metrics is `default`."""
+        raise NotImplementedError
+
+    def default_monitor(self, chosen: list[str] | None = None) -> str:
+        """The metric that picks best.pt when trainer.monitor is `auto`; `chosen`: the metric
+        names computed (None: the defaults)."""
+        return "val/loss"
+
+    def outputs_text(self, num_outputs: int) -> str:
+        """`10 classes`, `1 target value`: what the model's outputs are, for messages."""
+        return plural(num_outputs, "output")
+
+    def readable(self, outputs, info) -> list[dict]:
+        """A row per input for `dlrun predict`: the model's outputs (a tensor) made readable."""
+        raise NotImplementedError

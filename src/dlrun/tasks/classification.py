@@ -1,0 +1,34 @@
+"""One class per sample: logits (batch, classes), targets class indices (batch,)."""
+
+from dlrun.errors import plural
+from dlrun.tasks.base import Task
+
+TOP_K_DEFAULT_FROM = 20  # top-5 accuracy is a default metric from 20 classes: with fewer it is ~1 and tells little
+
+
+class Classification(Task):
+    name = "classification"
+    takes_class_indices = True
+
+    def default_metrics(self, num_outputs: int) -> list[str]:
+        return ["acc", "f1", *(["top5"] if num_outputs >= TOP_K_DEFAULT_FROM else [])]
+
+    def default_monitor(self, chosen: list[str] | None = None) -> str:
+        return "val/acc" if chosen is None or "acc" in chosen else "val/loss"
+
+    def outputs_text(self, num_outputs: int) -> str:
+        return plural(num_outputs, "class")
+
+    def readable(self, outputs, info) -> list[dict]:
+        """Class and probability, and the runner-up."""
+        probs = outputs.softmax(dim=1)
+        top = probs.topk(min(2, probs.shape[1]), dim=1)
+        return [
+            {
+                "class": info.class_names[indices[0]],
+                "probability": values[0],
+                "runner_up": info.class_names[indices[1]] if len(indices) > 1 else "",
+                "runner_up_probability": values[1] if len(values) > 1 else "",
+            }
+            for values, indices in zip(top.values.tolist(), top.indices.tolist())
+        ]

@@ -1,0 +1,21 @@
+"""Values per sample: outputs and targets (batch, K), in the targets' units."""
+
+from dlrun.errors import plural
+from dlrun.tasks.base import Task
+
+
+class Regression(Task):
+    name = "regression"
+
+    def default_metrics(self, num_outputs: int) -> list[str]:
+        return ["mae", "mse", "r2", "rmse"]
+
+    def outputs_text(self, num_outputs: int) -> str:
+        return plural(num_outputs, "target value")
+
+    def readable(self, outputs, info) -> list[dict]:
+        """The predicted value (value_0, value_1 ... for several)."""
+        return [
+            {f"value_{i}" if len(values) > 1 else "value": v for i, v in enumerate(values)}
+            for values in outputs.tolist()
+        ]
