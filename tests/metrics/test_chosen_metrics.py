@@ -9,7 +9,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from dlrun.metrics.catalogue import LIBRARY, resolve
+from dlrun import tasks
+from dlrun.metrics.catalogue import resolve
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def test_every_catalogue_metric_computes(task, classes):
     """Each library metric, built for binary, multiclass, one and several outputs, gives one finite number."""
     from dlrun.metrics.builtin import make_metrics
 
-    names = list(LIBRARY[task])
+    names = list(tasks.get(task).library_metrics)
     metrics = make_metrics(task, classes, selection=OmegaConf.create(names))
     generator = torch.Generator().manual_seed(0)
     for _ in range(3):

@@ -12,45 +12,13 @@ An entry of `trainer.metrics` is one of
 
 from dataclasses import dataclass, field
 
+from dlrun import tasks
 from dlrun.config import plain
 from dlrun.errors import DlrunError, did_you_mean
 
-CLASSIFICATION, REGRESSION = "classification", "regression"
+CLASSIFICATION, REGRESSION = "classification", "regression"  # (dlrun.tasks.TASKS has every task)
 TOP_K = 5
 
-# name -> (higher is better, what it is). The first group is computed by dlrun's own
-# on-device sums (dlrun.metrics.builtin); the rest by torchmetrics, imported when chosen.
-BUILTIN = {
-    CLASSIFICATION: {
-        "acc": (True, "accuracy"),
-        "f1": (True, "macro F1 over classes"),
-        "top5": (True, "top-5 accuracy (more than 5 classes; a default from 20)"),
-    },
-    REGRESSION: {
-        "mae": (False, "mean absolute error"),
-        "mse": (False, "mean squared error"),
-        "r2": (True, "R2, averaged over outputs"),
-        "rmse": (False, "root mean squared error"),
-    },
-}
-LIBRARY = {
-    CLASSIFICATION: {
-        "auroc": (True, "area under the ROC curve (binary: of the positive class; else macro one-vs-rest)"),
-        "average_precision": (True, "area under the precision-recall curve (binary: positive class; else macro)"),
-        "precision": (True, "precision (binary: of the positive class; else macro)"),
-        "recall": (True, "recall (binary: of the positive class; else macro)"),
-        "specificity": (True, "specificity (binary: of the positive class; else macro)"),
-        "mcc": (True, "Matthews correlation coefficient"),
-        "cohen_kappa": (True, "Cohen's kappa"),
-        "calibration_error": (False, "expected calibration error of the softmax confidence (15 bins)"),
-    },
-    REGRESSION: {
-        "mape": (False, "mean absolute percentage error"),
-        "explained_variance": (True, "explained variance, averaged over outputs"),
-        "pearson": (True, "Pearson correlation, averaged over outputs"),
-        "spearman": (True, "Spearman rank correlation, averaged over outputs"),
-    },
-}
 DEFAULT = "default"
 
 
@@ -64,11 +32,14 @@ class MetricEntry:
 
 
 def names(task: str) -> dict:
-    return {**BUILTIN[task], **LIBRARY[task]}
+    """name -> (higher is better, what it is): the task's own metrics (dlrun.tasks), computed by
+    dlrun's on-device sums (builtin) or by torchmetrics, imported when chosen (library)."""
+    task = tasks.get(task)
+    return {**task.builtin_metrics, **task.library_metrics}
 
 
 def every_name() -> list[str]:
-    return sorted({n for task in (CLASSIFICATION, REGRESSION) for n in names(task)})
+    return sorted({n for task in tasks.TASKS for n in names(task)})
 
 
 def default_names(task: str, num_outputs: int) -> list[str]:
@@ -91,7 +62,8 @@ def entry_problem(entry) -> str | None:
             return None
         return (
             f"trainer.metrics: unknown metric {entry!r}.{did_you_mean(entry, every_name())} "
-            f"Classification: {', '.join(names(CLASSIFICATION))}; regression: {', '.join(names(REGRESSION))}; "
+            + "; ".join(f"{task.capitalize()}: {', '.join(names(task))}" for task in tasks.TASKS)
+            + "; "
             "or your own as an import path (my_metrics.brier)"
         )
     if isinstance(entry, dict):
@@ -129,16 +101,21 @@ def column_name(entry) -> str:
 
 def task_problems(value, task: str) -> list[str]:
     """Names of the other task's metrics in `value` (a checked list), as messages."""
-    own, other = names(task), REGRESSION if task == CLASSIFICATION else CLASSIFICATION
+    own = names(task)
     value = plain(value)
     if not isinstance(value, list):  # default (or null): the task's own
         return []
     return [
-        f"trainer.metrics: {entry} is a {other} metric, but this dataset is a {task} task. "
+        f"trainer.metrics: {entry} is {owner(entry)} metric, but this dataset is a {task} task. "
         f"{task.capitalize()} metrics: {', '.join(own)}."
         for entry in value
         if isinstance(entry, str) and "." not in entry and entry not in own
     ]
+
+
+def owner(name: str) -> str:
+    """`a regression`: the task whose metric `name` is."""
+    return next((f"a {task}" for task in tasks.TASKS if name in names(task)), "another task's")
 
 
 def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
@@ -168,7 +145,7 @@ def resolve(value, task: str, num_outputs: int) -> list[MetricEntry]:
             raise DlrunError(task_problems([entry], task)[0])
         if entry == "top5" and num_outputs <= TOP_K:
             raise DlrunError(f"trainer.metrics: top5 needs more than {TOP_K} classes; this dataset has {num_outputs}.")
-        source = "builtin" if entry in BUILTIN[task] else "library"
+        source = "builtin" if entry in tasks.get(task).builtin_metrics else "library"
         chosen.append(MetricEntry(entry, source, own[entry][0]))
     return chosen
 
@@ -194,7 +171,7 @@ def maximised(metric: str, value=None) -> bool | None:
     for entry in value if isinstance(value, list) else []:
         if not entry_problem(entry) and column_name(entry) == name and (isinstance(entry, dict) or "." in entry):
             return entry.get("higher_is_better") if isinstance(entry, dict) else None
-    for task in (CLASSIFICATION, REGRESSION):
+    for task in tasks.TASKS:
         if name in names(task):
             return names(task)[name][0]
     return None

@@ -6,6 +6,10 @@ from dlrun.errors import plural
 class Task:
     name: str = ""
     takes_class_indices: bool = False  # targets are class indices: nll/cross-entropy losses apply, MixUp/CutMix too
+    # metric name -> (higher is better, what it is): computed by dlrun's own on-device sums
+    # (dlrun.metrics.builtin), or by torchmetrics, imported when chosen (dlrun.metrics.library)
+    builtin_metrics: dict = {}
+    library_metrics: dict = {}
 
     def default_metrics(self, num_outputs: int) -> list[str]:
         """The metric names computed when trainer.metrics is `default`."""

@@ -9,6 +9,21 @@ TOP_K_DEFAULT_FROM = 20  # top-5 accuracy is a default metric from 20 classes: w
 class Classification(Task):
     name = "classification"
     takes_class_indices = True
+    builtin_metrics = {
+        "acc": (True, "accuracy"),
+        "f1": (True, "macro F1 over classes"),
+        "top5": (True, "top-5 accuracy (more than 5 classes; a default from 20)"),
+    }
+    library_metrics = {
+        "auroc": (True, "area under the ROC curve (binary: of the positive class; else macro one-vs-rest)"),
+        "average_precision": (True, "area under the precision-recall curve (binary: positive class; else macro)"),
+        "precision": (True, "precision (binary: of the positive class; else macro)"),
+        "recall": (True, "recall (binary: of the positive class; else macro)"),
+        "specificity": (True, "specificity (binary: of the positive class; else macro)"),
+        "mcc": (True, "Matthews correlation coefficient"),
+        "cohen_kappa": (True, "Cohen's kappa"),
+        "calibration_error": (False, "expected calibration error of the softmax confidence (15 bins)"),
+    }
 
     def default_metrics(self, num_outputs: int) -> list[str]:
         return ["acc", "f1", *(["top5"] if num_outputs >= TOP_K_DEFAULT_FROM else [])]

@@ -6,6 +6,18 @@ from dlrun.tasks.base import Task
 
 class Regression(Task):
     name = "regression"
+    builtin_metrics = {
+        "mae": (False, "mean absolute error"),
+        "mse": (False, "mean squared error"),
+        "r2": (True, "R2, averaged over outputs"),
+        "rmse": (False, "root mean squared error"),
+    }
+    library_metrics = {
+        "mape": (False, "mean absolute percentage error"),
+        "explained_variance": (True, "explained variance, averaged over outputs"),
+        "pearson": (True, "Pearson correlation, averaged over outputs"),
+        "spearman": (True, "Spearman rank correlation, averaged over outputs"),
+    }
 
     def default_metrics(self, num_outputs: int) -> list[str]:
         return ["mae", "mse", "r2", "rmse"]
