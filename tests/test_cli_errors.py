@@ -169,6 +169,8 @@ CASES = [
     ),
     ("synthetic-too-small", "dataset=synthetic dataset.n_samples=5", ["dataset.n_samples=5 is not valid"]),
     ("synthetic-task-unknown", "dataset=synthetic dataset.task=ranking", ["dataset.task='ranking' is not valid"]),
+    ("task-unknown", "task=ranking", ["Unknown task 'ranking'", "auto, classification, regression"]),
+    ("task-not-the-datasets", "task=regression", ["task=regression does not fit dataset=digits", "task=auto"]),
     ("custom-dataset-not-a-path", "dataset=custom dataset.class_path=notapath", ["dataset.class_path='notapath'"]),
     ("custom-dataset-missing-module", "dataset=custom dataset.class_path=nothere.Data", ["module 'nothere' not found"]),
     (

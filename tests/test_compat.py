@@ -2,6 +2,7 @@
 installed versions: an upgrade that changes one fails here, by name."""
 
 import importlib.metadata
+import time
 import warnings
 
 import pytest
@@ -165,7 +166,11 @@ def test_an_offline_wandb_log_is_read_back(tmp_path, monkeypatch):
     run.log({"loss": 0.25}, step=1)
     run.finish()
     (log,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
-    kinds = [r.WhichOneof("record_type") for r in compat.read_wandb_log(log)]
+    for _ in range(100):  # wandb's service process may still be writing the file after finish() returned
+        kinds = [r.WhichOneof("record_type") for r in compat.read_wandb_log(log)]
+        if "history" in kinds:
+            break
+        time.sleep(0.1)
     assert "run" in kinds and "history" in kinds
     with pytest.raises(ValueError, match="not a W&B transaction log"):
         (tmp_path / "x.wandb").write_bytes(b"nope" * 4)

@@ -52,7 +52,7 @@ def test_trailing_batch_of_one_is_dropped_for_batch_norm(make_cfg):
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_synthetic(make_cfg, task):
-    loaders, info = build(make_cfg, "dataset=synthetic", f"dataset.task={task}", "dataset.n_features=6")
+    loaders, info = build(make_cfg, "dataset=synthetic", f"task={task}", "dataset.n_features=6")
     assert info.task == task and info.input_shape == (6,)
     _, targets = next(iter(loaders["train"]))
     if task == "regression":

@@ -313,7 +313,7 @@ def test_csv_task_inference(make_cfg, tmp_path):
         f"dataset.path={tmp_path / 't.csv'}",
         "dataset.target=grade",
         "dataset.features=[x]",
-        "dataset.task=regression",
+        "task=regression",
     )
     assert datasets.build_bundle(cfg.dataset).info.task == "regression"
 

@@ -80,7 +80,7 @@ def test_test_metrics_come_from_the_best_checkpoint(train, make_cfg):
 def test_regression_path(train):
     run_dir = train(
         "dataset=synthetic",
-        "dataset.task=regression",
+        "task=regression",
         "dataset.n_samples=400",
         "dataset.n_features=8",
         "loss=mse",
@@ -126,7 +126,7 @@ def test_class_index_loss_on_regression_data_is_refused(train):
     from dlrun.errors import DlrunError
 
     with pytest.raises(DlrunError, match="needs class labels"):
-        train("dataset=synthetic", "dataset.task=regression", "model=mlp", "epochs=1")
+        train("dataset=synthetic", "task=regression", "model=mlp", "epochs=1")
 
 
 def test_cosine_schedule_reaches_eta_min(train):

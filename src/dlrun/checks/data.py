@@ -8,7 +8,6 @@ from dlrun.datasets.loader_options import IN_MEMORY_ONE_PROCESS
 from dlrun.errors import DlrunError
 
 FRACTION = (number(0, 1, low_open=True, high_open=True), "a fraction between 0 and 1 (exclusive), e.g. 0.15")
-TASKS = {"synthetic": ("classification", "regression")}
 FILE_KINDS = {"table": table_format, "arrays": array_format}  # the extensions each option reads
 
 
@@ -81,14 +80,30 @@ RULES = [
 ]
 
 
+def task_problems(cfg, name) -> list[str]:
+    """task=... (or dataset.task where a data set has it) is a known task, and one the data set
+    can be: a bundled set is what it is (digits: classification)."""
+    from dlrun import tasks
+    from dlrun.datasets.catalog import fixed_task
+
+    valid = ("auto", *tasks.TASKS)
+    found = []
+    for key in ("task.name", "dataset.task"):
+        value = lookup(cfg, key)
+        if value is not ABSENT and value not in valid:
+            where = "task" if key == "task.name" else key
+            found.append(f"{where}={value!r} is not valid: use {', '.join(valid)}.")
+    chosen, fixed = lookup(cfg, "task.name"), fixed_task(name)
+    if chosen in tasks.TASKS and fixed and chosen != fixed:
+        found.append(f"task={chosen} does not fit dataset={name}, a {fixed} data set: use task=auto (or {fixed}).")
+    return found
+
+
 def data_problems(cfg, files: bool = True) -> list[str]:
     found = apply(cfg, RULES)
     dataset = cfg.dataset
     name = dataset.get("name")
-    task = lookup(cfg, "dataset.task")
-    valid_tasks = TASKS.get(name, ("auto", "classification", "regression"))
-    if task is not ABSENT and task not in valid_tasks:
-        found.append(f"dataset.task={task!r} is not valid: use {', '.join(valid_tasks)}.")
+    found += task_problems(cfg, name)
     val, test = lookup(cfg, "dataset.val_fraction"), lookup(cfg, "dataset.test_fraction")
     if all(FRACTION[0](v) for v in (val, test)) and val + test >= 1:
         found.append(

@@ -37,17 +37,17 @@ def arrays(cfg) -> DataBundle:
     task = infer_task(pd.Series(y), cfg.task) if y.ndim == 1 else _multi_task(cfg.task)
     if task == CLASSIFICATION:
         if y.ndim != 1:
-            raise DlrunError(f"dataset.task=classification needs one label per sample; targets have shape {y.shape}.")
+            raise DlrunError(f"task=classification needs one label per sample; targets have shape {y.shape}.")
         class_names, ids = class_ids(y, "dataset=arrays: the targets")
         return array_bundle(x, ids, cfg, task=task, class_names=class_names)
     if not np.issubdtype(y.dtype, np.number):
-        raise DlrunError(f"dataset.task=regression but the targets are {y.dtype}, not numbers.")
+        raise DlrunError(f"task=regression but the targets are {y.dtype}, not numbers.")
     return array_bundle(x, y.astype(np.float32), cfg, task=REGRESSION)
 
 
 def _multi_task(requested: str) -> str:
     if requested == CLASSIFICATION:
-        raise DlrunError("dataset.task=classification needs one label per sample, not several target columns.")
+        raise DlrunError("task=classification needs one label per sample, not several target columns.")
     return REGRESSION
 
 

@@ -60,7 +60,7 @@ def table(cfg) -> DataBundle:
             x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names, feature_names=[str(f) for f in features]
         )
     if not np.issubdtype(y.dtype, np.number):
-        raise DlrunError(f"dataset.task=regression but column {cfg.target!r} is not numeric.")
+        raise DlrunError(f"task=regression but column {cfg.target!r} is not numeric.")
     return array_bundle(
         x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION, feature_names=[str(f) for f in features]
     )
@@ -121,5 +121,5 @@ def infer_task(target, requested: str) -> str:
     else:
         integral = np.all(np.mod(target.to_numpy(np.float64), 1) == 0)
         task = CLASSIFICATION if integral and target.nunique() <= MAX_CLASSES_FOR_INTEGERS else REGRESSION
-    log.info("target %r looks like %s (override with dataset.task=...)", target.name, task)
+    log.info("target %r looks like %s (override with task=...)", target.name, task)
     return task
