@@ -15,7 +15,18 @@ from pathlib import Path
 from dlrun import tasks
 from dlrun.errors import plural
 
-GROUPS = ("experiment", "task", "dataset", "dataset/transforms", "model", "loss", "optimizer", "scheduler", "trainer", "logger")
+GROUPS = (
+    "experiment",
+    "task",
+    "dataset",
+    "dataset/transforms",
+    "model",
+    "loss",
+    "optimizer",
+    "scheduler",
+    "trainer",
+    "logger",
+)
 
 
 def shown_path(path: Path) -> str:
