@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from dlrun import tasks
 from dlrun.commands import add_trust_option
 from dlrun.errors import plural
 
@@ -60,7 +61,10 @@ def main(args) -> int:
         )
     model = rebuild_model(run).to(device)
     metrics = make_metrics(
-        info.task, info.num_outputs, confusion=info.task == "classification", selection=cfg.trainer.get("metrics")
+        info.task,
+        info.num_outputs,
+        confusion=tasks.get(info.task).confusion_matrix,
+        selection=cfg.trainer.get("metrics"),
     ).to(device)
     criterion = build_loss(cfg.loss, run.info).to(device)
     values = evaluate(model, loaders[args.split], criterion, metrics, device, info.task, split=args.split)

@@ -86,6 +86,7 @@ def main(args) -> int:
 
     import torch
 
+    from dlrun import tasks
     from dlrun.engine.checkpoint import current_umask, write_json
     from dlrun.runs.saved_run import rebuild_model
 
@@ -122,9 +123,7 @@ def main(args) -> int:
     info = run.info
     meta = {
         "task": info.task,
-        "outputs": "logits (apply softmax for probabilities)"
-        if info.task == "classification"
-        else "values in the target's units",
+        "outputs": tasks.get(info.task).outputs_meaning,
         "class_names": list(info.class_names) if info.class_names else None,
         "input_shape": list(info.input_shape),
         "input": input_spec(run),

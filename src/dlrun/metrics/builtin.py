@@ -12,7 +12,6 @@ tested against scikit-learn's.
 import torch
 
 from dlrun import tasks
-from dlrun.datasets.info import CLASSIFICATION, REGRESSION
 from dlrun.distributed.ranks import global_mean, global_sum
 from dlrun.metrics.catalogue import TOP_K, resolve
 
@@ -68,13 +67,7 @@ class TaskMetrics:
         return self
 
     def reset(self) -> None:
-        classes, device = self.num_outputs, self.device
-        real = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
-        if self.task == CLASSIFICATION:
-            self.matrix = torch.zeros(classes * classes, dtype=torch.int64, device=device)  # true x predicted
-            self.top_hits = torch.zeros((), dtype=torch.int64, device=device)
-        else:  # per output: count, sum |e|, sum e^2, sum y, sum y^2
-            self.sums = torch.zeros(5, classes, dtype=real, device=device)
+        self.sums = SUMS[tasks.get(self.task).sums](self.num_outputs, self.device, self.confusion)
         for metric in self.extra.values():
             metric.reset()
 
@@ -82,13 +75,56 @@ class TaskMetrics:
     def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         for metric in self.extra.values():
             metric.update(outputs, targets)
-        if self.task == CLASSIFICATION:
-            classes = self.num_outputs
-            targets = targets.long()
-            self.matrix += torch.bincount(targets * classes + outputs.argmax(-1), minlength=classes * classes)
-            if classes > TOP_K:
-                self.top_hits += (outputs.topk(TOP_K, dim=-1).indices == targets[:, None]).any(-1).sum()
-            return
+        self.sums.update(outputs, targets)
+
+    @torch.no_grad()
+    def compute(self) -> dict[str, torch.Tensor]:
+        """The chosen metrics, in their order (and the confusion matrix when asked)."""
+        values = self.sums.values()
+        chosen = {
+            e.name: self.extra[e.name].compute() if e.name in self.extra else values[e.name] for e in self.entries
+        }
+        return {**chosen, **({"confusion": values["confusion"]} if self.confusion else {})}
+
+
+class ClassCounts:
+    """Classification: a confusion matrix (true x predicted) and top-5 hits -> acc, f1, top5."""
+
+    def __init__(self, classes: int, device: torch.device, confusion: bool = False):
+        self.classes, self.confusion = classes, confusion
+        self.matrix = torch.zeros(classes * classes, dtype=torch.int64, device=device)
+        self.top_hits = torch.zeros((), dtype=torch.int64, device=device)
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        classes, targets = self.classes, targets.long()
+        self.matrix += torch.bincount(targets * classes + outputs.argmax(-1), minlength=classes * classes)
+        if classes > TOP_K:
+            self.top_hits += (outputs.topk(TOP_K, dim=-1).indices == targets[:, None]).any(-1).sum()
+
+    def values(self) -> dict[str, torch.Tensor]:
+        """Over every process of a distributed run (the counts are summed exactly)."""
+        matrix, top_hits = global_sum(self.matrix).view(self.classes, self.classes), global_sum(self.top_hits)
+        total = matrix.sum().clamp(min=1)
+        hits = matrix.diagonal()
+        missed, wrong = matrix.sum(1) - hits, matrix.sum(0) - hits  # false negatives, false positives
+        seen = (hits + missed + wrong) > 0  # classes in the targets or predictions
+        f1 = (2 * hits).double() / (2 * hits + missed + wrong).clamp(min=1).double()
+        values = {"acc": hits.sum() / total, "f1": f1[seen].mean() if seen.any() else f1.new_zeros(())}
+        if self.classes > TOP_K:
+            values["top5"] = top_hits / total
+        if self.confusion:
+            values["confusion"] = matrix
+        return values
+
+
+class ValueSums:
+    """Regression, per output: count, sum |e|, sum e^2, sum y, sum y^2 -> mae, mse, r2, rmse."""
+
+    def __init__(self, outputs: int, device: torch.device, confusion: bool = False):
+        real = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+        self.sums = torch.zeros(5, outputs, dtype=real, device=device)
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         outputs = outputs.reshape(len(outputs), -1).to(self.sums.dtype)
         targets = targets.reshape(len(targets), -1).to(self.sums.dtype)
         errors = outputs - targets
@@ -102,20 +138,7 @@ class TaskMetrics:
             ]
         )
 
-    @torch.no_grad()
-    def compute(self) -> dict[str, torch.Tensor]:
-        """The chosen metrics, in their order (and the confusion matrix when asked)."""
-        values = self.sums_values()
-        chosen = {
-            e.name: self.extra[e.name].compute() if e.name in self.extra else values[e.name] for e in self.entries
-        }
-        return {**chosen, **({"confusion": values["confusion"]} if self.confusion else {})}
-
-    def sums_values(self) -> dict[str, torch.Tensor]:
-        if self.task == CLASSIFICATION:
-            return self.classification(
-                global_sum(self.matrix).view(self.num_outputs, self.num_outputs), global_sum(self.top_hits)
-            )
+    def values(self) -> dict[str, torch.Tensor]:
         count, abs_err, sq_err, total, total_sq = global_sum(self.sums)
         n = count.sum().clamp(min=1)
         mse = sq_err.sum() / n
@@ -125,23 +148,13 @@ class TaskMetrics:
         )  # a constant target: 1 if exact, else 0
         return {"mae": abs_err.sum() / n, "mse": mse, "r2": r2.mean(), "rmse": mse.sqrt()}
 
-    def classification(self, matrix: torch.Tensor, top_hits: torch.Tensor) -> dict[str, torch.Tensor]:
-        total = matrix.sum().clamp(min=1)
-        hits = matrix.diagonal()
-        missed, wrong = matrix.sum(1) - hits, matrix.sum(0) - hits  # false negatives, false positives
-        seen = (hits + missed + wrong) > 0  # classes in the targets or predictions
-        f1 = (2 * hits).double() / (2 * hits + missed + wrong).clamp(min=1).double()
-        values = {"acc": hits.sum() / total, "f1": f1[seen].mean() if seen.any() else f1.new_zeros(())}
-        if self.num_outputs > TOP_K:
-            values["top5"] = top_hits / total
-        if self.confusion:
-            values["confusion"] = matrix
-        return values
+
+SUMS = {"class_counts": ClassCounts, "value_sums": ValueSums}  # a task's `sums`: what computes its builtin metrics
 
 
 def prepare(outputs: torch.Tensor, targets: torch.Tensor, task: str):
     """Logits and class indices, or 1-D values for one output."""
-    if task == REGRESSION and outputs.shape[-1] == 1:
+    if tasks.get(task).squeeze_one_output and outputs.shape[-1] == 1:
         return outputs.squeeze(-1), targets.squeeze(-1)
     return outputs, targets
 

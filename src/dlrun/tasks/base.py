@@ -10,6 +10,10 @@ class Task:
     # (dlrun.metrics.builtin), or by torchmetrics, imported when chosen (dlrun.metrics.library)
     builtin_metrics: dict = {}
     library_metrics: dict = {}
+    sums: str = ""  # the on-device sums that compute builtin_metrics (dlrun.metrics.builtin.SUMS)
+    squeeze_one_output: bool = False  # a single output is given to the library metrics as (batch,)
+    confusion_matrix: bool = False  # `dlrun eval` shows and saves one
+    outputs_meaning: str = ""  # what the exported model's outputs are (model.json)
 
     def default_metrics(self, num_outputs: int) -> list[str]:
         """The metric names computed when trainer.metrics is `default`."""

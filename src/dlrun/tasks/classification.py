@@ -8,7 +8,10 @@ TOP_K_DEFAULT_FROM = 20  # top-5 accuracy is a default metric from 20 classes: w
 
 class Classification(Task):
     name = "classification"
+    sums = "class_counts"  # dlrun.metrics.builtin.SUMS: what computes its builtin metrics
     takes_class_indices = True
+    confusion_matrix = True
+    outputs_meaning = "logits (apply softmax for probabilities)"
     builtin_metrics = {
         "acc": (True, "accuracy"),
         "f1": (True, "macro F1 over classes"),

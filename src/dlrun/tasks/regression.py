@@ -6,6 +6,9 @@ from dlrun.tasks.base import Task
 
 class Regression(Task):
     name = "regression"
+    sums = "value_sums"  # dlrun.metrics.builtin.SUMS: what computes its builtin metrics
+    outputs_meaning = "values in the target's units"
+    squeeze_one_output = True  # one output: (batch,) values for the library metrics
     builtin_metrics = {
         "mae": (False, "mean absolute error"),
         "mse": (False, "mean squared error"),
