@@ -156,5 +156,8 @@ def test_dlruns_own_messages_come_once_in_its_format(dlrun_cli, tmp_path):
     said = result.stdout + result.stderr
     assert said.count("image_folder: 2 classes, 12 training images") == 1, said  # a logging record, said once
     assert "[INFO]" not in said and "[dlrun]" not in said, said
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:6]] == FIRST_WORDS, said  # what the run is comes first,
+    assert lines[6] == "image_folder: 2 classes, 12 training images", said  # then what building it said
     (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
     assert "image_folder: 2 classes, 12 training images" in (run_dir / "train.log").read_text()

@@ -43,12 +43,35 @@ class RunConsole:
         self.progress = progress
         self.log_file = Path(log_file) if log_file else None
         self.echo = echo and progress != "none"
+        self.held: list[str] | None = None  # console lines waiting for release()
         _Said.current = self
 
     def say(self, message: str) -> None:
-        if self.echo:
+        if self.echo and self.held is not None:
+            self.held.append(message)
+        elif self.echo:
             self.console.print(message, highlight=False, soft_wrap=True)
         self.keep(f"{datetime.now():%Y-%m-%d %H:%M:%S}  {Text.from_markup(message).plain}")
+
+    @contextmanager
+    def holding(self):
+        """What is said inside reaches train.log at once and the console after `release`
+        (a run's data and model messages come after the lines that say what the run is);
+        an error inside releases them before it propagates."""
+        self.held = []
+        try:
+            yield
+        except BaseException:
+            self.release([])
+            raise
+
+    def release(self, first: list[str]) -> None:
+        """Say `first`, then the held lines, and stop holding."""
+        held, self.held = self.held or [], None
+        for line in first:
+            self.say(line)
+        for line in held:
+            self.console.print(line, highlight=False, soft_wrap=True)
 
     def keep(self, text: str) -> None:
         """Append to train.log (opened per write: a crash or kill loses no line)."""

@@ -56,39 +56,39 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     device = ranks.local_device(select_device(cfg.trainer.device))
     configure_determinism(cfg.trainer.deterministic)
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
-    said_while_building = []  # a replaced last layer: said after the run's first lines
-    built = build_training(cfg, device, say=said_while_building.append)
-    model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")  # trainer.metrics: default or names
-    metrics = make_metrics(info.task, info.num_outputs, selection=chosen).to(device)
-    monitor = Monitor(
-        cfg.trainer.monitor, cfg.trainer.mode, info.task, metrics.higher_is_better(), plan.patience, plan.min_delta
-    )
-    schedule = build_schedule(
-        cfg.scheduler,
-        built.optimizer,
-        monitor_mode=monitor.mode,
-        total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(built.loaders["train"])),
-    )
-    scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
-    averages = Averages(model, cfg.trainer, built.optimizer)  # EMA / SWA of the weights, when asked
-    total, trainable = models.count_parameters(model)
-    if cfg.trainer.print_config != "none":  # also when resuming: the continued run says what it is
-        for line in header_lines(
-            cfg,
-            job,
-            run_dir,
-            info,
-            [len(built.loaders[s].dataset) for s in ("train", "val", "test")],
-            (total, trainable),
-            device_name(device),
-            plan,
-            plan.train_batches(len(built.loaders["train"])),
-            monitor,
-            ranks.describe_world(),
-        ):
-            console.say(line)
-    for line in said_while_building:
-        console.say(line)
+    with console.holding():  # what building says (data, a replaced head) comes after the run's first lines
+        built = build_training(cfg, device, say=console.say)
+        model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")  # trainer.metrics: default or names
+        metrics = make_metrics(info.task, info.num_outputs, selection=chosen).to(device)
+        monitor = Monitor(
+            cfg.trainer.monitor, cfg.trainer.mode, info.task, metrics.higher_is_better(), plan.patience, plan.min_delta
+        )
+        schedule = build_schedule(
+            cfg.scheduler,
+            built.optimizer,
+            monitor_mode=monitor.mode,
+            total_steps=plan.epochs * plan.optimizer_steps_per_epoch(len(built.loaders["train"])),
+        )
+        scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
+        averages = Averages(model, cfg.trainer, built.optimizer)  # EMA / SWA of the weights, when asked
+        total, trainable = models.count_parameters(model)
+        console.release(
+            header_lines(
+                cfg,
+                job,
+                run_dir,
+                info,
+                [len(built.loaders[s].dataset) for s in ("train", "val", "test")],
+                (total, trainable),
+                device_name(device),
+                plan,
+                plan.train_batches(len(built.loaders["train"])),
+                monitor,
+                ranks.describe_world(),
+            )
+            if cfg.trainer.print_config != "none"  # also when resuming: the continued run says what it is
+            else []
+        )
     state, wandb_id = None, None
     if resume_from is not None:
         state, wandb_id = restore(resume_from, model, built.optimizer, schedule, scaler, run_dir, console, averages)
