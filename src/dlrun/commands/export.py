@@ -87,7 +87,7 @@ def main(args) -> int:
     import torch
 
     from dlrun import tasks
-    from dlrun.engine.checkpoint import current_umask, write_json
+    from dlrun.engine.checkpoint import umask_mode, write_json
     from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
@@ -117,7 +117,7 @@ def main(args) -> int:
                     "note: TorchScript is deprecated in recent torch; --format exported is its successor",
                     file=sys.stderr,
                 )
-        os.chmod(tmp, 0o666 & ~current_umask())  # safetensors writes 0600 (a temporary file of its own)
+        os.chmod(tmp, umask_mode())  # safetensors writes 0600 (a temporary file of its own)
         os.replace(tmp, path)
         written.append(path)
     info = run.info

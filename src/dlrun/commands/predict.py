@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from dlrun.commands import add_trust_option
+from dlrun.errors import plural
 
 HELP = "predict with a run's best checkpoint: image files or the rows of CSV files"
 
@@ -50,5 +51,5 @@ def main(args) -> int:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
-        print(f"wrote {len(rows)} prediction{'' if len(rows) == 1 else 's'} to {path}", file=sys.stderr)
+        print(f"wrote {plural(len(rows), 'prediction')} to {path}", file=sys.stderr)
     return 0

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from dlrun.tasks import TASKS
+
 # task column: class. = classification, regr. = regression
 
 
@@ -45,14 +47,10 @@ AUTO_TASK = {"synthetic": "classification"}  # what task=auto means where the da
 def dataset_task(dataset) -> str | None:
     """The task a dataset config declares (dataset.task, which follows task=...) or its catalogue
     entry knows; None when the data decides."""
-    from dlrun.tasks import TASKS
-
-    task = dataset.get("task")
+    task, name = dataset.get("task"), dataset.get("name")
     if task in TASKS:
         return task
-    return fixed_task(dataset.get("name")) or (
-        AUTO_TASK.get(dataset.get("name")) if task == "auto" else None
-    )  # (a wrong one: checks.data says)
+    return fixed_task(name) or (AUTO_TASK.get(name) if task == "auto" else None)  # a wrong task: checks.data says
 
 
 def fixed_task(name) -> str | None:

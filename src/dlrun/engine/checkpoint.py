@@ -24,7 +24,7 @@ def atomic_write(path: Path, write, before_replace=None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~current_umask())
+        os.fchmod(fd, umask_mode())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -35,6 +35,11 @@ def atomic_write(path: Path, write, before_replace=None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def umask_mode() -> int:
+    """The mode `open()` gives a new file under this process's umask (0o644 under 022)."""
+    return 0o666 & ~current_umask()
 
 
 def current_umask() -> int:

@@ -50,8 +50,11 @@ class RunConsole:
         if self.echo and self.held is not None:
             self.held.append(message)
         elif self.echo:
-            self.console.print(message, highlight=False, soft_wrap=True)
+            self._print(message)
         self.keep(f"{datetime.now():%Y-%m-%d %H:%M:%S}  {Text.from_markup(message).plain}")
+
+    def _print(self, message: str) -> None:
+        self.console.print(message, highlight=False, soft_wrap=True)
 
     @contextmanager
     def holding(self):
@@ -71,22 +74,24 @@ class RunConsole:
         for line in first:
             self.say(line)
         for line in held:
-            self.console.print(line, highlight=False, soft_wrap=True)
+            self._print(line)
 
     def keep(self, text: str) -> None:
-        """Append to train.log (opened per write: a crash or kill loses no line)."""
-        if self.log_file is not None:
-            self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log_file, "a", encoding="utf-8") as f:
-                f.write(text.rstrip("\n") + "\n")
+        """A line for train.log."""
+        self._append(lambda f: f.write(text.rstrip("\n") + "\n"))
 
     def show(self, renderable) -> None:
         """A table or tree: on the console (when echoing) and, as plain text, in train.log."""
         if self.echo:
             self.console.print(renderable)
+        self._append(lambda f: Console(file=f, width=120, color_system=None, force_terminal=False).print(renderable))
+
+    def _append(self, write) -> None:
+        """`write(file)` at the end of train.log, opened per write: a crash or kill loses no line."""
         if self.log_file is not None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_file, "a", encoding="utf-8") as f:
-                Console(file=f, width=120, color_system=None, force_terminal=False).print(renderable)
+                write(f)
 
     def config_tree(self, config: dict, title: str = "config") -> None:
         tree = Tree(f"[bold]{title}[/]")

@@ -43,8 +43,6 @@ def every_name() -> list[str]:
 
 
 def default_names(task: str, num_outputs: int) -> list[str]:
-    from dlrun import tasks
-
     return tasks.get(task).default_metrics(num_outputs)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from torch import nn
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError, did_you_mean, first_line, plural
+from dlrun.errors import DlrunError, did_you_mean, first_line
+from dlrun.models.transfer import weights_head_left_out
 
 TRIAL_SIZES = (32, 64, 128, 224)  # tried in turn when the architecture does not take the data's own size
 
@@ -52,10 +53,7 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
     )
     trained_for = (getattr(net, "pretrained_cfg", None) or {}).get("num_classes") if spec == "pretrained" else None
     if say is not None and trained_for and trained_for != info.num_outputs:
-        say(
-            f"model timm {arch}: the weights' classifier ({trained_for} classes) was left out; "
-            f"a new one gives this data's {plural(info.num_outputs, 'output')}"
-        )
+        say(weights_head_left_out(f"timm {arch}", f"classifier ({trained_for} classes)", info.num_outputs))
     size = None
     if not takes(net, channels, height, width):
         size = next(((s, s) for s in TRIAL_SIZES if s >= max(height, width) and takes(net, channels, s, s)), None)

@@ -15,8 +15,9 @@ from torch import nn
 from torchvision import models as tvm
 
 from dlrun.datasets.info import DataInfo
-from dlrun.errors import DlrunError, plural
+from dlrun.errors import DlrunError
 from dlrun.models import weights
+from dlrun.models.transfer import weights_head_left_out
 
 # Architectures that take the input size as a constructor argument (their
 # position embeddings are sized to it): multiple of the patch size.
@@ -88,10 +89,7 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
         skipped = weights.load_into(net, state, source, name)
         if skipped and say is not None:
             old = state[skipped[0]].shape[0]
-            say(
-                f"model {name}: the weights' head ({weights.head_name(net)}, {old} outputs) was left out; "
-                f"a new one gives this data's {plural(info.num_outputs, 'output')}"
-            )
+            say(weights_head_left_out(name, f"head ({weights.head_name(net)}, {old} outputs)", info.num_outputs))
     if name in _PATCH:
         size = (net.image_size,) * 2 if (height, width) != (net.image_size,) * 2 else None
     else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from dlrun.compat import batch_and_instance_norm_bases
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, plural
 
 
 def head_name(model: nn.Module) -> str:
@@ -48,6 +48,13 @@ def replace_head(model: nn.Module, num_outputs: int) -> str | None:
     setattr(parent, name.rpartition(".")[2], new)
     kind = type(old).__name__
     return f"{name}: {kind} {sizes[0]} -> {sizes[1]} replaced by a new {kind} {sizes[0]} -> {num_outputs}"
+
+
+def weights_head_left_out(model: str, head: str, num_outputs: int) -> str:
+    """What a run says when pretrained weights' head did not fit the data and a new one replaced it."""
+    return (
+        f"model {model}: the weights' {head} was left out; a new one gives this data's {plural(num_outputs, 'output')}"
+    )
 
 
 def output_size(model: nn.Module) -> int:
