@@ -99,6 +99,11 @@ CASES = [
     ("top-k-zero", "trainer.save_top_k=0", ["trainer.save_top_k=0 is not valid"]),
     ("patience-zero", "trainer.early_stopping.patience=0", ["trainer.early_stopping.patience=0 is not valid"]),
     ("progress-unknown", "trainer.progress=fancy", ["trainer.progress='fancy' is not valid", "lines"]),
+    (
+        "print-config-unknown",
+        "trainer.print_config=tree",
+        ["trainer.print_config='tree' is not valid", "full", "short"],
+    ),
     ("mode-unknown", "trainer.mode=up", ["trainer.mode='up' is not valid", "min or max"]),
     ("monitor-not-a-metric", "trainer.monitor=acc", ["trainer.monitor='acc' is not valid", "val/acc"]),
     (
