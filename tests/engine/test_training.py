@@ -126,7 +126,7 @@ def test_class_index_loss_on_regression_data_is_refused(train):
     from dlrun.errors import DlrunError
 
     with pytest.raises(DlrunError, match="needs class labels"):
-        train("dataset=synthetic", "task=regression", "model=mlp", "epochs=1")
+        train("dataset=synthetic", "task=regression", "loss=cross_entropy", "model=mlp", "epochs=1")
 
 
 def test_cosine_schedule_reaches_eta_min(train):

@@ -106,7 +106,8 @@ def test_eval_reports_the_chosen_metrics(binary_run, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "task,classes", [("classification", 2), ("classification", 4), ("regression", 1), ("regression", 3)]
+    "task,classes",
+    [("classification", 2), ("classification", 4), ("regression", 1), ("regression", 3), ("multilabel", 4)],
 )
 def test_every_catalogue_metric_computes(task, classes):
     """Each library metric, built for binary, multiclass, one and several outputs, gives one finite number."""
@@ -119,6 +120,8 @@ def test_every_catalogue_metric_computes(task, classes):
         outputs = torch.randn(16, classes, generator=generator)
         if task == "classification":
             targets = torch.arange(16) % classes
+        elif task == "multilabel":
+            targets = (torch.arange(16 * classes).view(16, classes) % 3 == 0).float()
         else:
             targets = outputs + 0.3 * torch.randn(16, classes, generator=generator) + 2
             outputs, targets = (outputs.squeeze(-1), targets.squeeze(-1)) if classes == 1 else (outputs, targets)

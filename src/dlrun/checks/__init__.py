@@ -20,7 +20,9 @@ def problems(cfg: DictConfig, data_files: bool = True) -> list[str]:
     """Every problem of `cfg`, in the order of its groups. `data_files`: also that the files
     and folders the dataset names exist (not for predict and export, which do not read them)."""
     found = [
-        f"{key} is required: set it on the command line, e.g. {key}=..." for key in sorted(OmegaConf.missing_keys(cfg))
+        f"{key} is required: set it on the command line, e.g. {key}=..."
+        for key in sorted(OmegaConf.missing_keys(cfg))
+        if not (key == "dataset.target" and OmegaConf.select(cfg, "dataset.targets"))  # several 0/1 columns instead
     ]
     found += top_level_problems(cfg)
     found += trainer_problems(cfg) + metric_problems(cfg) + data_problems(cfg, files=data_files)

@@ -34,9 +34,19 @@ def policy_ok(v) -> bool:
 
 
 AUTO_OR_BOOL = (lambda v: v == "auto" or isinstance(v, bool), "auto, true or false")
+PROBABILITY = number(0, 1, low_open=True, high_open=True)
+
+
+def thresholds_ok(v) -> bool:
+    return v == "tune" or PROBABILITY(v) or (isinstance(v, list) and len(v) > 0 and all(map(PROBABILITY, v)))
 
 
 RULES = [
+    (
+        "task.thresholds",
+        thresholds_ok,
+        "a probability between 0 and 1 (0.5), a list with one per label, or tune (per label, on the validation split)",
+    ),
     ("dataset.val_fraction", *FRACTION),
     ("dataset.test_fraction", *FRACTION),
     ("dataset.download", boolean, "true or false"),
@@ -70,6 +80,13 @@ RULES = [
     ("dataset.transforms.mix_switch_prob", number(0, 1), "a probability from 0 to 1"),
     ("dataset.transforms.mix_prob", number(0, 1), "a probability from 0 to 1"),
     ("dataset.transforms.eval_extra", extra_ok, "a list of transforms, each with a _target_"),
+    ("dataset.label_sep", lambda v: v is None or (isinstance(v, str) and v != ""), "null or a separator, e.g. '|'"),
+    (
+        "dataset.targets",
+        lambda v: v is None or (isinstance(v, list) and len(v) >= 2 and len(set(map(str, v))) == len(v)),
+        "null or a list of two or more different columns, e.g. [cat, dog, bird]",
+    ),
+    ("dataset.labels_file", lambda v: v is None or isinstance(v, str), "null or a CSV file of image,labels rows"),
     ("loader.shuffle", boolean, "true or false"),
     ("loader.drop_last", boolean, "true or false"),
     ("loader.num_workers", lambda v: v == "auto" or whole(0)(v), "auto or a whole number >= 0"),
@@ -84,7 +101,7 @@ def task_problems(cfg, name) -> list[str]:
     """task=... (or dataset.task where a data set has it) is a known task, and one the data set
     can be: a bundled set is what it is (digits: classification)."""
     from dlrun import tasks
-    from dlrun.datasets.catalog import fixed_task
+    from dlrun.datasets.catalog import possible_tasks
 
     valid = ("auto", *tasks.TASKS)
     found = []
@@ -93,17 +110,58 @@ def task_problems(cfg, name) -> list[str]:
         if value is not ABSENT and value not in valid:
             where = "task" if key == "task.name" else key
             found.append(f"{where}={value!r} is not valid: use {', '.join(valid)}.")
-    chosen, fixed = lookup(cfg, "task.name"), fixed_task(name)
-    if chosen in tasks.TASKS and fixed and chosen != fixed:
-        found.append(f"task={chosen} does not fit dataset={name}, a {fixed} data set: use task=auto (or {fixed}).")
+    chosen, can = lookup(cfg, "task.name"), possible_tasks(name)
+    if chosen in tasks.TASKS and can and chosen not in can:
+        found.append(
+            f"task={chosen} does not fit dataset={name}, a {' or '.join(can)} data set: "
+            f"use task=auto (or {' or '.join(can)})."
+        )
     return found
+
+
+MULTILABEL_KEYS = ("dataset.targets", "dataset.label_sep", "dataset.labels_file")
+
+
+def multilabel_problems(cfg, name) -> list[str]:
+    """The keys that give multi-label data and task=multilabel go together."""
+    from omegaconf import OmegaConf
+
+    task = lookup(cfg, "task.name")
+    given = [
+        k
+        for k in MULTILABEL_KEYS
+        if lookup(cfg, k) not in (None, ABSENT) and (k != "dataset.label_sep" or name != "image_folder")
+    ]
+    if given and task != "multilabel":
+        return [f"{given[0]} gives multi-label data: add task=multilabel (task is {task})."]
+    if task != "multilabel":
+        return []
+    if name in ("table", "csv"):
+        several, sep = lookup(cfg, "dataset.targets"), lookup(cfg, "dataset.label_sep")
+        one = not OmegaConf.is_missing(cfg.dataset, "target")
+        if several and (sep is not None or one):
+            return [
+                "dataset.targets names 0/1 columns; dataset.target (with dataset.label_sep) a column of label "
+                "lists: give one of the two."
+            ]
+        if not several and sep is None:
+            return [
+                "task=multilabel reads several labels per row: set dataset.label_sep='|' (the separator in the "
+                "dataset.target column, e.g. cat|dog), or name 0/1 columns with dataset.targets=[cat, dog, bird]."
+            ]
+    if name == "image_folder" and lookup(cfg, "dataset.labels_file") in (None, ABSENT):
+        return [
+            "task=multilabel on an image folder reads the labels from a file: set dataset.labels_file=labels.csv "
+            "(rows image,labels, e.g. 001.png,cat|dog; images relative to dataset.root)."
+        ]
+    return []
 
 
 def data_problems(cfg, files: bool = True) -> list[str]:
     found = apply(cfg, RULES)
     dataset = cfg.dataset
     name = dataset.get("name")
-    found += task_problems(cfg, name)
+    found += task_problems(cfg, name) + multilabel_problems(cfg, name)
     val, test = lookup(cfg, "dataset.val_fraction"), lookup(cfg, "dataset.test_fraction")
     if all(FRACTION[0](v) for v in (val, test)) and val + test >= 1:
         found.append(

@@ -46,7 +46,7 @@ CLASS_INDEX_LOSSES = {"torch.nn.CrossEntropyLoss": "CrossEntropyLoss", "torch.nn
 
 
 def class_loss_on_values(loss: str, task: str) -> str:
-    return f"loss={loss} needs class labels, but this dataset is a {task} task. Use loss=mse, l1, smooth_l1 or huber."
+    return f"loss={loss} needs class labels, but this dataset is a {task} task. Use loss={tasks.get(task).losses}."
 
 
 def parts_problems(cfg) -> list[str]:

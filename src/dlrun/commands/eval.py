@@ -5,7 +5,6 @@ import json
 import sys
 from pathlib import Path
 
-from dlrun import tasks
 from dlrun.commands import add_trust_option
 from dlrun.errors import plural
 
@@ -20,7 +19,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
     add_trust_option(parser)
     parser.add_argument("--split", default="test", choices=["test", "val"], help="the split to evaluate")
-    parser.add_argument("--output", "-o", help="also write the metrics (and confusion matrix) to this JSON file")
+    parser.add_argument(
+        "--output",
+        "-o",
+        help="also write the metrics (and the confusion matrix, or the per-label table) to this JSON file",
+    )
 
 
 def main(args) -> int:
@@ -36,6 +39,7 @@ def main(args) -> int:
     from dlrun.engine.console import table_console
     from dlrun.engine.device import select_device
     from dlrun.engine.loop import evaluate
+    from dlrun.metrics import thresholds
     from dlrun.metrics.builtin import make_metrics
     from dlrun.run.build import build_or_explain
     from dlrun.runs.saved_run import rebuild_model
@@ -63,12 +67,17 @@ def main(args) -> int:
     metrics = make_metrics(
         info.task,
         info.num_outputs,
-        confusion=tasks.get(info.task).confusion_matrix,
+        details=True,
         selection=cfg.trainer.get("metrics"),
+        thresholds=thresholds.of_run(run.path, cfg.get("task"), info.class_names or []),  # multi-label
     ).to(device)
     criterion = build_loss(cfg.loss, run.info).to(device)
     values = evaluate(model, loaders[args.split], criterion, metrics, device, info.task, split=args.split)
-    confusion = metrics.compute()["confusion"].tolist() if "confusion" in metrics else None
+    details = metrics.compute()
+    confusion = details["confusion"].tolist() if "confusion" in details else None
+    per_label = (
+        {key: column.tolist() for key, column in details["per_label"].items()} if "per_label" in details else None
+    )
 
     recorded = {}
     summary_file = run.path / "summary.json"
@@ -98,12 +107,28 @@ def main(args) -> int:
         for name, counts in zip(names, confusion):
             matrix.add_row(str(name), *map(str, counts))
         console.print(matrix)
+    if per_label is not None:
+        console.print(label_table(per_label, info.class_names))
     if args.output:
+        kept = {"confusion_matrix": confusion} if confusion is not None else {}
+        kept.update({"per_label": per_label} if per_label is not None else {})
         Path(args.output).write_text(
-            json.dumps(
-                {"metrics": values, "confusion_matrix": confusion, "class_names": list(info.class_names or [])},
-                indent=2,
-            )
+            json.dumps({"metrics": values, **kept, "class_names": list(info.class_names or [])}, indent=2)
         )
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def label_table(per_label: dict, names):
+    """Multi-label: a row per label (AP, F1, precision, recall at its threshold, positives)."""
+    from rich.table import Table
+
+    table = Table(title="per label")
+    columns = ["ap", "f1", "precision", "recall", "threshold", "support"]
+    table.add_column("label")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for i, name in enumerate(names):
+        cells = [per_label[c][i] for c in columns]
+        table.add_row(str(name), *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in cells))
+    return table

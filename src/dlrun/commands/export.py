@@ -88,6 +88,7 @@ def main(args) -> int:
 
     from dlrun import tasks
     from dlrun.engine.checkpoint import umask_mode, write_json
+    from dlrun.metrics import thresholds
     from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
@@ -121,10 +122,12 @@ def main(args) -> int:
         os.replace(tmp, path)
         written.append(path)
     info = run.info
+    decide = thresholds.of_run(run.path, run.cfg.get("task"), info.class_names or [])
     meta = {
         "task": info.task,
         "outputs": tasks.get(info.task).outputs_meaning,
         "class_names": list(info.class_names) if info.class_names else None,
+        **({"thresholds": decide} if decide is not None else {}),  # multi-label: per label, in class_names' order
         "input_shape": list(info.input_shape),
         "input": input_spec(run),
         "model": run.cfg.model.name,

@@ -27,6 +27,7 @@ def main(args) -> int:
     from rich.table import Table
 
     from dlrun.engine.console import table_console
+    from dlrun.metrics import thresholds
     from dlrun.runs.inference import load_inputs, readable
     from dlrun.runs.saved_run import rebuild_model
 
@@ -34,7 +35,8 @@ def main(args) -> int:
     names, batch = load_inputs(args.inputs, run)
     with torch.no_grad():
         outputs = model(batch)
-    rows = [{"input": name, **row} for name, row in zip(names, readable(outputs, run.info))]
+    decide = thresholds.of_run(run.path, run.cfg.get("task"), run.info.class_names or [])  # multi-label
+    rows = [{"input": name, **row} for name, row in zip(names, readable(outputs, run.info, decide))]
 
     table = Table(
         title=f"predictions of {run.path.name} ({args.checkpoint} checkpoint, epoch {run.checkpoint['epoch']})"

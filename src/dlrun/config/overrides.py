@@ -28,6 +28,12 @@ WHY_MISSING = {
     "({having})",
 }
 
+# Keys one option of a group has (a task's own settings), with what to say to the others.
+ONE_OPTIONS_KEY = {
+    "task.thresholds": "task={option} has no decision thresholds: they are multi-label's "
+    "(task=multilabel task.thresholds=...)",
+}
+
 
 def hydra_error_message(err: Exception, argv: list[str]) -> str | None:
     """dlrun's message for an error Hydra raised while reading the command line, or None
@@ -123,6 +129,8 @@ def missing_key(key: str, value: str, argv: list[str]) -> str | None:
         return None
     group = key.split(".")[0]
     parent, lacking = deepest_existing(base, key)
+    if key in ONE_OPTIONS_KEY:
+        return f"{key}: {ONE_OPTIONS_KEY[key].format(option=chosen(base, group))}."
     if group not in GROUPS or not parent:
         return f"{key}: the config has no such key.{close_keys(key, base)}"
     option = chosen(base, group)

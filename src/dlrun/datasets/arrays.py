@@ -1,7 +1,7 @@
 """`dataset=arrays`: inputs and targets as NumPy (.npz, .npy) or torch (.pt) files.
 
 Inputs are features (N, F) or images (N, H, W), (N, C, H, W) or (N, H, W, C); integer images
-(uint8 ...) are scaled to [0, 1]. Targets (N,) or (N, K). The splits, the task inference and
+(uint8 ...) are scaled to [0, 1]. Targets (N,) or (N, K) (values, or 0/1 labels with task=multilabel). The splits, the task inference and
 the standardisation are the table's (dlrun.datasets.tables), so the same numbers train alike
 whichever file holds them. Files are read without running code: NumPy with
 allow_pickle=False, torch with weights_only=True.
@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from dlrun.datasets.file_formats import array_format
-from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataBundle
+from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, DataBundle
+from dlrun.datasets.label_lists import check_multi_hot
 from dlrun.datasets.tables import class_ids, infer_task
 from dlrun.datasets.tabular import array_bundle
 from dlrun.errors import DlrunError, did_you_mean, first_line
@@ -34,6 +35,9 @@ def arrays(cfg) -> DataBundle:
         y = y[:, 0]
     if y.ndim not in (1, 2):
         raise DlrunError(f"dataset=arrays: targets of shape {y.shape}: use (N,) labels or values, or (N, K) values.")
+    if cfg.task == MULTILABEL:  # (N, K) 0/1 targets, labels named by their column
+        y = check_multi_hot(y, "dataset=arrays: the targets")
+        return array_bundle(x, y, cfg, task=MULTILABEL, class_names=[str(i) for i in range(y.shape[1])])
     task = infer_task(pd.Series(y), cfg.task) if y.ndim == 1 else _multi_task(cfg.task)
     if task == CLASSIFICATION:
         if y.ndim != 1:

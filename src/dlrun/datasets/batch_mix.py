@@ -2,7 +2,8 @@
 (`dataset.transforms.mixup_alpha`, `cutmix_alpha`, `mix_switch_prob`, `mix_prob`).
 
 Applied in the training loop after the batch is on its device; the targets become soft
-labels (B, classes). Cross entropy (`loss=cross_entropy`, label smoothing included) and
+labels (B, classes). Multi-label targets are multi-hot rows already: they are mixed as the
+images are (torchvision takes 2-D labels as they are). Cross entropy (`loss=cross_entropy`, label smoothing included) and
 `bce_with_logits` take them, as does a loss of the user's own (documented); the losses
 that need class indices (nll) or compare values (mse, l1, smooth_l1, huber) are refused.
 The draws come from torch's global generator, which every checkpoint holds, so a resumed
@@ -24,10 +25,10 @@ def build_mix(transforms_cfg, info: DataInfo, loss):
     mixup, cutmix = float(transforms_cfg.get("mixup_alpha") or 0), float(transforms_cfg.get("cutmix_alpha") or 0)
     if not mixup and not cutmix:
         return None
-    if not tasks.get(info.task).takes_class_indices or not info.is_image:
+    if not tasks.get(info.task).mixes_labels or not info.is_image:
         raise DlrunError(
             "MixUp and CutMix (dataset.transforms.mixup_alpha / cutmix_alpha) mix images of a "
-            f"classification task; this data is {info.task} with inputs {info.input_shape}."
+            f"classification or multilabel task; this data is {info.task} with inputs {info.input_shape}."
         )
     name = type(loss).__name__
     if type(loss).__module__.startswith("torch.nn") and name not in SOFT_TARGET_LOSSES:
@@ -58,6 +59,8 @@ class MixSometimes:
 
         if torch.rand(()) < self.p:
             return self.mix(inputs, targets)
+        if targets.dim() == 2:  # multi-hot rows already
+            return inputs, targets.to(inputs.dtype)
         return inputs, F.one_hot(targets, self.mix_classes()).to(inputs.dtype)
 
     def mix_classes(self) -> int:

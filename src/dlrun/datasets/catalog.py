@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from dlrun.tasks import TASKS
 
-# task column: class. = classification, regr. = regression
+# task column: class. = classification, regr. = regression, multi. = multilabel
+ABBREVIATED = {"class.": "classification", "regr.": "regression", "multi.": "multilabel"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ DATASETS = {
     "cifar10": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download", "colour images, 10 classes"),
     "cifar100": DatasetEntry("class.", "50,000 + 10,000", "3x32x32", "download", "colour images, 100 classes"),
     "svhn": DatasetEntry("class.", "73,257 + 26,032", "3x32x32", "download", "street-view house numbers"),
-    "image_folder": DatasetEntry("class.", "yours", "3xHxW", "dataset.root", "a folder per class"),
+    "image_folder": DatasetEntry(
+        "class./multi.", "yours", "3xHxW", "dataset.root", "a folder per class, or images with a labels file"
+    ),
     "table": DatasetEntry(
         "auto", "yours", "columns", "dataset.path", "a CSV, TSV, Parquet or Feather file with a target column"
     ),
@@ -41,7 +44,7 @@ DATASETS = {
 }
 
 
-AUTO_TASK = {"synthetic": "classification"}  # what task=auto means where the data cannot tell
+AUTO_TASK = {"synthetic": "classification", "image_folder": "classification"}  # task=auto where the data cannot tell
 
 
 def dataset_task(dataset) -> str | None:
@@ -55,5 +58,11 @@ def dataset_task(dataset) -> str | None:
 
 def fixed_task(name) -> str | None:
     """The task of a bundled data set (digits: classification), None where the user's data decides."""
+    can = possible_tasks(name)
+    return can[0] if len(can) == 1 else None
+
+
+def possible_tasks(name) -> tuple[str, ...]:
+    """The tasks a data set can be (image_folder: classification, multilabel); () where any."""
     entry = DATASETS.get(name)
-    return {"class.": "classification", "regr.": "regression"}.get(entry.task) if entry else None
+    return tuple(ABBREVIATED[t] for t in entry.task.split("/") if t in ABBREVIATED) if entry else ()

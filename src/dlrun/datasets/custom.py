@@ -9,7 +9,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from dlrun.config.imports import import_object
-from dlrun.datasets.info import CLASSIFICATION, REGRESSION, TASKS, DataBundle, DataInfo
+from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, TASKS, DataBundle, DataInfo
+from dlrun.datasets.label_lists import check_multi_hot
 from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed
 from dlrun.datasets.vision import image_bundle
@@ -32,6 +33,8 @@ def custom(cfg) -> DataBundle:
         raise DlrunError(f"{cfg.class_path}(**{kwargs}) has no samples (len is 0).")
     x, y = _pair(train_base[0], cfg.class_path)
     task = _task(cfg.task, y)
+    if task == MULTILABEL:
+        return _multilabel(cfg, train_base, test_base, x, y)
     labels = _labels(train_base) if task == CLASSIFICATION else None
     if task == CLASSIFICATION:
         classes = _classes(cfg, train_base, labels)
@@ -67,6 +70,35 @@ def custom(cfg) -> DataBundle:
         info = DataInfo(CLASSIFICATION, len(classes), input_shape, tuple(classes))
     else:
         info = _regression_info(train, input_shape)
+    return DataBundle(train, val, test, info=info, in_memory=False)
+
+
+def _multilabel(cfg, train_base, test_base, x, y) -> DataBundle:
+    """The user's samples with multi-hot targets (a 0/1 value per label)."""
+    first = _values(y)
+    check_multi_hot(first.numpy()[None], f"{cfg.class_path}'s first target")
+    names = getattr(train_base, "classes", None) or [str(i) for i in range(len(first))]
+    if len(names) != len(first):
+        raise DlrunError(
+            f"{cfg.class_path}.classes names {len(names)} labels but its targets have {len(first)} values."
+        )
+    if isinstance(x, Image.Image) or np.ndim(x) == 3:  # an image: the image pipeline applies
+        bundle = image_bundle(cfg, train_base, None, names, test_base=test_base, task=MULTILABEL)
+        for split in (bundle.train, bundle.val, bundle.test):
+            split.target_transform = _values
+        return bundle
+    splits = split_indices(
+        len(train_base),
+        None,
+        val_fraction=cfg.val_fraction,
+        test_fraction=cfg.test_fraction,
+        seed=cfg.split_seed,
+        has_test=test_base is not None,
+    )
+    train, val, test = (Transformed(train_base, idx, _as_float, _values) for idx in splits)
+    if test_base is not None:
+        test = Transformed(test_base, None, _as_float, _values)
+    info = DataInfo(MULTILABEL, len(names), tuple(_as_float(x).shape), tuple(str(n) for n in names))
     return DataBundle(train, val, test, info=info, in_memory=False)
 
 

@@ -80,9 +80,49 @@ def drop_bad_files(folder) -> None:
     if not all(keep):
         folder.samples = [s for s, ok in zip(folder.samples, keep) if ok]
         folder.imgs = folder.samples
-        folder.targets = [s[1] for s in folder.samples]
+        targets = [s[1] for s in folder.samples]
+        folder.targets = torch.stack(targets) if targets and torch.is_tensor(targets[0]) else targets
         if not folder.samples:
             raise DlrunError(f"{folder.root}: no image could be read.")
+
+
+class LabelledFiles(Dataset):
+    """Multi-label images: a labels file's rows (image,labels: `001.png,cat|dog`, the image
+    relative to `root`) as (PIL image, multi-hot float row); an ImageFolder's attributes."""
+
+    def __init__(self, root, labels_file, sep: str):
+        from dlrun.datasets.label_lists import from_lists
+        from dlrun.datasets.tables import read_table
+
+        path = labels_file if labels_file.is_absolute() or labels_file.is_file() else root / labels_file
+        if not path.is_file():
+            raise DlrunError(f"dataset.labels_file={str(labels_file)!r}: no such file (looked in {path.resolve()}).")
+        frame = read_table(path, "dataset.labels_file", default="CSV")
+        if list(frame.columns[:2]) != ["image", "labels"]:
+            raise DlrunError(
+                f"{path.name} has columns {', '.join(map(str, frame.columns))}: a labels file has the columns "
+                "image,labels (e.g. 001.png,cat|dog; an empty labels cell: no label)."
+            )
+        names, rows = from_lists(frame["labels"].tolist(), sep, f"{path.name}, column 'labels'")
+        files = [str(root / str(name)) for name in frame["image"]]
+        absent = [f for f in files if not os.path.isfile(f)]
+        if absent:
+            raise DlrunError(
+                f"{path.name} names {len(absent)} image(s) that are not in {root}, e.g. {absent[0]}: "
+                "images are given relative to dataset.root."
+            )
+        self.root, self.classes = str(root), names
+        self.class_to_idx = {name: i for i, name in enumerate(names)}
+        self.targets = torch.from_numpy(rows)
+        self.samples = list(zip(files, self.targets))
+        self.imgs = self.samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        path, target = self.samples[i]
+        return read_image(path), target
 
 
 class DecodedFolder(Dataset):

@@ -6,15 +6,16 @@ from torch.utils.data import Dataset
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
-TASKS = (CLASSIFICATION, REGRESSION)
+MULTILABEL = "multilabel"
+TASKS = (CLASSIFICATION, REGRESSION, MULTILABEL)
 
 
 @dataclass(frozen=True)
 class DataInfo:
-    task: str  # "classification" | "regression"
-    num_outputs: int  # classes (classification) or target values (regression)
+    task: str  # "classification" | "regression" | "multilabel"
+    num_outputs: int  # classes (classification), target values (regression) or labels (multilabel)
     input_shape: tuple[int, ...]  # one sample without the batch dim: (C, H, W) or (F,)
-    class_names: tuple[str, ...] | None = None
+    class_names: tuple[str, ...] | None = None  # the classes, or the labels (multilabel)
     # Regression: the training targets' mean and std per output. Losses are computed on
     # targets scaled by these, and models end in the inverse scaling, so predictions and
     # metrics are in the data's own units whatever its scale.

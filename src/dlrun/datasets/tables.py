@@ -1,5 +1,6 @@
 """`dataset=table` (and `dataset=csv`): a CSV, TSV, Parquet or Feather file with a target
-column, read with pandas by the file's extension."""
+column, read with pandas by the file's extension. Multi-label (task=multilabel): a column of
+label lists (dataset.label_sep) or several 0/1 columns (dataset.targets)."""
 
 import logging
 from pathlib import Path
@@ -7,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from dlrun.datasets.file_formats import table_format
-from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataBundle
+from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, DataBundle
+from dlrun.datasets.label_lists import from_columns, from_lists
 from dlrun.datasets.tabular import array_bundle
 from dlrun.errors import DlrunError, did_you_mean, first_line
 
@@ -37,39 +39,62 @@ def table(cfg) -> DataBundle:
     path = Path(str(cfg.path)).expanduser()  # an existing file of a known kind: checked with the config
     frame = read_table(path, default="CSV" if cfg.name == "csv" else None)
     frame.columns = [str(c) for c in frame.columns]
-    columns = [str(c) for c in frame.columns]
-    if cfg.target not in frame.columns:
-        raise DlrunError(
-            f"dataset.target={cfg.target!r} is not a column of {path.name}.{did_you_mean(cfg.target, columns)}"
-            f"\nColumns: {', '.join(columns)}"
-        )
-    features = _features(frame, cfg, path.name)
+    targets = target_columns(cfg, frame, path.name)
+    features = _features(frame, cfg, targets, path.name)
     x = frame[features]
-    missing = x.columns[x.isna().any()].tolist() + ([cfg.target] if frame[cfg.target].isna().any() else [])
+    lists = cfg.get("label_sep") is not None  # a column of label lists: an empty cell is no label
+    missing = x.columns[x.isna().any()].tolist() + [
+        t for t in targets if frame[t].isna().any() and not lists and len(targets) == 1
+    ]
     if missing:
         raise DlrunError(
             f"{path.name} has empty values in column(s) {', '.join(map(str, missing))}: fill or drop those rows first."
         )
-    task = infer_task(frame[cfg.target], cfg.task)
-    y = frame[cfg.target]
-    if task == CLASSIFICATION:
-        class_names, y = class_ids(
-            y.astype(str) if y.dtype == object else y.to_numpy(), f"dataset.target={cfg.target!r}"
-        )
+    feature_names = [str(f) for f in features]
+    if cfg.task == MULTILABEL:
+        if lists:
+            names, y = from_lists(frame[targets[0]].tolist(), str(cfg.label_sep), f"{path.name}, column {targets[0]!r}")
+        else:
+            names, y = targets, from_columns(frame, targets, path.name)
         return array_bundle(
-            x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names, feature_names=[str(f) for f in features]
+            x.to_numpy(np.float32), y, cfg, task=MULTILABEL, class_names=names, feature_names=feature_names
+        )
+    target = targets[0]
+    task = infer_task(frame[target], cfg.task)
+    y = frame[target]
+    if task == CLASSIFICATION:
+        class_names, y = class_ids(y.astype(str) if y.dtype == object else y.to_numpy(), f"dataset.target={target!r}")
+        return array_bundle(
+            x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names, feature_names=feature_names
         )
     if not np.issubdtype(y.dtype, np.number):
-        raise DlrunError(f"task=regression but column {cfg.target!r} is not numeric.")
+        raise DlrunError(f"task=regression but column {target!r} is not numeric.")
     return array_bundle(
-        x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION, feature_names=[str(f) for f in features]
+        x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION, feature_names=feature_names
     )
 
 
-def _features(frame, cfg, file_name: str) -> list:
+def target_columns(cfg, frame, file_name: str) -> list[str]:
+    """dataset.targets (multi-label 0/1 columns) or [dataset.target], each a column of the file."""
+    from omegaconf import OmegaConf
+
+    several = cfg.get("targets")
+    chosen = [str(c) for c in several] if several else [] if OmegaConf.is_missing(cfg, "target") else [cfg.target]
+    columns = [str(c) for c in frame.columns]
+    for column in chosen:
+        if column not in frame.columns:
+            key = "dataset.targets" if several else "dataset.target"
+            raise DlrunError(
+                f"{key}: {column!r} is not a column of {file_name}.{did_you_mean(column, columns)}"
+                f"\nColumns: {', '.join(columns)}"
+            )
+    return chosen
+
+
+def _features(frame, cfg, targets: list[str], file_name: str) -> list:
     import pandas as pd
 
-    others = [c for c in frame.columns if c != cfg.target]
+    others = [c for c in frame.columns if c not in targets]
     numeric = [
         c for c in others if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
     ]
@@ -80,7 +105,7 @@ def _features(frame, cfg, file_name: str) -> list:
                 "ignoring non-numeric column(s) %s; choose columns with dataset.features=[...]", ", ".join(skipped)
             )
         if not numeric:
-            raise DlrunError(f"{file_name} has no numeric feature columns besides the target {cfg.target!r}.")
+            raise DlrunError(f"{file_name} has no numeric feature columns besides the target {', '.join(targets)}.")
         return numeric
     features = list(cfg.features)
     unknown = [f for f in features if f not in frame.columns]
@@ -89,8 +114,9 @@ def _features(frame, cfg, file_name: str) -> list:
             f"dataset.features names column(s) not in {file_name}: {', '.join(map(str, unknown))}."
             f"{did_you_mean(unknown[0], [str(c) for c in frame.columns])}"
         )
-    if cfg.target in features:
-        raise DlrunError(f"dataset.features lists the target {cfg.target!r}: a model must not see what it predicts.")
+    predicted = [f for f in features if f in targets]
+    if predicted:
+        raise DlrunError(f"dataset.features lists the target {predicted[0]!r}: a model must not see what it predicts.")
     non_numeric = [f for f in features if f not in numeric]
     if non_numeric:
         raise DlrunError(

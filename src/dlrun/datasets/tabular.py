@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataBundle, DataInfo
+from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, DataBundle, DataInfo
 from dlrun.datasets.splits import split_indices, standardise
 
 
@@ -12,7 +12,8 @@ def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=No
     """Split (x, y) with the seed, standardise x with training statistics (per feature for
     tabular rows, one scalar for images) and record the training targets' scale for regression.
 
-    x: (N, F) rows or (N, C, H, W) images; y: (N,) class ids, or (N,) / (N, K) values.
+    x: (N, F) rows or (N, C, H, W) images; y: (N,) class ids, (N,) / (N, K) values, or (N, K)
+    0/1 labels (multilabel, `class_names` the labels).
     """
     classification = task == CLASSIFICATION
     train, val, test = split_indices(
@@ -35,6 +36,9 @@ def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=No
     if classification:
         ys = [torch.as_tensor(y[i], dtype=torch.int64) for i in (train, val, test)]
         info = DataInfo(CLASSIFICATION, len(class_names), tuple(x.shape[1:]), tuple(class_names), preprocess=preprocess)
+    elif task == MULTILABEL:
+        ys = [torch.as_tensor(y[i], dtype=torch.float32) for i in (train, val, test)]
+        info = DataInfo(MULTILABEL, y.shape[1], tuple(x.shape[1:]), tuple(class_names), preprocess=preprocess)
     else:
         y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)  # (N, K)
         ys = [torch.as_tensor(y[i]) for i in (train, val, test)]

@@ -11,7 +11,7 @@ from torch.utils.data import Dataset, TensorDataset
 from torchvision import datasets as tvd
 
 from dlrun.datasets import batch_augment, image_files
-from dlrun.datasets.info import CLASSIFICATION, DataBundle, DataInfo
+from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, DataBundle, DataInfo
 from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed, build_transforms, normalisation, resolve_resize
 from dlrun.errors import DlrunError
@@ -38,12 +38,14 @@ def image_bundle(
     val_base: Dataset | None = None,
     test_base: Dataset | None = None,
     in_memory: bool = False,
+    task: str = CLASSIFICATION,
 ) -> DataBundle:
     """Split `train_base` for whatever split is missing, estimate normalisation on the
-    training part, and wrap each split in its pipeline."""
+    training part, and wrap each split in its pipeline. `labels`: class ids to stratify the
+    split by (None: not stratified); `class_names`: the classes, or the labels (multilabel)."""
     train_idx, val_idx, test_idx = split_indices(
         len(train_base),
-        labels,
+        labels if task == CLASSIFICATION else None,
         val_fraction=cfg.get("val_fraction"),
         test_fraction=cfg.get("test_fraction"),
         seed=cfg.split_seed,
@@ -73,9 +75,7 @@ def image_bundle(
         "std": list(stats[1]) if stats else None,
         "resize": as_plain(transforms.resize),
     }  # as resolved (resize: auto), for predict and export
-    info = DataInfo(
-        CLASSIFICATION, len(class_names), input_shape, tuple(str(c) for c in class_names), preprocess=preprocess
-    )
+    info = DataInfo(task, len(class_names), input_shape, tuple(str(c) for c in class_names), preprocess=preprocess)
     if in_memory and not random_steps(transforms):  # every epoch would compute the same tensors: once is enough
         train, val, test = (as_tensors(split) for split in (train, val, test))
     elif in_memory and batch_augment.batchable(transforms):  # crop and flip: per batch, on the device
@@ -121,7 +121,8 @@ def as_tensors(split: Dataset) -> TensorDataset:
     import torch
 
     inputs, targets = zip(*(split[i] for i in range(len(split))))
-    return TensorDataset(torch.stack([x.as_subclass(torch.Tensor) for x in inputs]), torch.as_tensor(targets))
+    targets = torch.stack(targets) if torch.is_tensor(targets[0]) else torch.as_tensor(targets)  # multi-hot rows
+    return TensorDataset(torch.stack([x.as_subclass(torch.Tensor) for x in inputs]), targets)
 
 
 def as_plain(value):
@@ -183,6 +184,8 @@ def expected_files(cls, name: str, root: Path) -> tuple[Path, list[str], str]:
 
 def image_folder(cfg) -> DataBundle:
     root = Path(str(cfg.root)).expanduser()  # an existing folder: checked with the config
+    if cfg.get("labels_file"):
+        return labelled_images(cfg, root)
     parts = {split: root / split for split in ("train", "val", "test") if (root / split).is_dir()}
     if parts and "train" not in parts:
         raise DlrunError(
@@ -227,3 +230,20 @@ def _folder(path: Path, skip_bad_files: bool) -> tvd.ImageFolder:
             f"{path} holds no images in class folders ({err}). Expected {path}/<class>/<image>.png "
             f"(extensions: {', '.join(sorted(e.lstrip('.') for e in tvd.folder.IMG_EXTENSIONS))})."
         ) from err
+
+
+def labelled_images(cfg, root: Path) -> DataBundle:
+    """Multi-label: the images a labels file names (rows image,labels), split with the seed."""
+    folder = image_files.LabelledFiles(root, Path(str(cfg.labels_file)).expanduser(), str(cfg.get("label_sep") or "|"))
+    if cfg.get("skip_bad_files", False):
+        image_files.drop_bad_files(folder)
+    log.info("image_folder: %d labels, %d images", len(folder.classes), len(folder))
+    decoded = image_files.in_memory([folder], cfg.split_seed)
+    return image_bundle(
+        cfg,
+        decoded[0] if decoded else folder,
+        None,
+        folder.classes,
+        in_memory=bool(decoded) and decoded[0].small,
+        task=MULTILABEL,
+    )

@@ -50,6 +50,21 @@ def global_sum(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+def global_cat(rows: torch.Tensor) -> torch.Tensor:
+    """Every rank's rows (first dimension), concatenated in rank order (this rank's alone in a
+    single process); ranks may hold different numbers of rows."""
+    if not distributed():
+        return rows
+    counts = [torch.zeros((), dtype=torch.int64, device=rows.device) for _ in range(world_size())]
+    dist.all_gather(counts, torch.tensor(len(rows), device=rows.device))
+    most = int(max(c.item() for c in counts))
+    padded = rows.new_zeros((most, *rows.shape[1:]))
+    padded[: len(rows)] = rows
+    gathered = [torch.empty_like(padded) for _ in counts]
+    dist.all_gather(gathered, padded)
+    return torch.cat([part[: int(count)] for part, count in zip(gathered, counts)])
+
+
 def global_max(value: torch.Tensor) -> torch.Tensor:
     if distributed():
         value = value.clone()

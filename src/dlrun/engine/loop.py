@@ -360,5 +360,6 @@ def evaluate(
         mean_loss.update(loss.float(), len(targets))
         metrics.update(*prepare(outputs.float(), targets, task))
     values = {f"{split}/loss": mean_loss.compute()}
-    values.update({f"{split}/{name}": value.item() for name, value in metrics.compute().items() if value.numel() == 1})
+    scalars = {name: v for name, v in metrics.compute().items() if isinstance(v, torch.Tensor) and v.numel() == 1}
+    values.update({f"{split}/{name}": value.item() for name, value in scalars.items()})
     return values

@@ -6,13 +6,14 @@ process (it imports torchvision.models, torch._dynamo and scipy.signal for its i
 metrics), more than torch itself, in every run and every trial of a sweep, for six
 numbers that are sums. The sums (a confusion matrix, top-5 hits; absolute and squared
 errors and the targets' moments) reduce exactly across DDP ranks, and the values are
-tested against scikit-learn's.
+tested against scikit-learn's. Multi-label average precision needs every score, not sums:
+its rows are gathered from every rank, once per evaluation.
 """
 
 import torch
 
 from dlrun import tasks
-from dlrun.distributed.ranks import global_mean, global_sum
+from dlrun.distributed.ranks import global_cat, global_mean, global_sum
 from dlrun.metrics.catalogue import TOP_K, resolve
 
 
@@ -21,12 +22,14 @@ def metric_keys(task: str, num_outputs: int, selection=None) -> list[str]:
     return [entry.name for entry in resolve(selection, task, num_outputs)]
 
 
-def make_metrics(task: str, num_outputs: int, confusion: bool = False, selection=None) -> "TaskMetrics":
-    """By default, classification: accuracy, top-5 accuracy (more than 5 classes), macro F1;
-    regression: MAE, MSE, RMSE, R2 (averaged over outputs). `selection`: trainer.metrics.
-    `confusion`: also the confusion matrix (classification)."""
+def make_metrics(task: str, num_outputs: int, details: bool = False, selection=None, thresholds=None) -> "TaskMetrics":
+    """By default, classification: accuracy, top-5 accuracy (from 20 classes), macro F1;
+    regression: MAE, MSE, RMSE, R2 (averaged over outputs); multi-label: F1 (macro, micro),
+    mAP, subset accuracy, Hamming loss. `selection`: trainer.metrics. `details`: also what
+    `dlrun eval` shows of the task (a confusion matrix; a table per label). `thresholds`:
+    multi-label decision thresholds (one number, or one per label; 0.5 when None)."""
     tasks.get(task)  # a task dlrun knows
-    return TaskMetrics(task, num_outputs, confusion, selection=selection)
+    return TaskMetrics(task, num_outputs, details, selection=selection, thresholds=thresholds)
 
 
 def metric_names(task: str, num_outputs: int, split: str = "val", selection=None) -> list[str]:
@@ -37,8 +40,11 @@ def metric_names(task: str, num_outputs: int, split: str = "val", selection=None
 class TaskMetrics:
     """update(outputs, targets) per batch, compute() -> {name: tensor} over every rank."""
 
-    def __init__(self, task: str, num_outputs: int, confusion: bool = False, device=None, selection=None):
-        self.task, self.num_outputs, self.confusion = task, num_outputs, confusion
+    def __init__(
+        self, task: str, num_outputs: int, details: bool = False, device=None, selection=None, thresholds=None
+    ):
+        self.task, self.num_outputs, self.details = task, num_outputs, details
+        self.options = {"thresholds": thresholds} if thresholds is not None else {}  # to the task's sums
         self.entries = resolve(selection, task, num_outputs)
         self.device = torch.device(device or "cpu")
         self.extra = {}
@@ -49,7 +55,7 @@ class TaskMetrics:
         self.reset()
 
     def __iter__(self):
-        return iter([entry.name for entry in self.entries] + (["confusion"] if self.confusion else []))
+        return iter([entry.name for entry in self.entries] + ([tasks.get(self.task).details] if self.details else []))
 
     def higher_is_better(self) -> dict:
         """name -> True/False, or None where a user's metric does not say."""
@@ -66,8 +72,13 @@ class TaskMetrics:
         self.reset()
         return self
 
+    def decide_with(self, thresholds) -> None:
+        """Multi-label: compute with these thresholds from now on (task.thresholds=tune)."""
+        self.options["thresholds"] = thresholds
+        self.reset()
+
     def reset(self) -> None:
-        self.sums = SUMS[tasks.get(self.task).sums](self.num_outputs, self.device, self.confusion)
+        self.sums = SUMS[tasks.get(self.task).sums](self.num_outputs, self.device, self.details, **self.options)
         for metric in self.extra.values():
             metric.reset()
 
@@ -79,19 +90,20 @@ class TaskMetrics:
 
     @torch.no_grad()
     def compute(self) -> dict[str, torch.Tensor]:
-        """The chosen metrics, in their order (and the confusion matrix when asked)."""
+        """The chosen metrics, in their order (and the task's details when asked)."""
         values = self.sums.values()
         chosen = {
             e.name: self.extra[e.name].compute() if e.name in self.extra else values[e.name] for e in self.entries
         }
-        return {**chosen, **({"confusion": values["confusion"]} if self.confusion else {})}
+        detail = tasks.get(self.task).details
+        return {**chosen, **({detail: values[detail]} if self.details else {})}
 
 
 class ClassCounts:
     """Classification: a confusion matrix (true x predicted) and top-5 hits -> acc, f1, top5."""
 
-    def __init__(self, classes: int, device: torch.device, confusion: bool = False):
-        self.classes, self.confusion = classes, confusion
+    def __init__(self, classes: int, device: torch.device, details: bool = False):
+        self.classes, self.confusion = classes, details
         self.matrix = torch.zeros(classes * classes, dtype=torch.int64, device=device)
         self.top_hits = torch.zeros((), dtype=torch.int64, device=device)
 
@@ -120,7 +132,7 @@ class ClassCounts:
 class ValueSums:
     """Regression, per output: count, sum |e|, sum e^2, sum y, sum y^2 -> mae, mse, r2, rmse."""
 
-    def __init__(self, outputs: int, device: torch.device, confusion: bool = False):
+    def __init__(self, outputs: int, device: torch.device, details: bool = False):
         real = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
         self.sums = torch.zeros(5, outputs, dtype=real, device=device)
 
@@ -149,7 +161,81 @@ class ValueSums:
         return {"mae": abs_err.sum() / n, "mse": mse, "r2": r2.mean(), "rmse": mse.sqrt()}
 
 
-SUMS = {"class_counts": ClassCounts, "value_sums": ValueSums}  # a task's `sums`: what computes its builtin metrics
+class LabelScores:
+    """Multi-label: every sample's label probabilities and targets -> f1_macro, f1_micro, map,
+    subset_acc, hamming at the run's thresholds (and per label, for `dlrun eval`). Average
+    precision needs every score of the split, not sums: the rows are kept (a float and a bool
+    per sample and label) and gathered from every process once, when the values are asked."""
+
+    def __init__(self, labels: int, device: torch.device, details: bool = False, thresholds=None):
+        self.labels, self.per_label = labels, details
+        self.thresholds = torch.as_tensor(0.5 if thresholds is None else thresholds, dtype=torch.float32)
+        self.thresholds = self.thresholds.expand(labels).to(device)
+        self.scores, self.targets = [], []
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        self.scores.append(outputs.float().sigmoid())
+        self.targets.append(targets >= 0.5)
+
+    def gathered(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scores, targets) of the whole split, every process's rows."""
+        scores = torch.cat(self.scores) if self.scores else torch.zeros(0, self.labels, device=self.thresholds.device)
+        targets = torch.cat(self.targets) if self.targets else scores.bool()
+        return global_cat(scores), global_cat(targets)
+
+    def values(self) -> dict[str, torch.Tensor]:
+        scores, targets = self.gathered()
+        predicted = scores >= self.thresholds
+        hits = (predicted & targets).sum(0).double()
+        wrong, missed = (predicted & ~targets).sum(0).double(), (~predicted & targets).sum(0).double()
+        f1 = 2 * hits / (2 * hits + wrong + missed).clamp(min=1)
+        seen = (hits + wrong + missed) > 0  # labels in the targets or the predictions
+        ap = average_precision(scores, targets)
+        positive = targets.any(0)
+        values = {
+            "f1_macro": f1[seen].mean() if seen.any() else f1.new_zeros(()),
+            "f1_micro": 2 * hits.sum() / (2 * hits.sum() + wrong.sum() + missed.sum()).clamp(min=1),
+            "map": ap[positive].mean() if positive.any() else ap.new_zeros(()),
+            "subset_acc": (predicted == targets).all(1).double().mean() if len(targets) else f1.new_zeros(()),
+            "hamming": (predicted != targets).double().mean() if len(targets) else f1.new_zeros(()),
+        }
+        if self.per_label:
+            values["per_label"] = {
+                "ap": ap,
+                "f1": f1,
+                "precision": hits / (hits + wrong).clamp(min=1),
+                "recall": hits / (hits + missed).clamp(min=1),
+                "support": targets.sum(0),
+                "threshold": self.thresholds,
+            }
+        return values
+
+
+def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per label (columns), the area under the precision-recall curve as scikit-learn's
+    average_precision_score computes it: sum over distinct scores of (R_n - R_n-1) P_n, tied
+    scores taken together. 0 for a label without positives."""
+    ap = torch.zeros(scores.shape[1], dtype=torch.float64, device=scores.device)
+    for label in range(scores.shape[1]):
+        order = scores[:, label].argsort(descending=True, stable=True)
+        ranked, positive = scores[order, label], targets[order, label].double()
+        if not len(ranked) or positive.sum() == 0:
+            continue
+        last = torch.ones_like(ranked, dtype=torch.bool)  # the last row of each run of equal scores
+        last[:-1] = ranked[1:] != ranked[:-1]
+        true_pos = positive.cumsum(0)[last]
+        seen = (torch.arange(1, len(ranked) + 1, device=scores.device, dtype=torch.float64))[last]
+        recall = true_pos / true_pos[-1]
+        gained = torch.diff(recall, prepend=recall.new_zeros(1))
+        ap[label] = (gained * true_pos / seen).sum()
+    return ap
+
+
+SUMS = {
+    "class_counts": ClassCounts,
+    "value_sums": ValueSums,
+    "label_scores": LabelScores,
+}  # a task's `sums`: what computes its builtin metrics
 
 
 def prepare(outputs: torch.Tensor, targets: torch.Tensor, task: str):

@@ -16,7 +16,7 @@ from dlrun import tasks
 from dlrun.config import plain
 from dlrun.errors import DlrunError, did_you_mean
 
-CLASSIFICATION, REGRESSION = "classification", "regression"  # (dlrun.tasks.TASKS has every task)
+CLASSIFICATION, REGRESSION, MULTILABEL = "classification", "regression", "multilabel"  # dlrun.tasks.TASKS: all
 TOP_K = 5
 
 DEFAULT = "default"

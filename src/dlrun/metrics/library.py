@@ -18,7 +18,7 @@ from torchmetrics.utilities import dim_zero_cat
 
 from dlrun.config.imports import call, import_object
 from dlrun.errors import DlrunError, first_line
-from dlrun.metrics.catalogue import CLASSIFICATION, MetricEntry
+from dlrun.metrics.catalogue import CLASSIFICATION, MULTILABEL, MetricEntry
 
 BINS = 15  # calibration error
 # dlrun's evaluation splits are what such metrics are for; the warning would print in every run
@@ -43,6 +43,9 @@ def library_metric(name: str, task: str, num_outputs: int) -> "Adapted":
             ),
         }[name]()
         return Adapted(made, probabilities if not binary else positive_probability)
+    if task == MULTILABEL:  # sigmoid probabilities, multi-hot targets as integers
+        made = {"auroc": lambda: tmc.MultilabelAUROC(num_outputs, average="macro")}[name]()
+        return Adapted(made, sigmoid, targets=lambda targets: targets.round().long())
     made = {
         "mape": lambda: tmr.MeanAbsolutePercentageError(),
         "explained_variance": lambda: tmr.ExplainedVariance(multioutput="uniform_average"),
@@ -56,6 +59,10 @@ def probabilities(outputs: torch.Tensor) -> torch.Tensor:
     return outputs.float().softmax(-1)
 
 
+def sigmoid(outputs: torch.Tensor) -> torch.Tensor:
+    return outputs.float().sigmoid()
+
+
 def positive_probability(outputs: torch.Tensor) -> torch.Tensor:
     return outputs.float().softmax(-1)[:, 1]
 
@@ -63,8 +70,11 @@ def positive_probability(outputs: torch.Tensor) -> torch.Tensor:
 class Adapted:
     """A torchmetrics Metric fed with transformed outputs; its value averaged to one number."""
 
-    def __init__(self, metric: torchmetrics.Metric, transform=None, label: str | None = None, higher=None):
+    def __init__(
+        self, metric: torchmetrics.Metric, transform=None, label: str | None = None, higher=None, targets=None
+    ):
         self.metric, self.transform, self.label = metric, transform, label  # label: a user metric's entry
+        self.targets = targets  # what the metric takes of the dataset's targets, when not them as they are
         self.higher = higher if higher is not None else getattr(metric, "higher_is_better", None)
 
     def to(self, device) -> "Adapted":
@@ -75,7 +85,9 @@ class Adapted:
         self.metric.reset()
 
     def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
-        self.metric.update(self.transform(outputs) if self.transform else outputs, targets)
+        self.metric.update(
+            self.transform(outputs) if self.transform else outputs, self.targets(targets) if self.targets else targets
+        )
 
     def compute(self) -> torch.Tensor:
         try:

@@ -26,6 +26,7 @@ from dlrun.engine.loggers import Loggers, build_loggers
 from dlrun.engine.loop import Parts, evaluate, fit
 from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
+from dlrun.metrics import thresholds
 from dlrun.metrics.builtin import make_metrics, metric_names
 from dlrun.run.build import (
     build_training,
@@ -59,7 +60,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     with console.holding():  # what building says (data, a replaced head) comes after the run's first lines
         built = build_training(cfg, device, say=console.say)
         model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")  # trainer.metrics: default or names
-        metrics = make_metrics(info.task, info.num_outputs, selection=chosen).to(device)
+        decide = thresholds.configured(cfg.get("task"), info.num_outputs)  # multi-label decision thresholds
+        metrics = make_metrics(info.task, info.num_outputs, selection=chosen, thresholds=decide).to(device)
         monitor = Monitor(
             cfg.trainer.monitor, cfg.trainer.mode, info.task, metrics.higher_is_better(), plan.patience, plan.min_delta
         )
@@ -141,6 +143,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
             raise
         ranks.barrier()  # rank 0 has written best.pt
         model.load_state_dict(load_checkpoint(run_dir / "checkpoints" / "best.pt")["model"])
+        if thresholds.tuned(cfg.get("task")):  # multi-label: per label, on the validation split
+            tune_thresholds(model, built, metrics, device, info, run_dir, console.say)
         test = evaluate(model, built.loaders["test"], built.criterion, metrics, device, info.task, split="test")
 
         # ---- record ---------------------------------------------------------------
@@ -198,3 +202,20 @@ def open_loggers(cfg, run_dir: Path, job: dict, config: dict, columns: list[str]
         resume_id=resume_id,
         columns=columns,
     )
+
+
+def tune_thresholds(model, built, metrics, device, info, run_dir: Path, say) -> None:
+    """task.thresholds=tune: each label's threshold from the best checkpoint's scores on the
+    validation split; the test split and the saved run use them."""
+    before = evaluate(model, built.loaders["val"], built.criterion, metrics, device, info.task, split="val")
+    tuned = thresholds.tune(*metrics.sums.gathered())
+    metrics.decide_with(tuned)
+    after = evaluate(model, built.loaders["val"], built.criterion, metrics, device, info.task, split="val")
+    if ranks.is_main():
+        thresholds.save(run_dir, tuned, info.class_names, after.get("val/f1_macro"))
+    f1 = (
+        f": val/f1_macro {before['val/f1_macro']:.4f} at 0.5, {after['val/f1_macro']:.4f} tuned"
+        if "val/f1_macro" in after
+        else ""
+    )
+    say(f"thresholds tuned per label on the validation split ({thresholds.FILE}){f1}")

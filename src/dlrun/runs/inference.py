@@ -86,8 +86,8 @@ def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
         return build_transforms(transforms, train=False, stats=stats)(image)
 
 
-def readable(outputs: torch.Tensor, info) -> list[dict]:
+def readable(outputs: torch.Tensor, info, thresholds=None) -> list[dict]:
     """A row per input, as the run's task reads its outputs (class and probability, values ...)."""
     from dlrun import tasks
 
-    return tasks.get(info.task).readable(outputs, info)
+    return tasks.get(info.task).readable(outputs, info, thresholds)

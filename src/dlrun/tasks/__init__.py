@@ -2,6 +2,7 @@
 
     classification   one class per sample (an image or a table row)
     regression       one or more values per sample
+    multilabel       several labels per sample (tags), each present or not
 
 A task answers, for everything else in dlrun: its default metrics and monitored metric,
 how a number of outputs reads (`10 classes`), whether class-index losses and MixUp/CutMix
@@ -13,9 +14,10 @@ Imports no torch: the config checks consult tasks before torch is loaded.
 from dlrun.errors import DlrunError, did_you_mean
 from dlrun.tasks.base import Task
 from dlrun.tasks.classification import Classification
+from dlrun.tasks.multilabel import Multilabel
 from dlrun.tasks.regression import Regression
 
-TASKS: dict[str, Task] = {task.name: task for task in (Classification(), Regression())}
+TASKS: dict[str, Task] = {task.name: task for task in (Classification(), Regression(), Multilabel())}
 
 __all__ = ["TASKS", "Task", "get"]
 

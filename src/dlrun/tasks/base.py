@@ -5,14 +5,17 @@ from dlrun.errors import plural
 
 class Task:
     name: str = ""
-    takes_class_indices: bool = False  # targets are class indices: nll/cross-entropy losses apply, MixUp/CutMix too
+    takes_class_indices: bool = False  # targets are class indices: nll/cross-entropy losses apply
+    mixes_labels: bool = False  # MixUp/CutMix apply (image inputs): class indices or multi-hot rows
+    losses: str = ""  # the losses that fit, for messages: "mse, l1, smooth_l1 or huber"
+    default_loss: str = ""  # the conf/loss/ option conf/task/<name>.yaml selects, and messages suggest
     # metric name -> (higher is better, what it is): computed by dlrun's own on-device sums
     # (dlrun.metrics.builtin), or by torchmetrics, imported when chosen (dlrun.metrics.library)
     builtin_metrics: dict = {}
     library_metrics: dict = {}
     sums: str = ""  # the on-device sums that compute builtin_metrics (dlrun.metrics.builtin.SUMS)
     squeeze_one_output: bool = False  # a single output is given to the library metrics as (batch,)
-    confusion_matrix: bool = False  # `dlrun eval` shows and saves one
+    details: str = ""  # what `dlrun eval` shows beyond the scalars: "confusion" (matrix) | "per_label" (table)
     outputs_meaning: str = ""  # what the exported model's outputs are (model.json)
 
     def default_metrics(self, num_outputs: int) -> list[str]:
@@ -28,6 +31,7 @@ class Task:
         """`10 classes`, `1 target value`: what the model's outputs are, for messages."""
         return plural(num_outputs, "output")
 
-    def readable(self, outputs, info) -> list[dict]:
-        """A row per input for `dlrun predict`: the model's outputs (a tensor) made readable."""
+    def readable(self, outputs, info, thresholds=None) -> list[dict]:
+        """A row per input for `dlrun predict`: the model's outputs (a tensor) made readable
+        (`thresholds`: the run's decision thresholds, where its task has them)."""
         raise NotImplementedError

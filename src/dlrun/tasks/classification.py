@@ -9,8 +9,11 @@ TOP_K_DEFAULT_FROM = 20  # top-5 accuracy is a default metric from 20 classes: w
 class Classification(Task):
     name = "classification"
     sums = "class_counts"  # dlrun.metrics.builtin.SUMS: what computes its builtin metrics
+    losses = "cross_entropy"  # what messages suggest
+    default_loss = "cross_entropy"
     takes_class_indices = True
-    confusion_matrix = True
+    mixes_labels = True
+    details = "confusion"
     outputs_meaning = "logits (apply softmax for probabilities)"
     builtin_metrics = {
         "acc": (True, "accuracy"),
@@ -37,7 +40,7 @@ class Classification(Task):
     def outputs_text(self, num_outputs: int) -> str:
         return plural(num_outputs, "class")
 
-    def readable(self, outputs, info) -> list[dict]:
+    def readable(self, outputs, info, thresholds=None) -> list[dict]:
         """Class and probability, and the runner-up."""
         probs = outputs.softmax(dim=1)
         top = probs.topk(min(2, probs.shape[1]), dim=1)

@@ -7,6 +7,8 @@ from dlrun.tasks.base import Task
 class Regression(Task):
     name = "regression"
     sums = "value_sums"  # dlrun.metrics.builtin.SUMS: what computes its builtin metrics
+    losses = "mse, l1, smooth_l1 or huber"  # what messages suggest
+    default_loss = "mse"
     outputs_meaning = "values in the target's units"
     squeeze_one_output = True  # one output: (batch,) values for the library metrics
     builtin_metrics = {
@@ -28,7 +30,7 @@ class Regression(Task):
     def outputs_text(self, num_outputs: int) -> str:
         return plural(num_outputs, "target value")
 
-    def readable(self, outputs, info) -> list[dict]:
+    def readable(self, outputs, info, thresholds=None) -> list[dict]:
         """The predicted value (value_0, value_1 ... for several)."""
         return [
             {f"value_{i}" if len(values) > 1 else "value": v for i, v in enumerate(values)}
