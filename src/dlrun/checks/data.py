@@ -157,11 +157,28 @@ def multilabel_problems(cfg, name) -> list[str]:
     return []
 
 
+def segmentation_problems(cfg) -> list[str]:
+    """What segmentation does not take yet: image policies and random erasing move or erase only
+    the image, not its mask."""
+    if lookup(cfg, "task.name") != "segmentation" and lookup(cfg, "dataset.name") != "segmentation_folder":
+        return []
+    found = []
+    for key in ("dataset.transforms.auto_augment", "dataset.transforms.random_erasing"):
+        if lookup(cfg, key) not in (None, ABSENT, 0, 0.0):
+            found.append(f"{key} is not for segmentation: it would change the image without its mask.")
+    ignore = lookup(cfg, "dataset.ignore_index")
+    if ignore is not ABSENT and ignore is not None and not (is_int(ignore) and 0 <= ignore <= 255):
+        found.append(
+            f"dataset.ignore_index={ignore!r} is not valid: use a mask value from 0 to 255 (255 as in VOC), or null."
+        )
+    return found
+
+
 def data_problems(cfg, files: bool = True) -> list[str]:
     found = apply(cfg, RULES)
     dataset = cfg.dataset
     name = dataset.get("name")
-    found += task_problems(cfg, name) + multilabel_problems(cfg, name)
+    found += task_problems(cfg, name) + multilabel_problems(cfg, name) + segmentation_problems(cfg)
     val, test = lookup(cfg, "dataset.val_fraction"), lookup(cfg, "dataset.test_fraction")
     if all(FRACTION[0](v) for v in (val, test)) and val + test >= 1:
         found.append(
@@ -201,7 +218,11 @@ def named_paths(cfg) -> list[str]:
     found = []
     for key, want_dir in (("path", False), ("targets_path", False), ("root", True)):
         value = lookup(cfg, f"dataset.{key}")
-        if value is ABSENT or not isinstance(value, str) or (key == "root" and name != "image_folder"):
+        if (
+            value is ABSENT
+            or not isinstance(value, str)
+            or (key == "root" and name not in ("image_folder", "segmentation_folder"))
+        ):
             continue  # torchvision sets' root is a download folder: it need not exist yet
         path = Path(value).expanduser()
         if want_dir and not path.is_dir():

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from dlrun.config.tree import conf_dir
 from dlrun.engine.console import table_console
-from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_MODELS
+from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, TORCHVISION_SEGMENTERS, USER_MODELS
 
 HELP = "list every model option (dlrun's own, your classes, torch.hub, all torchvision classifiers)"
 
@@ -17,6 +17,7 @@ ABOUT = {
     "cnn": "conv blocks + 2x2 average pooling + linear head; model.channels, kernel_size, pooling, dropout",
     "mlp": "multilayer perceptron; model.hidden, activation, dropout, batch_norm",
     "linear": "one linear layer: linear or logistic regression",
+    "unet": "a small U-Net for segmentation (task=segmentation); model.channels, dropout",
     "custom": "your nn.Module: model.class_path=module.Class",
     "hub": "torch.hub entrypoint: model.repo, model.entrypoint",
     "timm": "any timm model: model.arch=NAME (dlrun models --source timm lists them)",
@@ -74,6 +75,12 @@ def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
         {
             name: ("torchvision", family(name), "random init; model.weights=DEFAULT for pretrained")
             for name in TORCHVISION_CLASSIFIERS
+        }
+    )
+    found.update(
+        {
+            name: ("torchvision", "segmentation", "task=segmentation; model.weights_backbone=DEFAULT for ImageNet")
+            for name in TORCHVISION_SEGMENTERS
         }
     )
     for root in [conf_dir()] + ([Path(config_dir)] if config_dir else []):

@@ -6,7 +6,7 @@ Imports no torch, so `dlrun --help` and config errors answer fast.
 import re
 from pathlib import Path
 
-from dlrun.models.catalog import TORCHVISION_CLASSIFIERS
+from dlrun.models.catalog import TORCHVISION_CLASSIFIERS, TORCHVISION_SEGMENTERS
 
 GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "logger", "experiment", "hparams_search")
 
@@ -32,7 +32,7 @@ def conf_dir() -> Path:
 
 
 def register_generated_options() -> None:
-    """Make every torchvision classifier a `model=` option without a YAML file each."""
+    """Make every torchvision classifier and segmentation model a `model=` option without a YAML file each."""
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
@@ -51,6 +51,20 @@ def register_generated_options() -> None:
                 "kwargs": None,  # more constructor arguments, e.g. {stochastic_depth_prob: 0.2}
             },
         )
+    for name in TORCHVISION_SEGMENTERS:
+        store.store(group="model", name=name, node=SEGMENTER_NODE | {"name": name})
+
+
+SEGMENTER_NODE = {
+    "source": "torchvision",
+    "weights_backbone": None,  # null (random init) | DEFAULT | IMAGENET1K_V1 ...: the backbone's ImageNet weights
+    "download": True,  # fetch missing pretrained weights into $TORCH_HOME/hub/checkpoints
+    "aux_loss": True,  # FCN and DeepLabV3: the auxiliary head, its loss weighted 0.5 in training
+    "freeze": None,
+    "unfreeze_at_epoch": None,
+    "backbone_lr": None,
+    "kwargs": None,
+}
 
 
 def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:
@@ -62,7 +76,7 @@ def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:
             options.update(p.stem for p in folder.glob("*.yaml"))
             options.update(p.stem for p in folder.glob("*.yml"))
     if group == "model":
-        options.update(TORCHVISION_CLASSIFIERS)
+        options.update(TORCHVISION_CLASSIFIERS + TORCHVISION_SEGMENTERS)
     return options
 
 
@@ -107,6 +121,8 @@ def option_keys(group: str, option: str, extra_dirs: list[Path] = ()) -> set[str
 
     if group == "model" and option in TORCHVISION_CLASSIFIERS:
         return {"name", "source", "weights", "download", "freeze", "unfreeze_at_epoch", "backbone_lr", "kwargs"}
+    if group == "model" and option in TORCHVISION_SEGMENTERS:
+        return {"name", *SEGMENTER_NODE}
     for root in (conf_dir(), *extra_dirs):
         path = Path(root) / group / f"{option}.yaml"
         if path.is_file():

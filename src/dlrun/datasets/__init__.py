@@ -34,6 +34,7 @@ def builders() -> dict:
             if entry.files == "download"
         },
         "image_folder": partial(_image_set, "image_folder"),
+        "segmentation_folder": _segmentation_folder,
         "custom": _custom,
     }
 
@@ -42,6 +43,12 @@ def _image_set(builder: str, *args):
     from dlrun.datasets import vision
 
     return getattr(vision, builder)(*args)
+
+
+def _segmentation_folder(cfg):
+    from dlrun.datasets import segmentation
+
+    return segmentation.segmentation_folder(cfg)
 
 
 def _custom(cfg):

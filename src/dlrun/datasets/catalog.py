@@ -4,8 +4,10 @@ from dataclasses import dataclass
 
 from dlrun.tasks import TASKS
 
-# task column: class. = classification, regr. = regression, multi. = multilabel
-ABBREVIATED = {"class.": "classification", "regr.": "regression", "multi.": "multilabel"}
+# task column: class. = classification, regr. = regression, multi. = multilabel, segm. = segmentation;
+# several: the tasks the data can be; "any": every task
+ABBREVIATED = {"class.": "classification", "regr.": "regression", "multi.": "multilabel", "segm.": "segmentation"}
+TABLE_TASKS = "class./regr./multi."
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,21 @@ DATASETS = {
     "image_folder": DatasetEntry(
         "class./multi.", "yours", "3xHxW", "dataset.root", "a folder per class, or images with a labels file"
     ),
+    "segmentation_folder": DatasetEntry(
+        "segm.", "yours", "3xHxW", "dataset.root", "images/ and masks/ of class indices (PNG)"
+    ),
     "table": DatasetEntry(
-        "auto", "yours", "columns", "dataset.path", "a CSV, TSV, Parquet or Feather file with a target column"
+        TABLE_TASKS, "yours", "columns", "dataset.path", "a CSV, TSV, Parquet or Feather file with a target column"
     ),
-    "csv": DatasetEntry("auto", "yours", "columns", "dataset.path", "a CSV file with a target column"),
+    "csv": DatasetEntry(TABLE_TASKS, "yours", "columns", "dataset.path", "a CSV file with a target column"),
     "arrays": DatasetEntry(
-        "auto", "yours", "yours", "dataset.path", "inputs and targets in .npz, .npy or .pt files (features or images)"
+        TABLE_TASKS,
+        "yours",
+        "yours",
+        "dataset.path",
+        "inputs and targets in .npz, .npy or .pt files (features or images)",
     ),
-    "custom": DatasetEntry("auto", "yours", "yours", "class_path", "your torch.utils.data.Dataset class"),
+    "custom": DatasetEntry("any", "yours", "yours", "class_path", "your torch.utils.data.Dataset class"),
 }
 
 

@@ -7,13 +7,14 @@ from torch.utils.data import Dataset
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 MULTILABEL = "multilabel"
-TASKS = (CLASSIFICATION, REGRESSION, MULTILABEL)
+SEGMENTATION = "segmentation"
+TASKS = (CLASSIFICATION, REGRESSION, MULTILABEL, SEGMENTATION)
 
 
 @dataclass(frozen=True)
 class DataInfo:
-    task: str  # "classification" | "regression" | "multilabel"
-    num_outputs: int  # classes (classification), target values (regression) or labels (multilabel)
+    task: str  # "classification" | "regression" | "multilabel" | "segmentation"
+    num_outputs: int  # classes (classification, segmentation), target values (regression), labels (multilabel)
     input_shape: tuple[int, ...]  # one sample without the batch dim: (C, H, W) or (F,)
     class_names: tuple[str, ...] | None = None  # the classes, or the labels (multilabel)
     # Regression: the training targets' mean and std per output. Losses are computed on

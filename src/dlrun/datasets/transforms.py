@@ -11,6 +11,7 @@ random erasing follows normalisation, as there.
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from dlrun.config import plain
@@ -116,15 +117,18 @@ def _extra(key: str, specs) -> list:
     return transforms
 
 
-def build_transforms(cfg, *, train: bool, stats: tuple | None) -> v2.Compose:
-    """The pipeline for one side; `stats` is the (mean, std) to normalise with, or None."""
+def build_transforms(cfg, *, train: bool, stats: tuple | None, mask_fill: int = 0) -> v2.Compose:
+    """The pipeline for one side; `stats` is the (mean, std) to normalise with, or None. It takes an
+    image, or an image and its tv_tensors.Mask (segmentation): the mask is resized with the nearest
+    pixel, cropped and flipped as the image is, and padded with `mask_fill` (the ignored value)."""
     steps = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
     resize = _size(cfg.resize)
     if resize is not None:
         steps.append(v2.Resize(resize, antialias=True))
     crop = _size(cfg.random_crop)
     if crop is not None:
-        steps.append(v2.RandomCrop(crop, padding=cfg.crop_padding or None) if train else v2.CenterCrop(crop))
+        fill = {tv_tensors.Mask: mask_fill, "others": 0}
+        steps.append(v2.RandomCrop(crop, padding=cfg.crop_padding or None, fill=fill) if train else v2.CenterCrop(crop))
     if train and cfg.horizontal_flip:
         steps.append(v2.RandomHorizontalFlip())
     if train and cfg.get("auto_augment"):

@@ -231,10 +231,46 @@ def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tens
     return ap
 
 
+class PixelCounts:
+    """Segmentation: a confusion matrix over pixels (true x predicted; ignored pixels, target
+    < 0, left out) -> miou, pixel_acc, dice, and per class for `dlrun eval`. Counts: exact
+    across DDP ranks."""
+
+    def __init__(self, classes: int, device: torch.device, details: bool = False):
+        self.classes, self.per_class = classes, details
+        self.matrix = torch.zeros(classes * classes, dtype=torch.int64, device=device)
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        predicted, targets = outputs.argmax(1).flatten(), targets.flatten().long()
+        kept = targets >= 0
+        self.matrix += torch.bincount(
+            targets[kept] * self.classes + predicted[kept], minlength=self.classes * self.classes
+        )
+
+    def values(self) -> dict[str, torch.Tensor]:
+        matrix = global_sum(self.matrix).view(self.classes, self.classes)
+        hits = matrix.diagonal()
+        missed, wrong = matrix.sum(1) - hits, matrix.sum(0) - hits
+        union = hits + missed + wrong
+        seen = union > 0  # classes in the targets or the predictions
+        iou = hits.double() / union.clamp(min=1).double()
+        dice = (2 * hits).double() / (2 * hits + missed + wrong).clamp(min=1).double()
+        zero = iou.new_zeros(())
+        values = {
+            "miou": iou[seen].mean() if seen.any() else zero,
+            "pixel_acc": hits.sum().double() / matrix.sum().clamp(min=1).double(),
+            "dice": dice[seen].mean() if seen.any() else zero,
+        }
+        if self.per_class:
+            values["per_class"] = {"iou": iou, "dice": dice, "pixels": matrix.sum(1), "predicted": matrix.sum(0)}
+        return values
+
+
 SUMS = {
     "class_counts": ClassCounts,
     "value_sums": ValueSums,
     "label_scores": LabelScores,
+    "pixel_counts": PixelCounts,
 }  # a task's `sums`: what computes its builtin metrics
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dlrun.errors import unknown_choice
-from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, USER_MODELS
+from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, TORCHVISION_SEGMENTERS, USER_MODELS
 
 if TYPE_CHECKING:
     from torch import nn
@@ -37,8 +37,13 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
         from dlrun.models import torchvision_models  # torchvision: only for its models
 
         net = torchvision_models.build(cfg, info, load_weights=load_weights, say=say)
+    elif name in TORCHVISION_SEGMENTERS:
+        from dlrun.models import torchvision_segmentation
+
+        net = torchvision_segmentation.build(cfg, info, load_weights=load_weights, say=say)
     else:
-        raise unknown_choice("model", name, (*BUILTIN_MODELS, *USER_MODELS, "timm", *TORCHVISION_CLASSIFIERS))
+        known = (*BUILTIN_MODELS, *USER_MODELS, "timm", *TORCHVISION_CLASSIFIERS, *TORCHVISION_SEGMENTERS)
+        raise unknown_choice("model", name, known)
     if info.target_mean is not None:
         return builtin.InTargetUnits(net, info.target_mean, info.target_std)
     return net

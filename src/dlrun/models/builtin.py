@@ -7,6 +7,7 @@ from torch import nn
 
 from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError
+from dlrun.models.unet import unet  # noqa: F401  (model=unet: a builder of this table)
 
 ACTIVATIONS = {
     "relu": nn.ReLU,

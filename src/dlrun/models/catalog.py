@@ -5,8 +5,18 @@ for torchvision 0.29. tests/models/test_models.py fails when a name here is not 
 installed torchvision, and warns (naming them) when torchvision lists classifiers that are
 not offered here yet, so a new release is noticed without failing the suite."""
 
-BUILTIN_MODELS = ("cnn", "linear", "mlp")
+BUILTIN_MODELS = ("cnn", "linear", "mlp", "unet")
 USER_MODELS = ("custom", "hub")  # model=custom (your class), model=hub (torch.hub)
+
+# torchvision.models.list_models(module=torchvision.models.segmentation), for torchvision 0.29
+TORCHVISION_SEGMENTERS = (
+    "deeplabv3_mobilenet_v3_large",
+    "deeplabv3_resnet101",
+    "deeplabv3_resnet50",
+    "fcn_resnet101",
+    "fcn_resnet50",
+    "lraspp_mobilenet_v3_large",
+)
 
 TORCHVISION_CLASSIFIERS = (
     "alexnet",

@@ -44,11 +44,15 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
             f"{name} returned a {type(out).__name__}; dlrun's losses need one tensor of outputs, "
             f"shape (batch, {info.num_outputs})."
         )
+    from dlrun import tasks
+
+    expected = tasks.get(info.task).output_shape(info)  # (outputs,), or (classes, H, W) per pixel
     per_sample = out.shape[1:].numel() if out.dim() > 1 else 1
-    if out.shape[0] != batch.shape[0] or per_sample != info.num_outputs:
+    fits = tuple(out.shape[1:]) == expected if len(expected) > 1 else per_sample == info.num_outputs
+    if out.shape[0] != batch.shape[0] or not fits:
         raise DlrunError(
             f"{name} returned outputs of shape {tuple(out.shape)} for a batch of {batch.shape[0]}; "
-            f"this data needs ({batch.shape[0]}, {info.num_outputs}): {describe(info)}. To fix: size "
+            f"this data needs {(batch.shape[0], *expected)}: {describe(info)}. To fix: size "
             "the model's last layer from the data (a user model declaring num_classes / num_outputs "
             "as a parameter gets it from dlrun)."
         )

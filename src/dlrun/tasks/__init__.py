@@ -3,6 +3,7 @@
     classification   one class per sample (an image or a table row)
     regression       one or more values per sample
     multilabel       several labels per sample (tags), each present or not
+    segmentation     a class per pixel of an image (semantic segmentation)
 
 A task answers, for everything else in dlrun: its default metrics and monitored metric,
 how a number of outputs reads (`10 classes`), whether class-index losses and MixUp/CutMix
@@ -16,8 +17,9 @@ from dlrun.tasks.base import Task
 from dlrun.tasks.classification import Classification
 from dlrun.tasks.multilabel import Multilabel
 from dlrun.tasks.regression import Regression
+from dlrun.tasks.segmentation import Segmentation
 
-TASKS: dict[str, Task] = {task.name: task for task in (Classification(), Regression(), Multilabel())}
+TASKS: dict[str, Task] = {task.name: task for task in (Classification(), Regression(), Multilabel(), Segmentation())}
 
 __all__ = ["TASKS", "Task", "get"]
 

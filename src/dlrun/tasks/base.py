@@ -27,6 +27,12 @@ class Task:
         names computed (None: the defaults)."""
         return "val/loss"
 
+    spatial: bool = False  # outputs per pixel (batch, outputs, height, width): masks
+
+    def output_shape(self, info) -> tuple:
+        """What the model returns per sample: (outputs,), or (classes, height, width) per pixel."""
+        return (info.num_outputs,)
+
     def outputs_text(self, num_outputs: int) -> str:
         """`10 classes`, `1 target value`: what the model's outputs are, for messages."""
         return plural(num_outputs, "output")

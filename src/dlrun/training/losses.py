@@ -8,6 +8,9 @@ gets exactly what the model and the dataset give:
     classification: outputs (B, classes) float logits, targets (B,) int64 class indices
     regression:     outputs and targets (B, K) float, both in units of the training
                     targets' standard deviation (z-scores), so every loss sees one scale
+    multilabel:     outputs (B, labels) logits, targets (B, labels) 0/1 floats
+    segmentation:   outputs (B, classes, H, W) logits, targets (B, H, W) int64 class indices,
+                    -100 where the pixel is ignored (torch's ignore_index)
 and returns a scalar tensor.
 """
 
@@ -26,6 +29,7 @@ from dlrun.errors import DlrunError, first_line
 from dlrun.training.kinds import refuse_other_kinds
 
 CLASS_INDEX_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
+AUX_WEIGHT = 0.5  # the auxiliary head's share of the loss (torchvision's segmentation reference recipe)
 
 
 class Criterion(nn.Module):
@@ -44,6 +48,8 @@ class Criterion(nn.Module):
             self.register_buffer("std", torch.tensor(info.target_std))
 
     def forward(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if isinstance(outputs, dict):  # a segmentation model's auxiliary head, in training
+            return self(outputs["out"], targets) + AUX_WEIGHT * self(outputs["aux"], targets)
         if self.log_probs:
             outputs = F.log_softmax(outputs, dim=1)
         if self.num_classes is not None and not self.takes_indices and targets.dim() == 1:

@@ -1,0 +1,80 @@
+"""torchvision's semantic segmentation models by name (FCN, DeepLabV3, LR-ASPP), their heads
+sized to the data's classes, with the auxiliary head and loss where the model has one (dlrun.training.losses adds it).
+
+The backbone's ImageNet weights (`model.weights_backbone=DEFAULT` or IMAGENET1K_V1 ...) come
+from torch.hub's cache as the classifiers' do (downloaded when allowed). In training, a model
+with an auxiliary head returns {"out", "aux"} and the loss adds 0.5 x the auxiliary loss
+(torchvision's reference recipe); in evaluation it returns the (batch, classes, H, W) logits.
+"""
+
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+from torchvision import models as tvm
+
+from dlrun.datasets.info import DataInfo
+from dlrun.errors import DlrunError
+from dlrun.models import weights
+from dlrun.models.torchvision_models import InputAdapter
+
+HAS_AUX = ("fcn_", "deeplabv3_")  # LR-ASPP has no auxiliary head
+
+
+class Segmenter(nn.Module):
+    def __init__(self, adapter: InputAdapter, net: nn.Module):
+        super().__init__()
+        self.adapter, self.net = adapter, net
+
+    def forward(self, x: torch.Tensor):
+        out = self.net(self.adapter(x))
+        if self.training and "aux" in out:
+            return {"out": out["out"], "aux": out["aux"]}
+        return out["out"]
+
+
+def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module:
+    name = cfg.name
+    if not info.is_image or info.task != "segmentation":
+        raise DlrunError(
+            f"model={name} segments images (task=segmentation, e.g. dataset=segmentation_folder); this data is "
+            f"{info.task} with inputs {info.input_shape}."
+        )
+    aux = bool(cfg.get("aux_loss", True)) and name.startswith(HAS_AUX)
+    extra = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.get("kwargs") is not None else {}
+    backbone = cfg.get("weights_backbone")
+    enum = None
+    if backbone is not None:
+        enum = backbone_enum(name, str(backbone))
+        if load_weights:
+            weights.enum_state_dict(enum, cfg.get("download", True))  # in torch.hub's cache, or a clear error
+    try:
+        net = tvm.get_model(
+            name,
+            weights=None,
+            weights_backbone=enum if load_weights else None,
+            num_classes=info.num_outputs,
+            **({"aux_loss": aux} if name.startswith(HAS_AUX) else {}),
+            **extra,
+        )
+    except TypeError as err:
+        raise DlrunError(f"model={name} does not take model.kwargs={extra}: {err}.") from err
+    return Segmenter(InputAdapter(info.input_shape[0], None), net)
+
+
+def backbone_enum(name: str, spec: str):
+    """The ImageNet weights of the model's backbone (ResNet50_Weights for deeplabv3_resnet50 ...),
+    read from the builder's signature."""
+    import inspect
+    import typing
+
+    hint = inspect.signature(tvm.get_model_builder(name)).parameters["weights_backbone"].annotation
+    enum = next((a for a in typing.get_args(hint) if isinstance(a, type) and hasattr(a, "DEFAULT")), None)
+    if enum is None:
+        raise DlrunError(f"model={name}: its backbone's weights are not known to this torchvision.")
+    valid = ["DEFAULT", *enum.__members__]
+    if spec not in valid:
+        raise DlrunError(
+            f"model.weights_backbone={spec!r} is not a weight of {name}'s backbone ({enum.__name__}): "
+            f"use {', '.join(valid)}."
+        )
+    return enum[spec]
