@@ -217,6 +217,41 @@ CASES = [
         ["task=multilabel needs (N, labels) 0/1 targets", "shape (10,)"],
     ),
     (
+        "segmentation-on-a-table",
+        "task=segmentation dataset=table dataset.path={csv} dataset.target=label model=mlp",
+        ["task=segmentation does not fit dataset=table", "dataset=segmentation_folder"],
+    ),
+    (
+        "segmentation-mask-size",
+        "dataset=segmentation_folder dataset.root={seg_bad_size} model=unet",
+        ["0001.png is 6x8 but its image 0001.png is 8x8", "a mask has its image's size"],
+    ),
+    (
+        "segmentation-mask-value",
+        "dataset=segmentation_folder dataset.root={seg_bad_value} model=unet",
+        ["holds the value 7, outside the 3 classes (0 .. 2)", "classes.txt"],
+    ),
+    (
+        "segmentation-image-without-mask",
+        "dataset=segmentation_folder dataset.root={seg_no_mask} model=unet",
+        ["1 image in", "has no mask", "0005.png"],
+    ),
+    (
+        "segmentation-colour-mask",
+        "dataset=segmentation_folder dataset.root={seg_rgb_mask} model=unet",
+        ["is a RGB image: a mask holds a class index per pixel"],
+    ),
+    (
+        "segmentation-policy",
+        "dataset=segmentation_folder dataset.root={seg_bad_size} dataset/transforms=randaugment",
+        ["dataset.transforms.auto_augment is not for segmentation"],
+    ),
+    (
+        "segmentation-model-on-classes",
+        "model=lraspp_mobilenet_v3_large",
+        ["model=lraspp_mobilenet_v3_large segments images (task=segmentation"],
+    ),
+    (
         "thresholds-not-a-probability",
         "task=multilabel task.thresholds=1.5",
         ["task.thresholds=1.5 is not valid", "tune"],
@@ -513,6 +548,25 @@ def selected_cases(request) -> list:
     return [case for case in CASES if case[0] in chosen]
 
 
+def segmentation_folders(root: Path) -> None:
+    """Four small segmentation folders, each with one mistake (8x8 images, 3 classes)."""
+    from PIL import Image
+
+    for name in ("seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask"):
+        (root / name / "images").mkdir(parents=True)
+        (root / name / "masks").mkdir()
+        (root / name / "classes.txt").write_text("background\nfish\nrock\n")
+        for i in range(6):
+            Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(root / name / "images" / f"{i:04d}.png")
+            if name == "seg_no_mask" and i == 5:
+                continue
+            mask = np.full((6 if name == "seg_bad_size" and i == 1 else 8, 8), i % 3, np.uint8)
+            if name == "seg_bad_value" and i == 2:
+                mask[0, 0] = 7
+            image = Image.fromarray(mask, mode="L")
+            (image.convert("RGB") if name == "seg_rgb_mask" else image).save(root / name / "masks" / f"{i:04d}.png")
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, request) -> dict:
     """The files the rows name: image folders (one with a damaged file), a CSV file, a finished
@@ -550,7 +604,9 @@ def workspace(tmp_path_factory, request) -> dict:
             assert old in config.read_text()
             config.write_text(config.read_text().replace(old, new))
         (root / "bad_value_run" / "summary.json").unlink()  # unfinished: resume would take it
+    segmentation_folders(root)
     return {
+        **{name: root / name for name in ("seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask")},
         "imgs": imgs,
         "bad_imgs": bad_imgs,
         "csv": root / "table.csv",

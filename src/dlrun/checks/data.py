@@ -112,9 +112,14 @@ def task_problems(cfg, name) -> list[str]:
             found.append(f"{where}={value!r} is not valid: use {', '.join(valid)}.")
     chosen, can = lookup(cfg, "task.name"), possible_tasks(name)
     if chosen in tasks.TASKS and can and chosen not in can:
+        either = ", ".join(can[:-1]) + f" or {can[-1]}" if len(can) > 1 else can[0]
+        hint = (
+            " Segmentation takes images with masks: dataset=segmentation_folder, or your own Dataset (dataset=custom)."
+            if chosen == "segmentation"
+            else ""
+        )
         found.append(
-            f"task={chosen} does not fit dataset={name}, a {' or '.join(can)} data set: "
-            f"use task=auto (or {' or '.join(can)})."
+            f"task={chosen} does not fit dataset={name}, a {either} data set: use task=auto (or {either}).{hint}"
         )
     return found
 

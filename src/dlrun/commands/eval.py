@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--output",
         "-o",
-        help="also write the metrics (and the confusion matrix, or the per-label table) to this JSON file",
+        help="also write the metrics (and the confusion matrix, or the per-label or per-class table) to this JSON file",
     )
 
 
@@ -75,9 +75,8 @@ def main(args) -> int:
     values = evaluate(model, loaders[args.split], criterion, metrics, device, info.task, split=args.split)
     details = metrics.compute()
     confusion = details["confusion"].tolist() if "confusion" in details else None
-    per_label = (
-        {key: column.tolist() for key, column in details["per_label"].items()} if "per_label" in details else None
-    )
+    table_name = next((name for name in ("per_label", "per_class") if name in details), None)
+    per_row = {key: column.tolist() for key, column in details[table_name].items()} if table_name else None
 
     recorded = {}
     summary_file = run.path / "summary.json"
@@ -107,11 +106,11 @@ def main(args) -> int:
         for name, counts in zip(names, confusion):
             matrix.add_row(str(name), *map(str, counts))
         console.print(matrix)
-    if per_label is not None:
-        console.print(label_table(per_label, info.class_names))
+    if per_row is not None:
+        console.print(row_table(table_name.replace("_", " "), per_row, info.class_names))
     if args.output:
         kept = {"confusion_matrix": confusion} if confusion is not None else {}
-        kept.update({"per_label": per_label} if per_label is not None else {})
+        kept.update({table_name: per_row} if per_row is not None else {})
         Path(args.output).write_text(
             json.dumps({"metrics": values, **kept, "class_names": list(info.class_names or [])}, indent=2)
         )
@@ -119,16 +118,16 @@ def main(args) -> int:
     return 0
 
 
-def label_table(per_label: dict, names):
-    """Multi-label: a row per label (AP, F1, precision, recall at its threshold, positives)."""
+def row_table(title: str, columns: dict, names):
+    """A row per label (multi-label: AP, F1, precision, recall, threshold, support) or per class
+    (segmentation: IoU, Dice, pixels), the columns in the order the task's metrics give them."""
     from rich.table import Table
 
-    table = Table(title="per label")
-    columns = ["ap", "f1", "precision", "recall", "threshold", "support"]
-    table.add_column("label")
+    table = Table(title=title)
+    table.add_column("label" if title == "per label" else "class")
     for column in columns:
         table.add_column(column, justify="right")
     for i, name in enumerate(names):
-        cells = [per_label[c][i] for c in columns]
+        cells = [columns[c][i] for c in columns]
         table.add_row(str(name), *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in cells))
     return table

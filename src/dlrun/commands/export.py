@@ -129,6 +129,7 @@ def main(args) -> int:
         "class_names": list(info.class_names) if info.class_names else None,
         **({"thresholds": decide} if decide is not None else {}),  # multi-label: per label, in class_names' order
         "input_shape": list(info.input_shape),
+        "output_shape": list(tasks.get(info.task).output_shape(info)),  # per sample: (classes,) or (classes, H, W)
         "input": input_spec(run),
         "model": run.cfg.model.name,
         "checkpoint": {

@@ -15,6 +15,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("inputs", nargs="+", help="image files and/or CSV files (one prediction per row)")
     parser.add_argument("--output", "-o", help="also write the predictions to this CSV file")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
+    parser.add_argument(
+        "--masks-dir", help="segmentation: where the mask and overlay PNGs go (default: RUN/predictions)"
+    )
     add_trust_option(parser)
 
 
@@ -26,6 +29,7 @@ def main(args) -> int:
     import torch
     from rich.table import Table
 
+    from dlrun import tasks
     from dlrun.engine.console import table_console
     from dlrun.metrics import thresholds
     from dlrun.runs.inference import load_inputs, readable
@@ -37,6 +41,13 @@ def main(args) -> int:
         outputs = model(batch)
     decide = thresholds.of_run(run.path, run.cfg.get("task"), run.info.class_names or [])  # multi-label
     rows = [{"input": name, **row} for name, row in zip(names, readable(outputs, run.info, decide))]
+    if tasks.get(run.info.task).spatial:  # segmentation: a mask and an overlay PNG per image
+        from dlrun.runs.masks import write_masks
+
+        folder = Path(args.masks_dir) if args.masks_dir else run.path / "predictions"
+        files = write_masks(outputs, [Path(p) for p in args.inputs], folder)
+        rows = [{**row, "mask": Path(f["mask"]).name} for row, f in zip(rows, files)]
+        print(f"wrote {plural(len(files), 'mask')} and overlays to {folder}", file=sys.stderr)
 
     table = Table(
         title=f"predictions of {run.path.name} ({args.checkpoint} checkpoint, epoch {run.checkpoint['epoch']})"

@@ -9,7 +9,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from dlrun.config.imports import import_object
-from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, TASKS, DataBundle, DataInfo
+from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, SEGMENTATION, TASKS, DataBundle, DataInfo
 from dlrun.datasets.label_lists import check_multi_hot
 from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed
@@ -35,6 +35,18 @@ def custom(cfg) -> DataBundle:
     task = _task(cfg.task, y)
     if task == MULTILABEL:
         return _multilabel(cfg, train_base, test_base, x, y)
+    if task == SEGMENTATION:  # (image, mask of class indices): the segmentation pipeline
+        from dlrun.datasets.segmentation import segmentation_bundle
+
+        names = getattr(train_base, "classes", None) or (
+            [str(i) for i in range(cfg.num_classes)] if cfg.num_classes is not None else None
+        )
+        if names is None:
+            raise DlrunError(
+                f"{cfg.class_path}: task=segmentation needs the number of classes: give the Dataset a `classes` "
+                "attribute (their names) or set dataset.num_classes."
+            )
+        return segmentation_bundle(cfg, train_base, list(names), test_base=test_base)
     labels = _labels(train_base) if task == CLASSIFICATION else None
     if task == CLASSIFICATION:
         classes = _classes(cfg, train_base, labels)

@@ -205,8 +205,8 @@ class LabelScores:
                 "f1": f1,
                 "precision": hits / (hits + wrong).clamp(min=1),
                 "recall": hits / (hits + missed).clamp(min=1),
-                "support": targets.sum(0),
                 "threshold": self.thresholds,
+                "support": targets.sum(0),
             }
         return values
 

@@ -1,0 +1,53 @@
+"""Segmentation predictions as files: a mask PNG per image (palette: each pixel's class index,
+coloured with VOC's colour map) and an overlay PNG (the image with the classes other than the
+first, background, tinted), both at the input image's own size."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+OVERLAY_ALPHA = 0.5
+
+
+def voc_palette(colours: int = 256) -> list[int]:
+    """PASCAL VOC's colour map: class i's RGB from the bits of i (0: black)."""
+    palette = []
+    for index in range(colours):
+        red = green = blue = 0
+        value = index
+        for shift in range(7, -1, -1):
+            red |= ((value >> 0) & 1) << shift
+            green |= ((value >> 1) & 1) << shift
+            blue |= ((value >> 2) & 1) << shift
+            value >>= 3
+        palette += [red, green, blue]
+    return palette
+
+
+def write_masks(outputs: torch.Tensor, paths: list[Path], folder: Path) -> list[dict]:
+    """For each image path and its logits (classes, h, w): the mask and overlay files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    palette = voc_palette()
+    colours = np.asarray(palette, dtype=np.float32).reshape(-1, 3)
+    written = []
+    for logits, path in zip(outputs, paths):
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+        width, height = image.size
+        resized = F.interpolate(logits[None].float(), size=(height, width), mode="bilinear", align_corners=False)
+        classes = resized[0].argmax(0).to(torch.uint8).cpu().numpy()
+        mask = Image.fromarray(classes, mode="P")
+        mask.putpalette(palette)
+        mask_path = folder / f"{path.stem}_mask.png"
+        mask.save(mask_path)
+        pixels = np.asarray(image, dtype=np.float32)
+        tinted = np.where(
+            (classes > 0)[..., None], (1 - OVERLAY_ALPHA) * pixels + OVERLAY_ALPHA * colours[classes], pixels
+        )
+        overlay_path = folder / f"{path.stem}_overlay.png"
+        Image.fromarray(tinted.clip(0, 255).astype(np.uint8)).save(overlay_path)
+        written.append({"mask": str(mask_path), "overlay": str(overlay_path)})
+    return written
