@@ -1,0 +1,196 @@
+"""task=segmentation: image and mask move together; the metrics equal a direct computation;
+a U-Net learns generated shapes (test mean IoU >= 0.8), LR-ASPP trains an epoch, predict
+writes mask PNGs, a killed run resumes bit-identical and two processes score like one."""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dlrun.datasets import build_bundle
+from tests.engine.test_resume import finished, metrics, run_dir_of, stop_when, train_state
+from tests.processes import dlrun, start
+from tests.tasks.segmentation_data import CLASSES, shapes
+
+QUIET = ("logger=none", "trainer.progress=none", "trainer.device=cpu")
+UNET = ("dataset=segmentation_folder", "dataset.root=shapes", "model=unet", "lr=3e-3", "batch_size=16")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("segmentation")
+    shapes(root / "shapes", n=400)
+    return root
+
+
+def test_pixel_metrics_equal_a_direct_computation():
+    from dlrun.metrics.builtin import make_metrics
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 4, 9, 7, generator=generator)
+    targets = torch.randint(0, 4, (6, 9, 7), generator=generator)
+    targets[:, 0, :] = -100  # ignored rows
+    targets[targets == 3] = 2  # class 3 never a target
+    metrics = make_metrics("segmentation", 4, details=True)
+    for start_at in (0, 4):
+        metrics.update(logits[start_at : start_at + 4], targets[start_at : start_at + 4])
+    got = metrics.compute()
+    predicted, kept = logits.argmax(1), targets >= 0
+    ious, dices = [], []
+    for c in range(4):
+        p, t = (predicted == c) & kept, (targets == c) & kept
+        if (p | t).any():
+            ious.append((p & t).sum().item() / (p | t).sum().item())
+            dices.append(2 * (p & t).sum().item() / (p.sum() + t.sum()).item())
+    assert got["miou"].item() == pytest.approx(np.mean(ious), abs=1e-12)
+    assert got["dice"].item() == pytest.approx(np.mean(dices), abs=1e-12)
+    assert got["pixel_acc"].item() == pytest.approx(
+        ((predicted == targets) & kept).sum().item() / kept.sum().item(), abs=1e-12
+    )
+    assert got["per_class"]["pixels"].tolist() == [int(((targets == c) & kept).sum()) for c in range(4)]
+
+
+def test_image_and_mask_move_together_and_the_rim_is_ignored(make_cfg, folder):
+    cfg = make_cfg(*UNET[:2], f"dataset.root={folder / 'shapes'}", "dataset.transforms.horizontal_flip=true").dataset
+    bundle = build_bundle(cfg)
+    assert (bundle.info.task, list(bundle.info.class_names), bundle.info.input_shape) == (
+        "segmentation",
+        CLASSES,
+        (3, 64, 64),
+    )
+    torch.manual_seed(0)
+    flips = set()
+    for i in range(12):
+        image, mask = bundle.train[i]
+        assert mask.dtype == torch.int64 and mask.shape == (64, 64)
+        assert set(mask.unique().tolist()) <= {-100, 0, 1, 2, 3}
+        index = bundle.train.indices[i]
+        raw = np.array(Image.open(bundle.train.base.samples[index][1]))
+        expected = torch.from_numpy(raw.astype(np.int64)).masked_fill(torch.from_numpy(raw == 255), -100)
+        flipped = torch.equal(mask, expected.flip(-1))
+        assert flipped or torch.equal(mask, expected), "the mask is the file's, flipped with its image or not"
+        flips.add(flipped and not torch.equal(expected, expected.flip(-1)))
+        brightness = image.mean(0)  # shapes are brighter than their background: a misplaced mask is not
+        assert brightness[mask > 0].mean() > brightness[mask == 0].mean() + 0.5, "the shapes sit where the mask says"
+    assert flips == {True, False}, "some images were flipped, some not"
+
+
+def test_your_own_dataset_of_images_and_masks(make_cfg, tmp_path):
+    (tmp_path / "blobs.py").write_text(
+        "import torch\n"
+        "class Blobs(torch.utils.data.Dataset):\n"
+        "    classes = ['sea', 'island']\n"
+        "    def __len__(self): return 20\n"
+        "    def __getitem__(self, i):\n"
+        "        mask = torch.zeros(16, 16, dtype=torch.int64); mask[i % 8 : i % 8 + 6, 4:10] = 1\n"
+        "        return (mask.float() * 200).expand(3, 16, 16).to(torch.uint8), mask\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        bundle = build_bundle(make_cfg("task=segmentation", "dataset=custom", "dataset.class_path=blobs.Blobs").dataset)
+    finally:
+        sys.path.remove(str(tmp_path))
+    image, mask = bundle.train[0]
+    assert bundle.info.task == "segmentation" and bundle.info.class_names == ("sea", "island")
+    assert image.shape == (3, 16, 16) and mask.shape == (16, 16) and mask.sum() == 36
+
+
+@pytest.fixture(scope="module")
+def unet_run(folder):
+    result = dlrun(*QUIET, *UNET, "epochs=15", "hydra.run.dir=unet", cwd=folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder / "unet"
+
+
+@pytest.mark.slow
+def test_a_unet_reaches_a_test_mean_iou_of_0_8_on_shapes(unet_run):
+    summary = json.loads((unet_run / "summary.json").read_text())
+    assert summary["test"]["test/miou"] >= 0.8, summary["test"]
+    assert summary["monitor"] == "val/miou"
+
+
+@pytest.mark.slow
+def test_predict_writes_masks_and_eval_and_export_keep_the_spatial_form(unet_run, folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    image = Image.open(folder / "shapes" / "images" / "0003.png").resize((96, 80))  # another size than trained
+    image.save(folder / "bigger.png")
+    predicted = dlrun(
+        "predict", str(unet_run), "bigger.png", "shapes/images/0004.png", "--masks-dir", "out", cwd=folder
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    assert "share_circle" in predicted.stdout and "bigger_mask.png" in predicted.stdout
+    mask = Image.open(folder / "out" / "bigger_mask.png")
+    assert mask.mode == "P" and mask.size == (96, 80), "a palette mask at the input's own size"
+    assert Image.open(folder / "out" / "bigger_overlay.png").size == (96, 80)
+    truth = np.array(Image.open(folder / "shapes" / "masks" / "0004.png"))
+    guess = np.array(Image.open(folder / "out" / "0004_mask.png"))
+    kept = truth != 255
+    assert (guess[kept] == truth[kept]).mean() > 0.95
+
+    from dlrun.commands import eval as eval_command
+
+    out = folder / "eval.json"
+    args = argparse.Namespace(
+        run=str(unet_run), overrides=[], checkpoint="best", trust=[], split="test", output=str(out)
+    )
+    assert eval_command.main(args) == 0
+    evaluated = json.loads(out.read_text())
+    assert evaluated["metrics"] == pytest.approx(json.loads((unet_run / "summary.json").read_text())["test"], abs=1e-9)
+    assert len(evaluated["per_class"]["iou"]) == 4
+    exported = dlrun("export", str(unet_run), "--format", "safetensors", cwd=folder)
+    assert exported.returncode == 0, exported.stderr
+    meta = json.loads((unet_run / "export" / "model.json").read_text())
+    assert meta["task"] == "segmentation" and meta["output_shape"] == [4, 64, 64]
+
+
+@pytest.mark.slow
+def test_lraspp_trains_an_epoch_on_the_same_folder(folder):
+    result = dlrun(*QUIET, *UNET, "model=lraspp_mobilenet_v3_large", "epochs=1", "hydra.run.dir=lraspp", cwd=folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((folder / "lraspp" / "summary.json").read_text())
+    assert 0 <= summary["test"]["test/miou"] <= 1 and summary["parameters"]["total"] > 3_000_000
+
+
+@pytest.mark.slow
+def test_a_killed_segmentation_run_resumes_bit_identical(folder, tmp_path):
+    args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'shapes'}", *UNET[2:], "epochs=3", "model.channels=[8,16]")
+    (tmp_path / "ref").mkdir(), (tmp_path / "kill").mkdir()
+    reference = dlrun(*args, cwd=tmp_path / "ref")
+    assert reference.returncode == 0, reference.stderr
+    first = start(*args, "trainer.checkpoint_every_n_steps=4", cwd=tmp_path / "kill")
+    run_dir = stop_when(first, tmp_path / "kill", lambda s: s["epoch"] == 2 and s["batch"] > 0)
+    finished(first)
+    assert train_state(run_dir)["batch"] > 0, "killed mid-epoch"
+    resumed = dlrun("resume", str(run_dir), cwd=tmp_path / "kill")
+    assert resumed.returncode == 0, resumed.stderr
+    ref = run_dir_of(tmp_path / "ref")
+    weights = torch.load(ref / "checkpoints" / "last.pt", weights_only=True)["model"]
+    final = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(final[k], v) for k, v in weights.items())
+    assert metrics(run_dir) == metrics(ref)
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_one_process_metrics(folder, tmp_path):
+    args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'shapes'}", *UNET[2:], "epochs=2", "model.channels=[8,16]")
+    result = dlrun(*args, "trainer.devices=2", "hydra.run.dir=ddp", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    from dlrun.commands import eval as eval_command
+
+    out = tmp_path / "eval.json"
+    args = argparse.Namespace(
+        run=str(tmp_path / "ddp"), overrides=[], checkpoint="best", trust=[], split="test", output=str(out)
+    )
+    assert eval_command.main(args) == 0
+    summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    assert summary["distributed"]["world_size"] == 2
+    one = json.loads(out.read_text())["metrics"]
+    for name in ("miou", "pixel_acc", "dice"):  # counts over pixels: exactly equal
+        assert summary["test"][f"test/{name}"] == one[f"test/{name}"], name
+    # the loss is a mean of per-batch pixel means (ignored pixels left out), weighted by samples:
+    # batches of other compositions weigh pixels slightly differently
+    assert summary["test"]["test/loss"] == pytest.approx(one["test/loss"], rel=1e-4)
