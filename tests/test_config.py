@@ -14,9 +14,18 @@ def test_every_group_has_options():
         assert group_options(group), group
     assert {"digits", "synthetic"} <= group_options("dataset")
     assert {"mlp", "cnn", "resnet50", "vgg16", "mobilenet_v3_small", "vit_b_16"} <= group_options("model")
-    assert {"cross_entropy", "nll", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "custom"} == group_options(
-        "loss"
-    )
+    assert {
+        "cross_entropy",
+        "nll",
+        "mse",
+        "l1",
+        "smooth_l1",
+        "huber",
+        "bce_with_logits",
+        "dice",
+        "ce_dice",
+        "custom",
+    } == group_options("loss")
     assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "custom"} == group_options("optimizer")
     assert {
         "none",
@@ -60,7 +69,7 @@ def test_option_composes(compose_once, group, option):
     if group == "optimizer":
         assert cfg.optimizer.lr == cfg.lr and cfg.optimizer._partial_
     if group == "loss":
-        assert cfg.loss._target_.startswith("torch.nn.")
+        assert cfg.loss._target_.startswith(("torch.nn.", "dlrun.training.segmentation_losses."))
 
 
 def test_defaults(make_cfg):

@@ -1,6 +1,8 @@
 """A forward (and backward) pass for every built-in model and a sample of torchvision
 architectures on the small inputs dlrun's datasets produce."""
 
+import dataclasses
+
 import pytest
 import torch
 import torchvision
@@ -9,7 +11,7 @@ from omegaconf import OmegaConf
 from dlrun import models
 from dlrun.datasets.info import CLASSIFICATION, REGRESSION, DataInfo
 from dlrun.errors import DlrunError
-from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS
+from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, TORCHVISION_SEGMENTERS
 
 DIGITS = DataInfo(CLASSIFICATION, 10, (1, 8, 8))
 RGB = DataInfo(CLASSIFICATION, 5, (3, 32, 32))
@@ -63,17 +65,43 @@ def _cfg(name, **extra):
 
 
 def _forward_backward(model, info, batch=4):
+    from dlrun import tasks
+
     x = torch.randn(batch, *info.input_shape)
     out = model(x)
-    assert out.shape == (batch, info.num_outputs)
+    assert out.shape == (batch, *tasks.get(info.task).output_shape(info))
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
 @pytest.mark.parametrize("name", BUILTIN_MODELS)
 def test_builtin_models_forward(name):
+    if name == "unet":  # a class per pixel
+        for info in (DIGITS, RGB, dataclasses.replace(RGB, input_shape=(3, 13, 10))):
+            info = dataclasses.replace(info, task="segmentation")
+            _forward_backward(models.build(_cfg(name), info), info)
+        return
     _forward_backward(models.build(_cfg(name), DIGITS), DIGITS)
     _forward_backward(models.build(_cfg(name), RGB), RGB)
+
+
+def test_the_segmentation_models_are_torchvisions():
+    assert sorted(TORCHVISION_SEGMENTERS) == sorted(
+        torchvision.models.list_models(module=torchvision.models.segmentation)
+    )
+
+
+@pytest.mark.parametrize("name", TORCHVISION_SEGMENTERS)
+@pytest.mark.slow
+def test_torchvision_segmentation_models_size_their_heads_and_keep_the_image_size(name):
+    info = dataclasses.replace(RGB, task="segmentation", input_shape=(1, 40, 36), num_outputs=5)
+    model = models.build(OmegaConf.create({"name": name}), info)
+    model.train()
+    out = model(torch.randn(2, 1, 40, 36))
+    expected = {"out", "aux"} if name.startswith(("fcn", "deeplabv3")) else None
+    assert (set(out) == expected) if expected else out.shape == (2, 5, 40, 36)
+    model.eval()
+    assert model(torch.randn(2, 1, 40, 36)).shape == (2, 5, 40, 36)
 
 
 def test_mlp_takes_tabular_input_and_cnn_refuses_it():

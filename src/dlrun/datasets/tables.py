@@ -85,7 +85,8 @@ def target_columns(cfg, frame, file_name: str) -> list[str]:
         if column not in frame.columns:
             key = "dataset.targets" if several else "dataset.target"
             raise DlrunError(
-                f"{key}: {column!r} is not a column of {file_name}.{did_you_mean(column, columns)}"
+                (f"{key}: {column!r}" if several else f"{key}={column!r}")
+                + f" is not a column of {file_name}.{did_you_mean(column, columns)}"
                 f"\nColumns: {', '.join(columns)}"
             )
     return chosen

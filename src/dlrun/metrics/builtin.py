@@ -55,7 +55,8 @@ class TaskMetrics:
         self.reset()
 
     def __iter__(self):
-        return iter([entry.name for entry in self.entries] + ([tasks.get(self.task).details] if self.details else []))
+        detail = tasks.get(self.task).details
+        return iter([entry.name for entry in self.entries] + ([detail] if self.details and detail else []))
 
     def higher_is_better(self) -> dict:
         """name -> True/False, or None where a user's metric does not say."""
@@ -96,7 +97,7 @@ class TaskMetrics:
             e.name: self.extra[e.name].compute() if e.name in self.extra else values[e.name] for e in self.entries
         }
         detail = tasks.get(self.task).details
-        return {**chosen, **({detail: values[detail]} if self.details else {})}
+        return {**chosen, **({detail: values[detail]} if self.details and detail else {})}
 
 
 class ClassCounts:
