@@ -80,6 +80,8 @@ LONGEST_FIRST = (
     "test_cli_errors.py",
     "distributed/test_ddp.py",
     "cluster/test_slurm.py",
+    "tasks/test_segmentation.py",
+    "tasks/test_multilabel.py",
     "engine/test_resume.py",
     "distributed/test_ddp_resume.py",
     "engine/test_mlflow.py",

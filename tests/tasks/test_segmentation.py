@@ -24,6 +24,7 @@ UNET = ("dataset=segmentation_folder", "dataset.root=shapes", "model=unet", "lr=
 def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("segmentation")
     shapes(root / "shapes", n=400)
+    shapes(root / "small", n=80, size=32, seed=1)  # for the runs that check how, not how well
     return root
 
 
@@ -157,11 +158,11 @@ def test_lraspp_trains_an_epoch_on_the_same_folder(folder):
 
 @pytest.mark.slow
 def test_a_killed_segmentation_run_resumes_bit_identical(folder, tmp_path):
-    args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'shapes'}", *UNET[2:], "epochs=3", "model.channels=[8,16]")
+    args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'small'}", *UNET[2:], "epochs=3", "model.channels=[8,16]")
     (tmp_path / "ref").mkdir(), (tmp_path / "kill").mkdir()
-    reference = dlrun(*args, cwd=tmp_path / "ref")
+    reference = dlrun(*args, "batch_size=8", cwd=tmp_path / "ref")
     assert reference.returncode == 0, reference.stderr
-    first = start(*args, "trainer.checkpoint_every_n_steps=4", cwd=tmp_path / "kill")
+    first = start(*args, "trainer.checkpoint_every_n_steps=2", "batch_size=8", cwd=tmp_path / "kill")
     run_dir = stop_when(first, tmp_path / "kill", lambda s: s["epoch"] == 2 and s["batch"] > 0)
     finished(first)
     assert train_state(run_dir)["batch"] > 0, "killed mid-epoch"
@@ -176,7 +177,7 @@ def test_a_killed_segmentation_run_resumes_bit_identical(folder, tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_give_the_one_process_metrics(folder, tmp_path):
-    args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'shapes'}", *UNET[2:], "epochs=2", "model.channels=[8,16]")
+    args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'small'}", *UNET[2:], "epochs=2", "model.channels=[8,16]")
     result = dlrun(*args, "trainer.devices=2", "hydra.run.dir=ddp", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     from dlrun.commands import eval as eval_command
@@ -194,3 +195,22 @@ def test_two_processes_give_the_one_process_metrics(folder, tmp_path):
     # the loss is a mean of per-batch pixel means (ignored pixels left out), weighted by samples:
     # batches of other compositions weigh pixels slightly differently
     assert summary["test"]["test/loss"] == pytest.approx(one["test/loss"], rel=1e-4)
+
+
+def test_tensorboard_shows_test_images_with_their_true_and_predicted_masks(train, folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = train(
+        "dataset=segmentation_folder",
+        f"dataset.root={folder / 'small'}",
+        "model=unet",
+        "model.channels=[8,16]",
+        "epochs=1",
+        "logger=tensorboard",
+    )
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    shown = [tag for tag in events.Tags()["images"] if tag.startswith("test/predictions/")]
+    assert len(shown) == 4
+    picture = events.Images(shown[0])[0]
+    assert (picture.width, picture.height) == (3 * 32, 32), "image, true mask, predicted mask side by side"

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from dlrun import models
+from dlrun import models, tasks
 from dlrun.datasets.batch_mix import build_mix
 from dlrun.distributed import ranks
 from dlrun.distributed.launch import started_by_dlrun
@@ -37,6 +37,7 @@ from dlrun.run.build import (
     use_thread_budget,
 )
 from dlrun.run.header import header_lines, job_line
+from dlrun.runs.masks import prediction_overlays
 from dlrun.runs.run_record import run_summary
 from dlrun.search.trial import TrialPruning
 from dlrun.training.schedulers import build_schedule
@@ -146,6 +147,10 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
         if thresholds.tuned(cfg.get("task")):  # multi-label: per label, on the validation split
             tune_thresholds(model, built, metrics, device, info, run_dir, console.say)
         test = evaluate(model, built.loaders["test"], built.criterion, metrics, device, info.task, split="test")
+        if tasks.get(info.task).spatial:  # segmentation: a few test images with true and predicted masks
+            loggers.log_images(
+                "test/predictions", lambda: prediction_overlays(model, built.loaders["test"], info, device)
+            )
 
         # ---- record ---------------------------------------------------------------
         done = result.state

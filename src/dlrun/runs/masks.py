@@ -1,6 +1,7 @@
-"""Segmentation predictions as files: a mask PNG per image (palette: each pixel's class index,
-coloured with VOC's colour map) and an overlay PNG (the image with the classes other than the
-first, background, tinted), both at the input image's own size."""
+"""Segmentation predictions as pictures: for `dlrun predict`, a mask PNG per image (palette: each
+pixel's class index, coloured with VOC's colour map) and an overlay PNG (the image with the
+classes other than the first, background, tinted), both at the input image's own size; for the
+trackers, a few test images with their true and predicted masks side by side."""
 
 from pathlib import Path
 
@@ -51,3 +52,29 @@ def write_masks(outputs: torch.Tensor, paths: list[Path], folder: Path) -> list[
         Image.fromarray(tinted.clip(0, 255).astype(np.uint8)).save(overlay_path)
         written.append({"mask": str(mask_path), "overlay": str(overlay_path)})
     return written
+
+
+def prediction_overlays(model, loader, info, device, count: int = 4) -> list:
+    """For the trackers: up to `count` samples of `loader` as one picture each (uint8 HWC):
+    the image, its true mask over it, the predicted mask over it, side by side."""
+    colours = torch.tensor(voc_palette(), dtype=torch.float32).view(-1, 3)
+    how = info.preprocess or {}
+    inputs, targets = next(iter(loader))
+    inputs, targets = inputs[:count].to(device), targets[:count]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        predicted = model(inputs).argmax(1).cpu()
+    model.train(was_training)
+    images = inputs.float().cpu()
+    if how.get("mean") is not None:
+        images = images * torch.tensor(how["std"]).view(-1, 1, 1) + torch.tensor(how["mean"]).view(-1, 1, 1)
+    images = (images.clamp(0, 1) * 255).expand(-1, 3, -1, -1).permute(0, 2, 3, 1)  # (N, H, W, 3)
+    pictures = []
+    for image, truth, guess in zip(images, targets, predicted):
+        panels = [image]
+        for mask in (truth.clamp(min=0), guess):
+            tinted = (1 - OVERLAY_ALPHA) * image + OVERLAY_ALPHA * colours[mask]
+            panels.append(torch.where((mask > 0)[..., None], tinted, image))
+        pictures.append(torch.cat(panels, dim=1).round().to(torch.uint8).numpy())
+    return pictures

@@ -4,7 +4,8 @@ interface (base.Logger), one module per backend.
 Each logger has these calls: `log_step` (training loss every few steps),
 `log_epoch` (one row per epoch), `log_summary` (best and test metrics at the
 end), `watch` (the model, for gradient histograms), `log_checkpoint` (the best
-checkpoint as an artifact) and `finish`. `Loggers` fans them out and is a context
+checkpoint as an artifact), `log_images` (a few pictures: segmentation's predicted masks)
+and `finish`. `Loggers` fans them out and is a context
 manager: every tracker run it opened is closed, whatever happens inside.
 """
 
@@ -52,6 +53,11 @@ class Loggers:
 
     def log_checkpoint(self, path: Path, metadata: dict) -> None:
         self._each("log_checkpoint", path, metadata)
+
+    def log_images(self, name: str, make) -> None:
+        """Pictures from `make()` (called only when a tracker shows pictures) to every tracker."""
+        if any(type(logger).log_images is not Logger.log_images for logger in self.loggers):
+            self._each("log_images", name, make())
 
     def _each(self, call: str, *args) -> None:
         """A tracker that fails (its service died, the network went) is switched off with a

@@ -24,5 +24,8 @@ class Logger:
     def log_checkpoint(self, path: Path, metadata: dict) -> None:
         pass
 
+    def log_images(self, name: str, images: list) -> None:
+        """A few pictures (uint8 arrays, height x width x 3), e.g. predicted masks."""
+
     def finish(self, ok: bool) -> None:
         pass

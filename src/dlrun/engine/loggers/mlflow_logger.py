@@ -119,6 +119,10 @@ class MLflowLogger(Logger):
     def log_summary(self, summary: dict) -> None:
         self._metrics(summary, 0)
 
+    def log_images(self, name: str, images: list) -> None:
+        for index, image in enumerate(images):
+            self.client.log_image(self.mlflow_run, image, artifact_file=f"{name}/{index}.png")
+
     def log_checkpoint(self, path: Path, metadata: dict) -> None:
         if self.cfg.get("log_model"):
             self.client.log_artifact(self.mlflow_run, str(path), artifact_path="checkpoints")

@@ -31,5 +31,9 @@ class TensorBoardLogger(Logger):
             if isinstance(value, (int, float)):
                 self.writer.add_scalar(key, value, 0)
 
+    def log_images(self, name: str, images: list) -> None:
+        for index, image in enumerate(images):
+            self.writer.add_image(f"{name}/{index}", image, 0, dataformats="HWC")
+
     def finish(self, ok: bool) -> None:
         self.writer.close()

@@ -112,6 +112,9 @@ class WandbLogger(Logger):
         for key, value in summary.items():
             self.run.summary[key] = value
 
+    def log_images(self, name: str, images: list) -> None:
+        self.run.log({name: [self.wandb.Image(image) for image in images]})
+
     def finish(self, ok: bool) -> None:
         try:
             self.run.finish(exit_code=0 if ok else 1)
