@@ -25,7 +25,7 @@ DATASETS = {
     "wine": DatasetEntry("class.", "178", "13", "no", "wine cultivars, 3 classes"),
     "breast_cancer": DatasetEntry("class.", "569", "30", "no", "malignant or benign tumours"),
     "diabetes": DatasetEntry("regr.", "442", "10", "no", "disease progression score"),
-    "synthetic": DatasetEntry("either", "n_samples", "n_features", "no", "make_classification / make_regression"),
+    "synthetic": DatasetEntry("class./regr.", "n_samples", "n_features", "no", "make_classification / make_regression"),
     "mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download", "handwritten digits"),
     "fashion_mnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download", "clothing, 10 classes"),
     "kmnist": DatasetEntry("class.", "60,000 + 10,000", "1x28x28", "download", "cursive Japanese characters"),
