@@ -247,6 +247,11 @@ CASES = [
         ["dataset.transforms.auto_augment is not for segmentation"],
     ),
     (
+        "smp-encoder-typo",
+        "dataset=segmentation_folder dataset.root={seg_ok} model=smp model.encoder=resnet19",
+        ["model.encoder='resnet19' is not an smp encoder", "Did you mean: resnet18"],
+    ),
+    (
         "segmentation-model-on-classes",
         "model=lraspp_mobilenet_v3_large",
         ["model=lraspp_mobilenet_v3_large segments images (task=segmentation"],
@@ -549,10 +554,10 @@ def selected_cases(request) -> list:
 
 
 def segmentation_folders(root: Path) -> None:
-    """Four small segmentation folders, each with one mistake (8x8 images, 3 classes)."""
+    """Small segmentation folders (8x8 images, 3 classes): one right, four with one mistake each."""
     from PIL import Image
 
-    for name in ("seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask"):
+    for name in ("seg_ok", "seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask"):
         (root / name / "images").mkdir(parents=True)
         (root / name / "masks").mkdir()
         (root / name / "classes.txt").write_text("background\nfish\nrock\n")
@@ -606,7 +611,7 @@ def workspace(tmp_path_factory, request) -> dict:
         (root / "bad_value_run" / "summary.json").unlink()  # unfinished: resume would take it
     segmentation_folders(root)
     return {
-        **{name: root / name for name in ("seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask")},
+        **{name: root / name for name in ("seg_ok", "seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask")},
         "imgs": imgs,
         "bad_imgs": bad_imgs,
         "csv": root / "table.csv",

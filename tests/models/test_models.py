@@ -158,3 +158,13 @@ def test_models_command_filters_and_sorts_naturally(dlrun_cli, tmp_path):
     assert "my_hub_net" in mine.stdout and "config" in mine.stdout
     none = dlrun_cli("models", "resnet19*")
     assert none.returncode == 1 and "no model matches" in none.stderr
+
+
+@pytest.mark.slow
+def test_smp_builds_its_architectures_for_the_datas_channels_and_classes():
+    info = dataclasses.replace(RGB, task="segmentation", input_shape=(1, 64, 32), num_outputs=3)
+    for arch in ("Unet", "FPN"):
+        model = models.build(OmegaConf.create({"name": "smp", "arch": arch, "encoder": "resnet18"}), info)
+        _forward_backward(model, info, batch=2)
+    with pytest.raises(DlrunError, match="'Unett' is not an smp architecture. Did you mean: unet"):
+        models.build(OmegaConf.create({"name": "smp", "arch": "Unett", "encoder": "resnet18"}), info)

@@ -21,6 +21,7 @@ ABOUT = {
     "custom": "your nn.Module: model.class_path=module.Class",
     "hub": "torch.hub entrypoint: model.repo, model.entrypoint",
     "timm": "any timm model: model.arch=NAME (dlrun models --source timm lists them)",
+    "smp": "segmentation-models-pytorch: model.arch=Unet model.encoder=resnet18 (task=segmentation)",
 }
 FAMILIES = (
     "alexnet",
@@ -71,6 +72,7 @@ def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
     found = {name: ("dlrun", "", ABOUT[name]) for name in BUILTIN_MODELS}
     found.update({name: ("yours", "", ABOUT[name]) for name in USER_MODELS})
     found["timm"] = ("timm", "", ABOUT["timm"])
+    found["smp"] = ("smp", "segmentation", ABOUT["smp"])
     found.update(
         {
             name: ("torchvision", family(name), "random init; model.weights=DEFAULT for pretrained")

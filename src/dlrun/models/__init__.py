@@ -37,12 +37,16 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
         from dlrun.models import torchvision_models  # torchvision: only for its models
 
         net = torchvision_models.build(cfg, info, load_weights=load_weights, say=say)
+    elif name == "smp":
+        from dlrun.models import smp_models  # segmentation-models-pytorch: an optional dependency
+
+        net = smp_models.build(cfg, info, load_weights=load_weights, say=say)
     elif name in TORCHVISION_SEGMENTERS:
         from dlrun.models import torchvision_segmentation
 
         net = torchvision_segmentation.build(cfg, info, load_weights=load_weights, say=say)
     else:
-        known = (*BUILTIN_MODELS, *USER_MODELS, "timm", *TORCHVISION_CLASSIFIERS, *TORCHVISION_SEGMENTERS)
+        known = (*BUILTIN_MODELS, *USER_MODELS, "timm", "smp", *TORCHVISION_CLASSIFIERS, *TORCHVISION_SEGMENTERS)
         raise unknown_choice("model", name, known)
     if info.target_mean is not None:
         return builtin.InTargetUnits(net, info.target_mean, info.target_std)
