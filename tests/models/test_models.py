@@ -168,3 +168,30 @@ def test_smp_builds_its_architectures_for_the_datas_channels_and_classes():
         _forward_backward(model, info, batch=2)
     with pytest.raises(DlrunError, match="'Unett' is not an smp architecture. Did you mean: unet"):
         models.build(OmegaConf.create({"name": "smp", "arch": "Unett", "encoder": "resnet18"}), info)
+
+
+@pytest.mark.slow
+def test_segmentation_weights_from_the_hub_cache_load_with_a_new_last_layer(tmp_path, monkeypatch):
+    """model.weights=DEFAULT (COCO_WITH_VOC_LABELS_V1, 21 classes), as torch.hub caches it, no
+    network: every tensor loads except the classifiers' last layers, sized to 4 classes; an
+    auxiliary head the model is built without is left out."""
+    from torchvision import models as tvm
+
+    from dlrun.models import weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    name = "deeplabv3_mobilenet_v3_large"
+    published = tvm.get_model(name, weights=None, weights_backbone=None, num_classes=21, aux_loss=True)
+    path = weights.cached_file(tvm.get_model_weights(name).DEFAULT)
+    path.parent.mkdir(parents=True)
+    torch.save(published.state_dict(), path)
+    info = dataclasses.replace(RGB, task="segmentation", input_shape=(3, 32, 32), num_outputs=4)
+    said = []
+    cfg = OmegaConf.create({"name": name, "weights": "DEFAULT", "aux_loss": False, "download": False})
+    model = models.build(cfg, info, say=said.append)
+    state, source = model.net.state_dict(), published.state_dict()
+    assert torch.equal(state["backbone.0.0.weight"], source["backbone.0.0.weight"])
+    assert state["classifier.4.weight"].shape[0] == 4 and not any(k.startswith("aux_classifier") for k in state)
+    assert said and "left out" in said[0] and "4 outputs" in said[0]
+    model.eval()
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 4, 32, 32)

@@ -57,6 +57,7 @@ def register_generated_options() -> None:
 
 SEGMENTER_NODE = {
     "source": "torchvision",
+    "weights": None,  # null | DEFAULT | COCO_WITH_VOC_LABELS_V1 | a .pth/.safetensors file: the whole model's
     "weights_backbone": None,  # null (random init) | DEFAULT | IMAGENET1K_V1 ...: the backbone's ImageNet weights
     "download": True,  # fetch missing pretrained weights into $TORCH_HOME/hub/checkpoints
     "aux_loss": True,  # FCN and DeepLabV3: the auxiliary head, its loss weighted 0.5 in training
