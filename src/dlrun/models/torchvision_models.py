@@ -6,7 +6,6 @@ three, and the image up to the smallest size the architecture can take.
 """
 
 import math
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -81,11 +80,7 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
     except TypeError as err:
         raise DlrunError(f"model={name} does not take model.kwargs={extra}: {err}.") from err
     if spec is not None and load_weights:
-        if weights.is_file_spec(spec):
-            state, source = weights.read_state_dict(Path(spec)), spec
-        else:
-            enum = weights.weight_enum(name, spec)
-            state, source = weights.enum_state_dict(enum, cfg.get("download", True)), str(enum)
+        state, source = weights.pretrained_state(name, spec, cfg.get("download", True))
         skipped = weights.load_into(net, state, source, name)
         if skipped and say is not None:
             old = state[skipped[0]].shape[0]

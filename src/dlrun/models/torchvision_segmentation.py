@@ -9,8 +9,6 @@ with an auxiliary head returns {"out", "aux"} and the loss adds 0.5 x the auxili
 (torchvision's reference recipe); in evaluation it returns the (batch, classes, H, W) logits.
 """
 
-from pathlib import Path
-
 import torch
 from omegaconf import OmegaConf
 from torch import nn
@@ -23,6 +21,7 @@ from dlrun.models.torchvision_models import InputAdapter
 from dlrun.models.transfer import weights_head_left_out
 
 HAS_AUX = ("fcn_", "deeplabv3_")  # LR-ASPP has no auxiliary head
+HEADS = ("classifier.", "aux_classifier.")  # sized to the classes: start afresh where pretrained ones differ
 
 
 class Segmenter(nn.Module):
@@ -64,39 +63,13 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
     except TypeError as err:
         raise DlrunError(f"model={name} does not take model.kwargs={extra}: {err}.") from err
     spec = cfg.get("weights")
-    if spec is not None and load_weights:
-        if weights.is_file_spec(spec):
-            state, source = weights.read_state_dict(Path(spec)), spec
-        else:
-            enum = weights.weight_enum(name, str(spec))
-            state, source = weights.enum_state_dict(enum, cfg.get("download", True)), str(enum)
-        replaced = load_pretrained(net, state, source, name)
+    if spec is not None and load_weights:  # the whole model's (COCO_WITH_VOC_LABELS_V1: 21 VOC classes, or a file)
+        state, source = weights.pretrained_state(name, spec, cfg.get("download", True))
+        replaced = weights.load_into(net, state, source, name, heads=HEADS, optional=("aux_classifier.",))
         if replaced and say is not None:
             old = state[replaced[0]].shape[0]
             say(weights_head_left_out(name, f"classifier's last layer ({old} classes)", info.num_outputs))
     return Segmenter(InputAdapter(info.input_shape[0], None), net)
-
-
-def load_pretrained(net: nn.Module, state: dict, source: str, name: str) -> list[str]:
-    """The whole model's weights (COCO_WITH_VOC_LABELS_V1: 21 VOC classes, or a file); the
-    classifiers' last layers start afresh where the data has other classes, and an auxiliary
-    head the model was built without is left out. Returns the names of the tensors left out."""
-    own = net.state_dict()
-    heads = ("classifier.", "aux_classifier.")
-    state = {k: v for k, v in state.items() if k in own or not k.startswith("aux_classifier.")}
-    replaced = [k for k in state if k.startswith(heads) and k in own and state[k].shape != own[k].shape]
-    state = {k: v for k, v in state.items() if k not in replaced}
-    missing = [k for k in own if k not in state and k not in replaced]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [k for k in state if k in own and state[k].shape != own[k].shape]
-    if missing or unexpected or mismatched:
-        example = (missing or unexpected or mismatched)[0]
-        raise DlrunError(
-            f"The weights in {source} do not fit model={name} ({len(missing)} missing, {len(unexpected)} "
-            f"unexpected, {len(mismatched)} of other shapes, e.g. {example}). Are they weights of another architecture?"
-        )
-    net.load_state_dict(state, strict=False)
-    return replaced
 
 
 def backbone_enum(name: str, spec: str):

@@ -85,12 +85,25 @@ def read_state_dict(path: Path) -> dict:
     return state
 
 
-def load_into(net: nn.Module, state: dict, source: str, arch: str) -> list[str]:
-    """Load `state` into `net`, leaving the head (sized to this dataset) freshly initialised
-    when the weights' head has another size. Returns the names of the skipped head tensors."""
+def pretrained_state(arch: str, spec, download: bool) -> tuple[dict, str]:
+    """(state dict, where it came from) of `model.weights=spec`: a file, or a weight enum of
+    `arch` (DEFAULT, IMAGENET1K_V2 ...) from torch.hub's cache."""
+    if is_file_spec(spec):
+        return read_state_dict(Path(spec)), spec
+    enum = weight_enum(arch, str(spec))
+    return enum_state_dict(enum, download), str(enum)
+
+
+def load_into(
+    net: nn.Module, state: dict, source: str, arch: str, heads: tuple[str, ...] = (), optional=AUX_PREFIXES
+) -> list[str]:
+    """Load `state` into `net`, leaving the layers sized to this dataset (`heads`: prefixes;
+    by default the classifier's last layer) freshly initialised where the weights' have another
+    size. Training-time heads (`optional` prefixes) the net was built without are left out.
+    Returns the names of the skipped head tensors."""
     own = net.state_dict()
-    head = head_name(net) + "."
-    state = {k: v for k, v in state.items() if not k.startswith(AUX_PREFIXES)}
+    head = heads or (head_name(net) + ".",)
+    state = {k: v for k, v in state.items() if k in own or not k.startswith(optional)}
     skipped = [k for k in state if k.startswith(head) and (k not in own or state[k].shape != own[k].shape)]
     state = {k: v for k, v in state.items() if k not in skipped}
     mismatched = [
