@@ -74,9 +74,10 @@ class TaskMetrics:
         return self
 
     def decide_with(self, thresholds) -> None:
-        """Multi-label: compute with these thresholds from now on (task.thresholds=tune)."""
+        """Multi-label: compute with these thresholds from now on (task.thresholds=tune), the rows
+        already kept included: compute() scores them again without another pass over the data."""
         self.options["thresholds"] = thresholds
-        self.reset()
+        self.sums.decide_with(thresholds)
 
     def reset(self) -> None:
         self.sums = SUMS[tasks.get(self.task).sums](self.num_outputs, self.device, self.details, **self.options)
@@ -169,10 +170,14 @@ class LabelScores:
     per sample and label) and gathered from every process once, when the values are asked."""
 
     def __init__(self, labels: int, device: torch.device, details: bool = False, thresholds=None):
-        self.labels, self.per_label = labels, details
-        self.thresholds = torch.as_tensor(0.5 if thresholds is None else thresholds, dtype=torch.float32)
-        self.thresholds = self.thresholds.expand(labels).to(device)
+        self.labels, self.per_label, self.device = labels, details, device
+        self.decide_with(thresholds)
         self.scores, self.targets = [], []
+
+    def decide_with(self, thresholds) -> None:
+        """One threshold for every label, or one each (0.5 when None)."""
+        limits = torch.as_tensor(0.5 if thresholds is None else thresholds, dtype=torch.float32)
+        self.thresholds = limits.expand(self.labels).to(self.device)
 
     def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         self.scores.append(outputs.float().sigmoid())
@@ -180,7 +185,7 @@ class LabelScores:
 
     def gathered(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(scores, targets) of the whole split, every process's rows."""
-        scores = torch.cat(self.scores) if self.scores else torch.zeros(0, self.labels, device=self.thresholds.device)
+        scores = torch.cat(self.scores) if self.scores else torch.zeros(0, self.labels, device=self.device)
         targets = torch.cat(self.targets) if self.targets else scores.bool()
         return global_cat(scores), global_cat(targets)
 

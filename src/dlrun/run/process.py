@@ -214,13 +214,10 @@ def tune_thresholds(model, built, metrics, device, info, run_dir: Path, say) -> 
     validation split; the test split and the saved run use them."""
     before = evaluate(model, built.loaders["val"], built.criterion, metrics, device, info.task, split="val")
     tuned = thresholds.tune(*metrics.sums.gathered())
-    metrics.decide_with(tuned)
-    after = evaluate(model, built.loaders["val"], built.criterion, metrics, device, info.task, split="val")
+    metrics.decide_with(tuned)  # the same validation rows, scored again at the tuned thresholds
+    after = metrics.compute().get("f1_macro")
+    after = after.item() if after is not None else None
     if ranks.is_main():
-        thresholds.save(run_dir, tuned, info.class_names, after.get("val/f1_macro"))
-    f1 = (
-        f": val/f1_macro {before['val/f1_macro']:.4f} at 0.5, {after['val/f1_macro']:.4f} tuned"
-        if "val/f1_macro" in after
-        else ""
-    )
+        thresholds.save(run_dir, tuned, info.class_names, after)
+    f1 = f": val/f1_macro {before['val/f1_macro']:.4f} at 0.5, {after:.4f} tuned" if after is not None else ""
     say(f"thresholds tuned per label on the validation split ({thresholds.FILE}){f1}")
