@@ -33,8 +33,6 @@ def custom(cfg) -> DataBundle:
         raise DlrunError(f"{cfg.class_path}(**{kwargs}) has no samples (len is 0).")
     x, y = _pair(train_base[0], cfg.class_path)
     task = _task(cfg.task, y)
-    if task == MULTILABEL:
-        return _multilabel(cfg, train_base, test_base, x, y)
     if task == SEGMENTATION:  # (image, mask of class indices): the segmentation pipeline
         from dlrun.datasets.segmentation import segmentation_bundle
 
@@ -47,16 +45,14 @@ def custom(cfg) -> DataBundle:
                 "attribute (their names) or set dataset.num_classes."
             )
         return segmentation_bundle(cfg, train_base, list(names), test_base=test_base)
-    labels = _labels(train_base) if task == CLASSIFICATION else None
+    labels, names, target = None, ["value"], _values  # regression: values
     if task == CLASSIFICATION:
-        classes = _classes(cfg, train_base, labels)
-        target = _class_id
-    else:
-        target = _values
+        labels = _labels(train_base)
+        names, target = _classes(cfg, train_base, labels), _class_id
+    elif task == MULTILABEL:
+        names = _label_names(cfg, train_base, y)
     if isinstance(x, Image.Image) or np.ndim(x) == 3:  # an image: the image pipeline applies
-        bundle = image_bundle(
-            cfg, train_base, labels, classes if task == CLASSIFICATION else ["value"], test_base=test_base
-        )
+        bundle = image_bundle(cfg, train_base, labels, names, test_base=test_base, task=task)
         for split in (bundle.train, bundle.val, bundle.test):
             split.target_transform = target
         if task == REGRESSION:
@@ -78,40 +74,24 @@ def custom(cfg) -> DataBundle:
         else Transformed(train_base, test_idx, _as_float, target)
     )
     input_shape = tuple(_as_float(x).shape)
-    if task == CLASSIFICATION:
-        info = DataInfo(CLASSIFICATION, len(classes), input_shape, tuple(classes))
-    else:
+    if task == REGRESSION:
         info = _regression_info(train, input_shape)
+    else:
+        info = DataInfo(task, len(names), input_shape, tuple(str(n) for n in names))
     return DataBundle(train, val, test, info=info, in_memory=False)
 
 
-def _multilabel(cfg, train_base, test_base, x, y) -> DataBundle:
-    """The user's samples with multi-hot targets (a 0/1 value per label)."""
+def _label_names(cfg, dataset, y) -> list[str]:
+    """Multi-label: the labels' names (the Dataset's `classes`, else 0 .. K-1), the first target
+    checked to be a multi-hot row."""
     first = _values(y)
     check_multi_hot(first.numpy()[None], f"{cfg.class_path}'s first target")
-    names = getattr(train_base, "classes", None) or [str(i) for i in range(len(first))]
+    names = getattr(dataset, "classes", None) or [str(i) for i in range(len(first))]
     if len(names) != len(first):
         raise DlrunError(
             f"{cfg.class_path}.classes names {len(names)} labels but its targets have {len(first)} values."
         )
-    if isinstance(x, Image.Image) or np.ndim(x) == 3:  # an image: the image pipeline applies
-        bundle = image_bundle(cfg, train_base, None, names, test_base=test_base, task=MULTILABEL)
-        for split in (bundle.train, bundle.val, bundle.test):
-            split.target_transform = _values
-        return bundle
-    splits = split_indices(
-        len(train_base),
-        None,
-        val_fraction=cfg.val_fraction,
-        test_fraction=cfg.test_fraction,
-        seed=cfg.split_seed,
-        has_test=test_base is not None,
-    )
-    train, val, test = (Transformed(train_base, idx, _as_float, _values) for idx in splits)
-    if test_base is not None:
-        test = Transformed(test_base, None, _as_float, _values)
-    info = DataInfo(MULTILABEL, len(names), tuple(_as_float(x).shape), tuple(str(n) for n in names))
-    return DataBundle(train, val, test, info=info, in_memory=False)
+    return list(names)
 
 
 def _instantiate(cls, kwargs: dict, path: str) -> Dataset:
