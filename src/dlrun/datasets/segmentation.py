@@ -65,12 +65,12 @@ class DecodedMasks(Dataset):
 
     def __init__(self, files: MaskedFiles):
         self.samples = files.samples
-        with ThreadPoolExecutor(image_files._threads()) as pool:
-            self.pairs = list(pool.map(files.__getitem__, range(len(files))))
-        self.pairs = [
-            (torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous(), mask)
-            for image, mask in self.pairs
-        ]
+
+        def decoded(pair):
+            return image_files._decode(pair[0]), tv_tensors.Mask(torch.from_numpy(read_mask(pair[1])))
+
+        with ThreadPoolExecutor(image_files._threads()) as pool:  # PIL decodes without holding the GIL
+            self.pairs = list(pool.map(decoded, self.samples))
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -109,24 +109,28 @@ def segmentation_folder(cfg) -> DataBundle:
     folders = parts or {"train": root}
     pairs = {split: paired_files(folder) for split, folder in folders.items()}
     ignore = cfg.get("ignore_index")
-    classes = class_names(root, pairs, ignore)
-    with ThreadPoolExecutor(image_files._threads()) as pool:
-        for split in pairs.values():
-            list(pool.map(lambda pair: check_pair(pair, len(classes), ignore), split))
+    with ThreadPoolExecutor(image_files._threads()) as pool:  # every mask read once: its size and largest index
+        largest = {split: list(pool.map(lambda pair: surveyed(pair, ignore), found)) for split, found in pairs.items()}
+    classes = class_names(root, max(largest["train"]))
+    for split, found in pairs.items():
+        for pair, top in zip(found, largest[split]):
+            if top >= len(classes):
+                raise DlrunError(
+                    f"{pair[1]} holds the value {top}, outside the {len(classes)} classes (0 .. {len(classes) - 1})"
+                    + (f" and not dataset.ignore_index={ignore}" if ignore is not None else "")
+                    + ": fix the mask, or list every class in classes.txt."
+                )
     files = {split: MaskedFiles(found) for split, found in pairs.items()}
     log.info(
         "segmentation_folder: %s, %s", plural(len(classes), "class"), plural(len(files["train"]), "training image")
     )
-    size = sum(image_files.decoded_bytes(f.samples, cfg.split_seed) for f in files.values())
-    if size <= image_files.DECODE_LIMIT:
+    small = (
+        sum(image_files.decoded_bytes(f.samples, cfg.split_seed) for f in files.values()) <= image_files.DECODE_LIMIT
+    )
+    if small:
         files = {split: DecodedMasks(f) for split, f in files.items()}
     return segmentation_bundle(
-        cfg,
-        files["train"],
-        classes,
-        val_base=files.get("val"),
-        test_base=files.get("test"),
-        in_memory=size <= image_files.DECODE_LIMIT,
+        cfg, files["train"], classes, val_base=files.get("val"), test_base=files.get("test"), in_memory=small
     )
 
 
@@ -152,14 +156,12 @@ def paired_files(folder: Path) -> list[tuple[str, str]]:
     return [(str(images[stem]), str(masks[stem])) for stem in images]
 
 
-def class_names(root: Path, pairs: dict, ignore) -> list[str]:
-    """classes.txt's lines, or 0 .. the largest index of the training masks."""
+def class_names(root: Path, largest: int) -> list[str]:
+    """classes.txt's lines, or 0 .. `largest` (the largest index of the training masks)."""
     listed = root / "classes.txt"
     if listed.is_file():
         names = [line.strip() for line in listed.read_text().splitlines() if line.strip()]
     else:
-        with ThreadPoolExecutor(image_files._threads()) as pool:
-            largest = max(pool.map(lambda pair: _largest(read_mask(pair[1]), ignore), pairs["train"]))
         names = [str(i) for i in range(largest + 1)]
     if len(names) < 2:
         raise DlrunError(
@@ -169,13 +171,9 @@ def class_names(root: Path, pairs: dict, ignore) -> list[str]:
     return names
 
 
-def _largest(mask: np.ndarray, ignore) -> int:
-    values = mask[mask != ignore] if ignore is not None else mask
-    return int(values.max()) if values.size else 0
-
-
-def check_pair(pair: tuple[str, str], classes: int, ignore) -> None:
-    """The mask is the image's size and holds only class indices (or the ignored value)."""
+def surveyed(pair: tuple[str, str], ignore) -> int:
+    """The mask's largest class index (the ignored value left out), once it is known to have its
+    image's size."""
     image_path, mask_path = pair
     with Image.open(image_path) as image:
         size = image.size
@@ -187,13 +185,8 @@ def check_pair(pair: tuple[str, str], classes: int, ignore) -> None:
             f"{size[1]}x{size[0]} (height x width): a mask has its image's size."
         )
     values = read_mask(mask_path)
-    outside = values[(values >= classes) & (values != (ignore if ignore is not None else -1))]
-    if outside.size:
-        raise DlrunError(
-            f"{mask_path} holds the value {int(outside.max())}, outside the {classes} classes (0 .. {classes - 1})"
-            + (f" and not dataset.ignore_index={ignore}" if ignore is not None else "")
-            + ": fix the mask, or list every class in classes.txt."
-        )
+    values = values[values != ignore] if ignore is not None else values
+    return int(values.max()) if values.size else 0
 
 
 def segmentation_bundle(
