@@ -2,7 +2,6 @@
 (macro F1 >= 0.9 on the test split), tunes and saves its thresholds, and eval, predict and
 export use them; resume is bit-identical and two processes score like one."""
 
-import argparse
 import json
 import sys
 
@@ -11,9 +10,9 @@ import pytest
 import torch
 
 from dlrun.datasets import build_bundle
-from tests.engine.test_resume import finished, metrics, run_dir_of, stop_when, train_state
-from tests.processes import dlrun, start
+from tests.processes import dlrun
 from tests.tasks.multilabel_data import LABELS, digit_canvases, label_table
+from tests.tasks.same_runs import evaluated, killed_and_resumed, two_processes_and_one
 
 QUIET = ("logger=none", "trainer.progress=none", "trainer.device=cpu")
 TABLE = ("task=multilabel", "dataset=table", "dataset.target=tags", "dataset.label_sep=|", "model=mlp")
@@ -151,17 +150,10 @@ def test_predict_eval_and_export_use_the_tuned_thresholds(canvas_run, monkeypatc
     right = sum(row["labels"] == line.split(",")[1] for row, line in zip(rows, labels))
     assert right >= 2, (rows, labels)
 
-    from dlrun.commands import eval as eval_command
-
-    out = cwd / "eval.json"
-    args = argparse.Namespace(
-        run=str(run_dir), overrides=[], checkpoint="best", trust=[], split="test", output=str(out)
-    )
-    assert eval_command.main(args) == 0
-    evaluated = json.loads(out.read_text())
+    scored = evaluated(run_dir, cwd / "eval.json")
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert evaluated["metrics"] == pytest.approx(summary["test"], abs=1e-9)
-    assert evaluated["per_label"]["threshold"] == pytest.approx([tuned[str(d)] for d in range(10)])
+    assert scored["metrics"] == pytest.approx(summary["test"], abs=1e-9)
+    assert scored["per_label"]["threshold"] == pytest.approx([tuned[str(d)] for d in range(10)])
 
     exported = dlrun("export", str(run_dir), "--format", "safetensors", cwd=cwd)
     assert exported.returncode == 0, exported.stderr
@@ -174,21 +166,8 @@ def test_predict_eval_and_export_use_the_tuned_thresholds(canvas_run, monkeypatc
 def test_a_killed_multilabel_run_resumes_bit_identical(tables, tmp_path):
     lists, _ = tables
     args = (*QUIET, *TABLE, f"dataset.path={lists}", "epochs=3", "batch_size=16", "task.thresholds=tune")
-    (tmp_path / "ref").mkdir(), (tmp_path / "kill").mkdir()
-    reference = dlrun(*args, cwd=tmp_path / "ref")
-    assert reference.returncode == 0, reference.stderr
-    first = start(*args, "trainer.checkpoint_every_n_steps=5", cwd=tmp_path / "kill")
-    run_dir = stop_when(first, tmp_path / "kill", lambda s: s["epoch"] == 2 and s["batch"] > 0)
-    finished(first)
-    assert train_state(run_dir)["batch"] > 0, "killed mid-epoch"
-    resumed = dlrun("resume", str(run_dir), cwd=tmp_path / "kill")
-    assert resumed.returncode == 0, resumed.stderr
-    ref = run_dir_of(tmp_path / "ref")
-    weights = torch.load(ref / "checkpoints" / "last.pt", weights_only=True)["model"]
-    final = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
-    assert all(torch.equal(final[k], v) for k, v in weights.items())
-    assert metrics(run_dir) == metrics(ref)
-    assert json.loads((run_dir / "thresholds.json").read_text()) == json.loads((ref / "thresholds.json").read_text())
+    ref, resumed = killed_and_resumed(args, tmp_path, every_n_steps=5)
+    assert json.loads((resumed / "thresholds.json").read_text()) == json.loads((ref / "thresholds.json").read_text())
 
 
 @pytest.mark.slow
@@ -196,23 +175,10 @@ def test_two_processes_score_a_multilabel_split_as_one_does(tables, tmp_path):
     """Average precision needs every score: the rows are gathered from both processes, and the
     test metrics of the DDP run equal `dlrun eval` in one process on the same weights."""
     lists, _ = tables
-    result = dlrun(
-        *QUIET, *TABLE, f"dataset.path={lists}", "epochs=2", "trainer.devices=2", "hydra.run.dir=ddp", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    from dlrun.commands import eval as eval_command
-
-    out = tmp_path / "eval.json"
-    args = argparse.Namespace(
-        run=str(tmp_path / "ddp"), overrides=[], checkpoint="best", trust=[], split="test", output=str(out)
-    )
-    assert eval_command.main(args) == 0
-    summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
-    assert summary["distributed"]["world_size"] == 2
-    one = json.loads(out.read_text())["metrics"]
+    ddp, one = two_processes_and_one((*QUIET, *TABLE, f"dataset.path={lists}", "epochs=2"), tmp_path)
     for name in ("f1_macro", "f1_micro", "subset_acc", "hamming"):
-        assert summary["test"][f"test/{name}"] == one[f"test/{name}"], name
-    assert summary["test"]["test/map"] == pytest.approx(one["test/map"], abs=1e-6)
+        assert ddp[f"test/{name}"] == one[f"test/{name}"], name
+    assert ddp["test/map"] == pytest.approx(one["test/map"], abs=1e-6)
 
 
 def test_mixup_and_cutmix_mix_multi_hot_rows_as_they_mix_images():

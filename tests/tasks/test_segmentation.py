@@ -2,7 +2,6 @@
 a U-Net learns generated shapes (test mean IoU >= 0.8), LR-ASPP trains an epoch, predict
 writes mask PNGs, a killed run resumes bit-identical and two processes score like one."""
 
-import argparse
 import json
 import sys
 
@@ -12,8 +11,8 @@ import torch
 from PIL import Image
 
 from dlrun.datasets import build_bundle
-from tests.engine.test_resume import finished, metrics, run_dir_of, stop_when, train_state
-from tests.processes import dlrun, start
+from tests.processes import dlrun
+from tests.tasks.same_runs import evaluated, killed_and_resumed, two_processes_and_one
 from tests.tasks.segmentation_data import CLASSES, shapes
 
 QUIET = ("logger=none", "trainer.progress=none", "trainer.device=cpu")
@@ -132,16 +131,9 @@ def test_predict_writes_masks_and_eval_and_export_keep_the_spatial_form(unet_run
     kept = truth != 255
     assert (guess[kept] == truth[kept]).mean() > 0.95
 
-    from dlrun.commands import eval as eval_command
-
-    out = folder / "eval.json"
-    args = argparse.Namespace(
-        run=str(unet_run), overrides=[], checkpoint="best", trust=[], split="test", output=str(out)
-    )
-    assert eval_command.main(args) == 0
-    evaluated = json.loads(out.read_text())
-    assert evaluated["metrics"] == pytest.approx(json.loads((unet_run / "summary.json").read_text())["test"], abs=1e-9)
-    assert len(evaluated["per_class"]["iou"]) == 4
+    scored = evaluated(unet_run, folder / "eval.json")
+    assert scored["metrics"] == pytest.approx(json.loads((unet_run / "summary.json").read_text())["test"], abs=1e-9)
+    assert len(scored["per_class"]["iou"]) == 4
     exported = dlrun("export", str(unet_run), "--format", "safetensors", cwd=folder)
     assert exported.returncode == 0, exported.stderr
     meta = json.loads((unet_run / "export" / "model.json").read_text())
@@ -159,42 +151,18 @@ def test_lraspp_trains_an_epoch_on_the_same_folder(folder):
 @pytest.mark.slow
 def test_a_killed_segmentation_run_resumes_bit_identical(folder, tmp_path):
     args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'small'}", *UNET[2:], "epochs=3", "model.channels=[8,16]")
-    (tmp_path / "ref").mkdir(), (tmp_path / "kill").mkdir()
-    reference = dlrun(*args, "batch_size=8", cwd=tmp_path / "ref")
-    assert reference.returncode == 0, reference.stderr
-    first = start(*args, "trainer.checkpoint_every_n_steps=2", "batch_size=8", cwd=tmp_path / "kill")
-    run_dir = stop_when(first, tmp_path / "kill", lambda s: s["epoch"] == 2 and s["batch"] > 0)
-    finished(first)
-    assert train_state(run_dir)["batch"] > 0, "killed mid-epoch"
-    resumed = dlrun("resume", str(run_dir), cwd=tmp_path / "kill")
-    assert resumed.returncode == 0, resumed.stderr
-    ref = run_dir_of(tmp_path / "ref")
-    weights = torch.load(ref / "checkpoints" / "last.pt", weights_only=True)["model"]
-    final = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
-    assert all(torch.equal(final[k], v) for k, v in weights.items())
-    assert metrics(run_dir) == metrics(ref)
+    killed_and_resumed((*args, "batch_size=8"), tmp_path, every_n_steps=2)
 
 
 @pytest.mark.slow
 def test_two_processes_give_the_one_process_metrics(folder, tmp_path):
     args = (*QUIET, *UNET[:1], f"dataset.root={folder / 'small'}", *UNET[2:], "epochs=2", "model.channels=[8,16]")
-    result = dlrun(*args, "trainer.devices=2", "hydra.run.dir=ddp", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    from dlrun.commands import eval as eval_command
-
-    out = tmp_path / "eval.json"
-    args = argparse.Namespace(
-        run=str(tmp_path / "ddp"), overrides=[], checkpoint="best", trust=[], split="test", output=str(out)
-    )
-    assert eval_command.main(args) == 0
-    summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
-    assert summary["distributed"]["world_size"] == 2
-    one = json.loads(out.read_text())["metrics"]
+    ddp, one = two_processes_and_one(args, tmp_path)
     for name in ("miou", "pixel_acc", "dice"):  # counts over pixels: exactly equal
-        assert summary["test"][f"test/{name}"] == one[f"test/{name}"], name
+        assert ddp[f"test/{name}"] == one[f"test/{name}"], name
     # the loss is a mean of per-batch pixel means (ignored pixels left out), weighted by samples:
     # batches of other compositions weigh pixels slightly differently
-    assert summary["test"]["test/loss"] == pytest.approx(one["test/loss"], rel=1e-4)
+    assert ddp["test/loss"] == pytest.approx(one["test/loss"], rel=1e-4)
 
 
 def test_tensorboard_shows_test_images_with_their_true_and_predicted_masks(train, folder):
