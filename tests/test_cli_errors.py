@@ -247,6 +247,16 @@ CASES = [
         ["dataset.transforms.auto_augment is not for segmentation"],
     ),
     (
+        "segmentation-ignore-index",
+        "dataset=segmentation_folder dataset.root={seg_ok} dataset.ignore_index=300",
+        ["dataset.ignore_index=300 is not valid", "from 0 to 255"],
+    ),
+    (
+        "multilabel-one-target-column",
+        "task=multilabel dataset=table dataset.path={csv} dataset.targets=[a] model=mlp",
+        ["dataset.targets=['a'] is not valid", "two or more different columns"],
+    ),
+    (
         "smp-encoder-typo",
         "dataset=segmentation_folder dataset.root={seg_ok} model=smp model.encoder=resnet19",
         ["model.encoder='resnet19' is not an smp encoder", "Did you mean: resnet18"],

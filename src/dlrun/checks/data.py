@@ -87,6 +87,11 @@ RULES = [
         "null or a list of two or more different columns, e.g. [cat, dog, bird]",
     ),
     ("dataset.labels_file", lambda v: v is None or isinstance(v, str), "null or a CSV file of image,labels rows"),
+    (
+        "dataset.ignore_index",
+        lambda v: v is None or (is_int(v) and 0 <= v <= 255),
+        "a mask value from 0 to 255 (255 as in VOC), or null",
+    ),
     ("loader.shuffle", boolean, "true or false"),
     ("loader.drop_last", boolean, "true or false"),
     ("loader.num_workers", lambda v: v == "auto" or whole(0)(v), "auto or a whole number >= 0"),
@@ -171,11 +176,6 @@ def segmentation_problems(cfg) -> list[str]:
     for key in ("dataset.transforms.auto_augment", "dataset.transforms.random_erasing"):
         if lookup(cfg, key) not in (None, ABSENT, 0, 0.0):
             found.append(f"{key} is not for segmentation: it would change the image without its mask.")
-    ignore = lookup(cfg, "dataset.ignore_index")
-    if ignore is not ABSENT and ignore is not None and not (is_int(ignore) and 0 <= ignore <= 255):
-        found.append(
-            f"dataset.ignore_index={ignore!r} is not valid: use a mask value from 0 to 255 (255 as in VOC), or null."
-        )
     return found
 
 
