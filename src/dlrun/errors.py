@@ -70,6 +70,6 @@ def root_cause(err: BaseException) -> str:
 
 
 def plural(count: int, word: str) -> str:
-    """`1 class`, `10 classes`, `1 output`, `21 batches`: counts in messages."""
-    many = word + ("es" if word in ("class", "batch") else "s")
+    """`1 class`, `10 classes`, `1 output`, `21 batches`, `3 boxes`: counts in messages."""
+    many = word + ("es" if word in ("class", "batch", "box") else "s")
     return f"{count:,} {word if count == 1 else many}"

@@ -35,7 +35,7 @@ def main(args) -> int:
 
     from rich.table import Table
 
-    from dlrun import datasets
+    from dlrun import datasets, tasks
     from dlrun.engine.console import table_console
     from dlrun.engine.device import select_device
     from dlrun.engine.loop import evaluate
@@ -54,10 +54,11 @@ def main(args) -> int:
         cfg.dataset.name,
         lambda: datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, device=device),
     )
-    if (info.task, info.num_outputs, tuple(info.input_shape)) != (
+    sized = not tasks.get(info.task).boxes  # a detector takes images of any size
+    if (info.task, info.num_outputs, tuple(info.input_shape) if sized else ()) != (
         run.info.task,
         run.info.num_outputs,
-        tuple(run.info.input_shape),
+        tuple(run.info.input_shape) if sized else (),
     ):
         raise DlrunError(
             f"this data ({info.task}, {plural(info.num_outputs, 'output')}, input {info.input_shape}) does not fit "
@@ -120,7 +121,8 @@ def main(args) -> int:
 
 def row_table(title: str, columns: dict, names):
     """A row per label (multi-label: AP, F1, precision, recall, threshold, support) or per class
-    (segmentation: IoU, Dice, pixels), the columns in the order the task's metrics give them."""
+    (segmentation: IoU, Dice, pixels; detection: AP, AP@0.5, true boxes), the columns in the
+    order the task's metrics give them."""
     from rich.table import Table
 
     table = Table(title=title)

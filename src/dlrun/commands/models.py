@@ -9,9 +9,19 @@ from rich.table import Table
 
 from dlrun.config.tree import conf_dir
 from dlrun.engine.console import table_console
-from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, TORCHVISION_SEGMENTERS, USER_MODELS
+from dlrun.models.catalog import (
+    BUILTIN_MODELS,
+    TORCHVISION_CLASSIFIERS,
+    TORCHVISION_DETECTORS,
+    TORCHVISION_SEGMENTERS,
+    USER_MODELS,
+    tasks_of,
+)
+from dlrun.tasks import TASKS
 
-HELP = "list every model option (dlrun's own, your classes, torch.hub, all torchvision classifiers)"
+HELP = (
+    "list every model option (dlrun's own, your classes, torch.hub, torchvision's classifiers, segmenters, detectors)"
+)
 
 ABOUT = {
     "cnn": "conv blocks + 2x2 average pooling + linear head; model.channels, kernel_size, pooling, dropout",
@@ -60,6 +70,7 @@ def family(name: str) -> str:
 def add_arguments(parser) -> None:
     parser.add_argument("pattern", nargs="?", default="*", help="only names matching this wildcard, e.g. 'resnet*'")
     parser.add_argument("--config-dir", "-cd", help="also list the model YAML files in this config directory")
+    parser.add_argument("--task", choices=list(TASKS), help="only the models for this task, e.g. detection")
     parser.add_argument(
         "--source",
         choices=["dlrun", "timm"],
@@ -83,6 +94,12 @@ def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
         {
             name: ("torchvision", "segmentation", "task=segmentation; model.weights_backbone=DEFAULT for ImageNet")
             for name in TORCHVISION_SEGMENTERS
+        }
+    )
+    found.update(
+        {
+            name: ("torchvision", "detection", "task=detection; model.weights_backbone=DEFAULT for ImageNet")
+            for name in TORCHVISION_DETECTORS
         }
     )
     for root in [conf_dir()] + ([Path(config_dir)] if config_dir else []):
@@ -111,7 +128,16 @@ def timm_rows(pattern: str) -> list[tuple[str, str, str, str]]:
 def main(args) -> int:
     found = timm_rows(args.pattern) if args.source == "timm" else rows(args.config_dir)
     matches = sorted(
-        (r for r in found if fnmatch(r[0].removeprefix("model.arch="), args.pattern)), key=lambda r: natural_key(r[0])
+        (
+            r
+            for r in found
+            if fnmatch(r[0].removeprefix("model.arch="), args.pattern)
+            and (
+                getattr(args, "task", None) is None
+                or args.task in (tasks_of(r[0].removeprefix("model.arch=")) or TASKS)
+            )
+        ),
+        key=lambda r: natural_key(r[0]),
     )
     if not matches:
         print(f"no model matches {args.pattern!r}; `dlrun models` lists them all", file=sys.stderr)

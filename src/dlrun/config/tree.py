@@ -6,7 +6,7 @@ Imports no torch, so `dlrun --help` and config errors answer fast.
 import re
 from pathlib import Path
 
-from dlrun.models.catalog import TORCHVISION_CLASSIFIERS, TORCHVISION_SEGMENTERS
+from dlrun.models.catalog import TORCHVISION_CLASSIFIERS, TORCHVISION_DETECTORS, TORCHVISION_SEGMENTERS
 
 GROUPS = ("dataset", "model", "loss", "optimizer", "scheduler", "trainer", "logger", "experiment", "hparams_search")
 
@@ -32,7 +32,7 @@ def conf_dir() -> Path:
 
 
 def register_generated_options() -> None:
-    """Make every torchvision classifier and segmentation model a `model=` option without a YAML file each."""
+    """Make every torchvision classifier, segmentation and detection model a `model=` option without a YAML file each."""
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
@@ -53,6 +53,8 @@ def register_generated_options() -> None:
         )
     for name in TORCHVISION_SEGMENTERS:
         store.store(group="model", name=name, node=SEGMENTER_NODE | {"name": name})
+    for name in TORCHVISION_DETECTORS:
+        store.store(group="model", name=name, node=DETECTOR_NODE | {"name": name})
 
 
 SEGMENTER_NODE = {
@@ -68,6 +70,18 @@ SEGMENTER_NODE = {
 }
 
 
+DETECTOR_NODE = {
+    "source": "torchvision",
+    "weights": None,  # null | DEFAULT | COCO_V1 | a .pth/.safetensors file: the whole detector's (class layers resized)
+    "weights_backbone": None,  # null (random init) | DEFAULT | IMAGENET1K_V1 ...: the backbone's ImageNet weights
+    "download": True,  # fetch missing pretrained weights into $TORCH_HOME/hub/checkpoints
+    "freeze": None,
+    "unfreeze_at_epoch": None,
+    "backbone_lr": None,
+    "kwargs": None,  # the detector's constructor: {min_size: 320, max_size: 320, box_score_thresh: 0.05 ...}
+}
+
+
 def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:
     """Every option name of `group`: YAML files in conf/ and in extra config dirs, plus generated ones."""
     options = set()
@@ -77,7 +91,7 @@ def group_options(group: str, extra_dirs: list[Path] = ()) -> set[str]:
             options.update(p.stem for p in folder.glob("*.yaml"))
             options.update(p.stem for p in folder.glob("*.yml"))
     if group == "model":
-        options.update(TORCHVISION_CLASSIFIERS + TORCHVISION_SEGMENTERS)
+        options.update(TORCHVISION_CLASSIFIERS + TORCHVISION_SEGMENTERS + TORCHVISION_DETECTORS)
     return options
 
 
@@ -124,6 +138,8 @@ def option_keys(group: str, option: str, extra_dirs: list[Path] = ()) -> set[str
         return {"name", "source", "weights", "download", "freeze", "unfreeze_at_epoch", "backbone_lr", "kwargs"}
     if group == "model" and option in TORCHVISION_SEGMENTERS:
         return {"name", *SEGMENTER_NODE}
+    if group == "model" and option in TORCHVISION_DETECTORS:
+        return {"name", *DETECTOR_NODE}
     for root in (conf_dir(), *extra_dirs):
         path = Path(root) / group / f"{option}.yaml"
         if path.is_file():

@@ -35,6 +35,8 @@ def builders() -> dict:
         },
         "image_folder": partial(_image_set, "image_folder"),
         "segmentation_folder": _segmentation_folder,
+        "coco": _detection_set,
+        "yolo": _detection_set,
         "custom": _custom,
     }
 
@@ -49,6 +51,12 @@ def _segmentation_folder(cfg):
     from dlrun.datasets import segmentation
 
     return segmentation.segmentation_folder(cfg)
+
+
+def _detection_set(cfg):
+    from dlrun.datasets import detection
+
+    return getattr(detection, cfg.name)(cfg)
 
 
 def _custom(cfg):
@@ -84,7 +92,14 @@ def build(cfg, loader_cfg, *, seed: int, batch_size: int, device=None, shard: tu
     )
     loaders = {
         name: make_loader(
-            split, train=name == "train", batch_size=batch_size, seed=seed, options=options, shard=shard, device=device
+            split,
+            train=name == "train",
+            batch_size=batch_size,
+            seed=seed,
+            options=options,
+            shard=shard,
+            device=device,
+            collate=bundle.collate,
         )
         for name, split in splits.items()
     }

@@ -4,9 +4,16 @@ from dataclasses import dataclass
 
 from dlrun.tasks import TASKS
 
-# task column: class. = classification, regr. = regression, multi. = multilabel, segm. = segmentation;
+# task column: class. = classification, regr. = regression, multi. = multilabel, segm. = segmentation,
+# det. = detection;
 # several: the tasks the data can be; "any": every task
-ABBREVIATED = {"class.": "classification", "regr.": "regression", "multi.": "multilabel", "segm.": "segmentation"}
+ABBREVIATED = {
+    "class.": "classification",
+    "regr.": "regression",
+    "multi.": "multilabel",
+    "segm.": "segmentation",
+    "det.": "detection",
+}
 TABLE_TASKS = "class./regr./multi."
 
 
@@ -38,6 +45,8 @@ DATASETS = {
     "segmentation_folder": DatasetEntry(
         "segm.", "yours", "3xHxW", "dataset.root", "images/ and masks/ of class indices (PNG)"
     ),
+    "coco": DatasetEntry("det.", "yours", "3xHxW", "dataset.root", "images with boxes in a COCO JSON file"),
+    "yolo": DatasetEntry("det.", "yours", "3xHxW", "dataset.root", "images/ with YOLO labels/*.txt and data.yaml"),
     "table": DatasetEntry(
         TABLE_TASKS, "yours", "columns", "dataset.path", "a CSV, TSV, Parquet or Feather file with a target column"
     ),

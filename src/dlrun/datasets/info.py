@@ -8,14 +8,17 @@ CLASSIFICATION = "classification"
 REGRESSION = "regression"
 MULTILABEL = "multilabel"
 SEGMENTATION = "segmentation"
-TASKS = (CLASSIFICATION, REGRESSION, MULTILABEL, SEGMENTATION)
+DETECTION = "detection"
+TASKS = (CLASSIFICATION, REGRESSION, MULTILABEL, SEGMENTATION, DETECTION)
 
 
 @dataclass(frozen=True)
 class DataInfo:
-    task: str  # "classification" | "regression" | "multilabel" | "segmentation"
-    num_outputs: int  # classes (classification, segmentation), target values (regression), labels (multilabel)
-    input_shape: tuple[int, ...]  # one sample without the batch dim: (C, H, W) or (F,)
+    task: str  # "classification" | "regression" | "multilabel" | "segmentation" | "detection"
+    num_outputs: (
+        int  # classes (classification, segmentation, detection), target values (regression), labels (multilabel)
+    )
+    input_shape: tuple[int, ...]  # one sample without the batch dim: (C, H, W) or (F,); detection: the first image's
     class_names: tuple[str, ...] | None = None  # the classes, or the labels (multilabel)
     # Regression: the training targets' mean and std per output. Losses are computed on
     # targets scaled by these, and models end in the inverse scaling, so predictions and
@@ -28,6 +31,8 @@ class DataInfo:
     #   {"kind": "array_image", "mean": m, "std": s}    (images given as arrays, e.g. digits)
     #   {"kind": "image", "mean": [...] | None, "std": [...] | None}  (+ dataset.transforms)
     preprocess: dict | None = None
+    # Detection: the data's own id of each class (COCO category ids; YOLO's 0 .. K-1), for COCO results files
+    label_ids: tuple[int, ...] | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> "DataInfo":
@@ -35,7 +40,7 @@ class DataInfo:
         tuples = {
             k: tuple(v) if isinstance(v, list) else v
             for k, v in data.items()
-            if k in ("input_shape", "class_names", "target_mean", "target_std")
+            if k in ("input_shape", "class_names", "target_mean", "target_std", "label_ids")
         }
         return cls(**{**data, **tuples})
 
@@ -57,3 +62,4 @@ class DataBundle:
     test: Dataset
     info: DataInfo
     in_memory: bool  # samples are tensors in RAM: worker processes would only add overhead
+    collate: object = None  # how samples become a batch (None: torch's default; detection: lists)

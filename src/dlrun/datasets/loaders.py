@@ -90,6 +90,7 @@ def make_loader(
     options: dict,
     shard: tuple[int, int] | None = None,
     device: torch.device | None = None,
+    collate=None,
 ):
     """One loader. Each has its own generator, so creating an iterator never draws from
     the global torch RNG (model init and dropout stay independent of evaluation).
@@ -131,4 +132,5 @@ def make_loader(
         worker_init_fn=seed_worker if workers > 0 else None,
         persistent_workers=options["persistent_workers"],
         prefetch_factor=options["prefetch_factor"],
+        collate_fn=collate,  # None: torch's default (stacked tensors); detection: lists
     )

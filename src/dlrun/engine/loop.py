@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from dlrun import tasks
 from dlrun.distributed import ranks
 from dlrun.engine.averaging import Averages
 from dlrun.engine.checkpoint import FORMAT, save_checkpoint
@@ -164,6 +165,7 @@ class Fit:
         if hasattr(loader.sampler, "set_epoch"):  # several processes: each its share, reshuffled per epoch
             loader.sampler.set_epoch(epoch)
         self.loss_sum = RunningMean(device, state.loss_total, state.loss_count)
+        self.part_sums = {name: RunningMean(device, *sums) for name, sums in state.loss_parts.items()}
         self.first_bad_step = torch.full((), -1, device=device)  # first step with a non-finite loss, on the device
         self.step_on_device = torch.full((), state.step, device=device)
         self.started, seen = time.perf_counter(), 0
@@ -177,22 +179,24 @@ class Fit:
             for inputs, targets in data:
                 if state.batch >= self.batches:
                     break
-                inputs = inputs.to(device, non_blocking=True)  # (B, C, H, W) or (B, F)
-                targets = targets.to(device, non_blocking=True)  # (B,) class ids or (B, K) values
+                inputs = inputs.to(device, non_blocking=True)  # (B, C, H, W) or (B, F); detection: a list of images
+                targets = targets.to(device, non_blocking=True)  # (B,) class ids or (B, K) values; boxes per image
                 if parts.mix is not None:  # MixUp / CutMix: targets become (B, classes)
                     inputs, targets = parts.mix(inputs, targets)
-                if plan.channels_last and inputs.dim() == 4:
+                if plan.channels_last and isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
                     inputs = inputs.contiguous(memory_format=torch.channels_last)
                 steps = (state.batch + 1) % plan.grad_accum_steps == 0 or state.batch + 1 == self.batches
                 # DDP all-reduces the gradients in backward: only on the micro-batch that steps
                 with nullcontext() if steps else ranks.no_gradient_sync(parts.model):
                     with self.autocast:
-                        outputs = parts.model(inputs)  # (B, classes) or (B, K)
+                        outputs = parts.model(inputs)  # (B, classes) or (B, K); a detector: its losses
                         loss = parts.criterion(outputs, targets)
                     parts.scaler.scale(loss / plan.grad_accum_steps).backward()
                 state.batch += 1
                 seen += len(targets)
                 self.loss_sum.update(loss.float(), len(targets))  # summed on the device, no sync
+                for name, value in (parts.criterion.parts or {}).items():  # a detector's loss components
+                    self.part_sums.setdefault(name, RunningMean(device)).update(value.float(), len(targets))
                 self.first_bad_step = torch.where(
                     ~torch.isfinite(loss.detach()) & (self.first_bad_step < 0), self.step_on_device, self.first_bad_step
                 )
@@ -241,6 +245,7 @@ class Fit:
         if stopping or (plan.checkpoint_every_n_steps and state.step % plan.checkpoint_every_n_steps == 0):
             self.check_finite(epoch)
             state.loss_total, state.loss_count = self.loss_sum.state()
+            state.loss_parts = {name: list(sums.state()) for name, sums in self.part_sums.items()}
             self.checkpoints.save("last.pt", state, self.row)
             if stopping:
                 raise Interrupted(self.stop.signum or signal.SIGTERM)
@@ -279,6 +284,7 @@ class Fit:
         self.row = row = {
             "epoch": epoch,
             "train/loss": train_loss,
+            **{f"train/{name}": sums.compute() for name, sums in self.part_sums.items()},
             **val,
             "lr": lr,
             "seconds": round(time.perf_counter() - self.started, 3),
@@ -292,7 +298,7 @@ class Fit:
         if validated and self.pruning is not None and not state.stopped:  # a search stops unpromising trials
             state.stopped = self.pruning.check(epoch, monitor.metric, row[monitor.metric])
             state.pruned_epoch = epoch if state.stopped else None
-        state.epoch, state.batch, state.loss_total, state.loss_count = epoch + 1, 0, 0.0, 0
+        state.epoch, state.batch, state.loss_total, state.loss_count, state.loss_parts = epoch + 1, 0, 0.0, 0, {}
         self.checkpoints.save("last.pt", state, row)
         if improved:
             self.checkpoints.save("best.pt", state, row, self.averages.evaluated(parts.model))
@@ -340,7 +346,8 @@ def evaluate(
     batches: int | None = None,
     autocast=None,
 ) -> dict[str, float]:
-    """Mean loss and task metrics over `loader`, under model.eval() and torch.no_grad().
+    """Mean loss and task metrics over `loader`, under model.eval() and torch.no_grad() (no loss
+    where the model computes none in evaluation: torchvision's detectors).
 
     Under DDP each process evaluates its own share of the split (no sample twice: the
     evaluation loaders do not pad) with rank 0's BatchNorm statistics, outside DDP's
@@ -357,9 +364,10 @@ def evaluate(
         with autocast or nullcontext():
             outputs = model(inputs)
             loss = criterion(outputs, targets)
-        mean_loss.update(loss.float(), len(targets))
-        metrics.update(*prepare(outputs.float(), targets, task))
-    values = {f"{split}/loss": mean_loss.compute()}
+        if loss is not None:
+            mean_loss.update(loss.float(), len(targets))
+        metrics.update(*prepare(outputs, targets, task))
+    values = {f"{split}/loss": mean_loss.compute()} if tasks.get(task).evaluation_loss else {}
     scalars = {name: v for name, v in metrics.compute().items() if isinstance(v, torch.Tensor) and v.numel() == 1}
     values.update({f"{split}/{name}": value.item() for name, value in scalars.items()})
     return values

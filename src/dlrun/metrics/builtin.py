@@ -34,7 +34,8 @@ def make_metrics(task: str, num_outputs: int, details: bool = False, selection=N
 
 def metric_names(task: str, num_outputs: int, split: str = "val", selection=None) -> list[str]:
     """The scalar columns `evaluate` returns, in its order."""
-    return [f"{split}/{n}" for n in ["loss", *metric_keys(task, num_outputs, selection)]]
+    loss = ["loss"] if tasks.get(task).evaluation_loss else []
+    return [f"{split}/{n}" for n in [*loss, *metric_keys(task, num_outputs, selection)]]
 
 
 class TaskMetrics:
@@ -272,16 +273,27 @@ class PixelCounts:
         return values
 
 
+def box_scores(classes: int, device: torch.device, details: bool = False):
+    """Detection: COCO mAP by pycocotools' COCOeval (dlrun.metrics.boxes, imported when scored)."""
+    from dlrun.metrics.boxes import BoxScores
+
+    return BoxScores(classes, device, details)
+
+
 SUMS = {
     "class_counts": ClassCounts,
     "value_sums": ValueSums,
     "label_scores": LabelScores,
     "pixel_counts": PixelCounts,
+    "box_scores": box_scores,
 }  # a task's `sums`: what computes its builtin metrics
 
 
-def prepare(outputs: torch.Tensor, targets: torch.Tensor, task: str):
-    """Logits and class indices, or 1-D values for one output."""
+def prepare(outputs, targets, task: str):
+    """Float logits and class indices, 1-D values for one output, or detections as they are."""
+    if not isinstance(outputs, torch.Tensor):
+        return outputs, targets  # a detector's list of {"boxes", "labels", "scores"} per image
+    outputs = outputs.float()
     if tasks.get(task).squeeze_one_output and outputs.shape[-1] == 1:
         return outputs.squeeze(-1), targets.squeeze(-1)
     return outputs, targets

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dlrun.errors import unknown_choice
-from dlrun.models.catalog import BUILTIN_MODELS, TORCHVISION_CLASSIFIERS, TORCHVISION_SEGMENTERS, USER_MODELS
+from dlrun.models.catalog import (
+    BUILTIN_MODELS,
+    TORCHVISION_CLASSIFIERS,
+    TORCHVISION_DETECTORS,
+    TORCHVISION_SEGMENTERS,
+    USER_MODELS,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -45,8 +51,20 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
         from dlrun.models import torchvision_segmentation
 
         net = torchvision_segmentation.build(cfg, info, load_weights=load_weights, say=say)
+    elif name in TORCHVISION_DETECTORS:
+        from dlrun.models import torchvision_detection
+
+        net = torchvision_detection.build(cfg, info, load_weights=load_weights, say=say)
     else:
-        known = (*BUILTIN_MODELS, *USER_MODELS, "timm", "smp", *TORCHVISION_CLASSIFIERS, *TORCHVISION_SEGMENTERS)
+        known = (
+            *BUILTIN_MODELS,
+            *USER_MODELS,
+            "timm",
+            "smp",
+            *TORCHVISION_CLASSIFIERS,
+            *TORCHVISION_SEGMENTERS,
+            *TORCHVISION_DETECTORS,
+        )
         raise unknown_choice("model", name, known)
     if info.target_mean is not None:
         return builtin.InTargetUnits(net, info.target_mean, info.target_std)

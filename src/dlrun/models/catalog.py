@@ -18,6 +18,19 @@ TORCHVISION_SEGMENTERS = (
     "lraspp_mobilenet_v3_large",
 )
 
+# torchvision.models.list_models(module=torchvision.models.detection) that give boxes (not masks or keypoints)
+TORCHVISION_DETECTORS = (
+    "fasterrcnn_mobilenet_v3_large_320_fpn",
+    "fasterrcnn_mobilenet_v3_large_fpn",
+    "fasterrcnn_resnet50_fpn",
+    "fasterrcnn_resnet50_fpn_v2",
+    "fcos_resnet50_fpn",
+    "retinanet_resnet50_fpn",
+    "retinanet_resnet50_fpn_v2",
+    "ssd300_vgg16",
+    "ssdlite320_mobilenet_v3_large",
+)
+
 TORCHVISION_CLASSIFIERS = (
     "alexnet",
     "convnext_base",
@@ -100,3 +113,18 @@ TORCHVISION_CLASSIFIERS = (
     "wide_resnet101_2",
     "wide_resnet50_2",
 )
+
+
+PER_SAMPLE = ("classification", "regression", "multilabel")  # models with an output vector per sample
+
+
+def tasks_of(name: str) -> tuple[str, ...] | None:
+    """The tasks a model= option serves (`dlrun models --task detection`, the config checks);
+    None for yours (model=custom, hub, a YAML of your own): they may serve any."""
+    if name in TORCHVISION_DETECTORS:
+        return ("detection",)
+    if name in TORCHVISION_SEGMENTERS or name in ("unet", "smp"):
+        return ("segmentation",)
+    if name in (*BUILTIN_MODELS, *TORCHVISION_CLASSIFIERS, "timm"):
+        return PER_SAMPLE
+    return None

@@ -14,13 +14,16 @@ FIXES = {
 }
 
 
-def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.device, resizable: bool):
+def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.device, resizable: bool, collate=None):
     """Raise a DlrunError naming the model, the input it received and the data's shape when
     the model cannot take a batch of the data or returns the wrong number of outputs.
     Evaluation mode and no gradients; the random number generators are left as they were.
-    Returns the (outputs, targets) of those samples, for the loss's own check."""
+    Returns the (outputs, targets) of those samples, for the loss's own check. `collate`: how the
+    data's samples make a batch (the loader's), where not stacked (detection's lists)."""
     name = model_name(model_cfg)
     samples = [data[i] for i in range(min(2, len(data)))]
+    if collate is not None:
+        return check_detects(model, collate(samples), info, name, device)
     batch = torch.stack([torch.as_tensor(x) for x, _ in samples]).to(device)
     targets = torch.stack([torch.as_tensor(y) for _, y in samples]).to(device)
     was_training = model.training
@@ -68,3 +71,35 @@ def describe(info: DataInfo) -> str:
     from dlrun import tasks
 
     return tasks.get(info.task).outputs_text(info.num_outputs)
+
+
+def check_detects(model: nn.Module, batch, info: DataInfo, name: str, device: torch.device):
+    """A detector's check: for a batch of images it returns, per image, boxes (n, 4), labels and
+    scores (torchvision's detection models do; model=resnet18 and the like do not)."""
+    inputs, targets = batch
+    was_training = model.training
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        model.eval()
+        try:
+            out = model(inputs.to(device))
+        except (RuntimeError, ValueError, TypeError, IndexError, AttributeError) as err:
+            if out_of_memory(err):
+                raise
+            raise DlrunError(
+                f"{name} cannot take a detection batch (a list of images of their own sizes): its forward pass "
+                f"failed with {type(err).__name__}: {first_line(err)}. task=detection takes torchvision's "
+                "detectors (`dlrun models --task detection`) or your model returning, per image, "
+                '{"boxes", "labels", "scores"}.'
+            ) from err
+        finally:
+            model.train(was_training)
+    ok = isinstance(out, (list, tuple)) and len(out) == len(inputs)
+    ok = ok and all(isinstance(o, dict) and {"boxes", "labels", "scores"} <= set(o) for o in out)
+    if not ok or any(o["boxes"].dim() != 2 or o["boxes"].shape[-1] != 4 for o in out):
+        got = type(out).__name__ if not isinstance(out, torch.Tensor) else f"a tensor of shape {tuple(out.shape)}"
+        raise DlrunError(
+            f"{name} returned {got} for a batch of {len(inputs)} images; task=detection needs, per image, "
+            '{"boxes": (n, 4) x1 y1 x2 y2, "labels": (n,), "scores": (n,)}: use a detector '
+            "(`dlrun models --task detection`)."
+        )
+    return out, targets

@@ -37,6 +37,7 @@ from dlrun.run.build import (
     use_thread_budget,
 )
 from dlrun.run.header import header_lines, job_line
+from dlrun.runs.boxes import prediction_boxes
 from dlrun.runs.masks import prediction_overlays
 from dlrun.runs.run_record import run_summary
 from dlrun.search.trial import TrialPruning
@@ -109,7 +110,15 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     )
     pruning = TrialPruning(search) if search else None
     config = OmegaConf.to_container(cfg, resolve=True)
-    columns = ["epoch", "train/loss", *metric_names(info.task, info.num_outputs, "val", chosen), "lr", "seconds"]
+    parts_of_loss = [f"train/{name}" for name in getattr(model, "loss_names", ())]  # a detector's loss components
+    columns = [
+        "epoch",
+        "train/loss",
+        *parts_of_loss,
+        *metric_names(info.task, info.num_outputs, "val", chosen),
+        "lr",
+        "seconds",
+    ]
 
     # ---- fit, then test the best checkpoint (every tracker run opened here is closed) ----
     with open_loggers(cfg, run_dir, job, config, columns, console.say, resume_id=wandb_id) as loggers:
@@ -151,6 +160,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
             loggers.log_images(
                 "test/predictions", lambda: prediction_overlays(model, built.loaders["test"], info, device)
             )
+        if tasks.get(info.task).boxes:  # detection: a few test images with true and predicted boxes
+            loggers.log_images("test/predictions", lambda: prediction_boxes(model, built.loaders["test"], info, device))
 
         # ---- record ---------------------------------------------------------------
         done = result.state

@@ -17,6 +17,8 @@ class Task:
     squeeze_one_output: bool = False  # a single output is given to the library metrics as (batch,)
     details: str = ""  # what `dlrun eval` shows beyond the scalars: "confusion" (matrix) | "per_label" (table)
     outputs_meaning: str = ""  # what the exported model's outputs are (model.json)
+    evaluation_loss: bool = True  # the loss is computed in evaluation too (detectors: in training only)
+    boxes: bool = False  # outputs are boxes per image (lists of detections), inputs lists of images
 
     def default_metrics(self, num_outputs: int) -> list[str]:
         """The metric names computed when trainer.metrics is `default`."""

@@ -11,6 +11,8 @@ gets exactly what the model and the dataset give:
     multilabel:     outputs (B, labels) logits, targets (B, labels) 0/1 floats
     segmentation:   outputs (B, classes, H, W) logits, targets (B, H, W) int64 class indices,
                     -100 where the pixel is ignored (torch's ignore_index)
+    detection:      the detector's loss dictionary in training (summed by loss=detection), its
+                    detections in evaluation; targets a list of {"boxes", "labels"} per image
 and returns a scalar tensor.
 """
 
@@ -47,9 +49,16 @@ class Criterion(nn.Module):
             self.register_buffer("mean", torch.tensor(info.target_mean))
             self.register_buffer("std", torch.tensor(info.target_std))
 
-    def forward(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if isinstance(outputs, dict):  # a segmentation model's auxiliary head, in training
+    @property
+    def parts(self) -> dict | None:
+        """The last call's loss components, where the loss has several (a detector's), else None."""
+        return getattr(self.loss, "parts", None)
+
+    def forward(self, outputs, targets):
+        if isinstance(outputs, dict) and "out" in outputs:  # a segmentation model's auxiliary head, in training
             return self(outputs["out"], targets) + AUX_WEIGHT * self(outputs["aux"], targets)
+        if not isinstance(outputs, torch.Tensor):  # a detector's losses (training) or detections: its own loss
+            return self.loss(outputs, targets)
         if self.log_probs:
             outputs = F.log_softmax(outputs, dim=1)
         if self.num_classes is not None and not self.takes_indices and targets.dim() == 1:
@@ -82,10 +91,12 @@ def build_loss(cfg, info: DataInfo) -> Criterion:
     return Criterion(loss, info)
 
 
-def check_loss(criterion: Criterion, outputs: torch.Tensor, targets: torch.Tensor, loss_cfg) -> None:
+def check_loss(criterion: Criterion, outputs, targets, loss_cfg) -> None:
     """The loss on the two samples the model check ran (no gradients): a loss that fails on
     the data's outputs and targets, or does not return one number, is named before training."""
     where = "=".join(target_of(plain(loss_cfg), "loss"))
+    if not isinstance(outputs, torch.Tensor):
+        return  # a detector's detections: its losses come in training (checked by the first step)
     shapes = (
         f"outputs {tuple(outputs.shape)} {str(outputs.dtype).replace('torch.', '')}, targets "
         f"{tuple(targets.shape)} {str(targets.dtype).replace('torch.', '')}"
