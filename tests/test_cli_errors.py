@@ -262,6 +262,41 @@ CASES = [
         ["model.encoder='resnet19' is not an smp encoder", "Did you mean: resnet18"],
     ),
     (
+        "detection-missing-image",
+        "task=detection dataset=coco dataset.root={det_missing_image} model=fasterrcnn_mobilenet_v3_large_320_fpn",
+        ["1 image named by the annotations is missing", "0005.png"],
+    ),
+    (
+        "detection-unknown-category",
+        "task=detection dataset=coco dataset.root={det_unknown_category} model=fasterrcnn_mobilenet_v3_large_320_fpn",
+        ["annotation 3 has category_id 7, which is not among the categories: 1 (circle)"],
+    ),
+    (
+        "yolo-four-numbers",
+        "task=detection dataset=yolo dataset.root={det_four_numbers} model=fasterrcnn_mobilenet_v3_large_320_fpn",
+        ["0002.txt, line 1 has 4 numbers", "class cx cy w h"],
+    ),
+    (
+        "detection-with-a-classifier",
+        "task=detection dataset=coco dataset.root={det_ok} model=resnet18",
+        ["model=resnet18 gives an output vector per sample", "task=detection takes a detector"],
+    ),
+    (
+        "detection-without-task",
+        "dataset=yolo dataset.root={det_ok} model=fasterrcnn_mobilenet_v3_large_320_fpn",
+        ["dataset=yolo is detection data: add task=detection"],
+    ),
+    (
+        "detection-random-crop",
+        "task=detection dataset=coco dataset.root={det_ok} model=fasterrcnn_mobilenet_v3_large_320_fpn dataset.transforms.random_crop=32",
+        ["dataset.transforms.random_crop is not for detection", "iou_crop=true"],
+    ),
+    (
+        "detection-annotations-missing",
+        "task=detection dataset=coco dataset.root={det_ok} dataset.annotations=train.json model=fasterrcnn_mobilenet_v3_large_320_fpn",
+        ["dataset.annotations='train.json': no such file"],
+    ),
+    (
         "segmentation-model-on-classes",
         "model=lraspp_mobilenet_v3_large",
         ["model=lraspp_mobilenet_v3_large segments images (task=segmentation"],
@@ -582,6 +617,27 @@ def segmentation_folders(root: Path) -> None:
             (image.convert("RGB") if name == "seg_rgb_mask" else image).save(root / name / "masks" / f"{i:04d}.png")
 
 
+DETECTION_FOLDERS = ("det_ok", "det_missing_image", "det_unknown_category", "det_four_numbers")
+
+
+def detection_folders(root: Path) -> None:
+    """Small detection folders (COCO and YOLO files over the same images): one right, three with one mistake each."""
+    import json
+
+    from tests.tasks.detection_data import shapes
+
+    for name in DETECTION_FOLDERS:
+        folder = shapes(root / name, n=6, sizes=(32, 32))
+        coco = json.loads((folder / "annotations.json").read_text())
+        if name == "det_missing_image":
+            (folder / "images" / "0005.png").unlink()
+        if name == "det_unknown_category":
+            coco["annotations"][2]["category_id"] = 7
+        if name == "det_four_numbers":
+            (folder / "labels" / "0002.txt").write_text("0 0.5 0.5 0.25\n")
+        (folder / "annotations.json").write_text(json.dumps(coco))
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, request) -> dict:
     """The files the rows name: image folders (one with a damaged file), a CSV file, a finished
@@ -620,7 +676,9 @@ def workspace(tmp_path_factory, request) -> dict:
             config.write_text(config.read_text().replace(old, new))
         (root / "bad_value_run" / "summary.json").unlink()  # unfinished: resume would take it
     segmentation_folders(root)
+    detection_folders(root)
     return {
+        **{name: root / name for name in DETECTION_FOLDERS},
         **{name: root / name for name in ("seg_ok", "seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask")},
         "imgs": imgs,
         "bad_imgs": bad_imgs,

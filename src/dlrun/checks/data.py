@@ -92,6 +92,12 @@ RULES = [
         lambda v: v is None or (is_int(v) and 0 <= v <= 255),
         "a mask value from 0 to 255 (255 as in VOC), or null",
     ),
+    ("dataset.transforms.photometric", boolean, "true or false"),
+    ("dataset.transforms.zoom_out", boolean, "true or false"),
+    ("dataset.transforms.iou_crop", boolean, "true or false"),
+    ("dataset.annotations", lambda v: isinstance(v, str) and v != "", "a COCO JSON file (a path, or a name in root)"),
+    ("dataset.val_annotations", lambda v: v is None or isinstance(v, str), "null or a COCO JSON file"),
+    ("dataset.test_annotations", lambda v: v is None or isinstance(v, str), "null or a COCO JSON file"),
     ("loader.shuffle", boolean, "true or false"),
     ("loader.drop_last", boolean, "true or false"),
     ("loader.num_workers", lambda v: v == "auto" or whole(0)(v), "auto or a whole number >= 0"),
@@ -118,11 +124,12 @@ def task_problems(cfg, name) -> list[str]:
     chosen, can = lookup(cfg, "task.name"), possible_tasks(name)
     if chosen in tasks.TASKS and can and chosen not in can:
         either = ", ".join(can[:-1]) + f" or {can[-1]}" if len(can) > 1 else can[0]
-        hint = (
-            " Segmentation takes images with masks: dataset=segmentation_folder, or your own Dataset (dataset=custom)."
-            if chosen == "segmentation"
-            else ""
-        )
+        hint = {
+            "segmentation": " Segmentation takes images with masks: dataset=segmentation_folder, or your own Dataset "
+            "(dataset=custom).",
+            "detection": " Detection takes images with boxes: dataset=coco, dataset=yolo, or your own Dataset "
+            "(dataset=custom).",
+        }.get(chosen, "")
         found.append(
             f"task={chosen} does not fit dataset={name}, a {either} data set: use task=auto (or {either}).{hint}"
         )
@@ -179,11 +186,48 @@ def segmentation_problems(cfg) -> list[str]:
     return found
 
 
+DETECTION_SETS = ("coco", "yolo")
+NOT_FOR_BOXES = {  # transforms that would move or change the image without its boxes, or normalise twice
+    "dataset.transforms.random_crop": "crops the image without its boxes: use dataset.transforms.iou_crop=true",
+    "dataset.transforms.auto_augment": "changes the image without its boxes",
+    "dataset.transforms.random_erasing": "erases objects without their boxes",
+    "dataset.transforms.mixup_alpha": "mixes class labels, not boxes",
+    "dataset.transforms.cutmix_alpha": "mixes class labels, not boxes",
+}
+
+
+def detection_problems(cfg, name) -> list[str]:
+    """What a detection run does not take: image-only augmentation, and normalisation (the
+    detector normalises its inputs itself)."""
+    if lookup(cfg, "task.name") != "detection" and name not in DETECTION_SETS:
+        return []
+    found = [
+        f"{key} is not for detection: it {why}."
+        for key, why in NOT_FOR_BOXES.items()
+        if lookup(cfg, key) not in (None, ABSENT, 0, 0.0)
+    ]
+    normalize = lookup(cfg, "dataset.transforms.normalize")
+    if normalize not in (None, ABSENT, "none", False):
+        found.append(
+            f"dataset.transforms.normalize={normalize!r} is not for detection: torchvision's detectors normalise "
+            "their inputs themselves (model.kwargs={image_mean: [...], image_std: [...]}); keep it none "
+            "(dataset/transforms=detection: the detection defaults)."
+        )
+    swa = lookup(cfg, "trainer.swa.start_epoch")
+    if swa not in (None, ABSENT):
+        found.append(
+            "trainer.swa is not for detection yet: its BatchNorm update passes batches of tensors, not lists of "
+            "images with boxes. Use trainer.ema.decay=0.9998 for averaged weights."
+        )
+    return found
+
+
 def data_problems(cfg, files: bool = True) -> list[str]:
     found = apply(cfg, RULES)
     dataset = cfg.dataset
     name = dataset.get("name")
     found += task_problems(cfg, name) + multilabel_problems(cfg, name) + segmentation_problems(cfg)
+    found += detection_problems(cfg, name)
     val, test = lookup(cfg, "dataset.val_fraction"), lookup(cfg, "dataset.test_fraction")
     if all(FRACTION[0](v) for v in (val, test)) and val + test >= 1:
         found.append(
@@ -226,7 +270,7 @@ def named_paths(cfg) -> list[str]:
         if (
             value is ABSENT
             or not isinstance(value, str)
-            or (key == "root" and name not in ("image_folder", "segmentation_folder"))
+            or (key == "root" and name not in ("image_folder", "segmentation_folder", *DETECTION_SETS))
         ):
             continue  # torchvision sets' root is a download folder: it need not exist yet
         path = Path(value).expanduser()
@@ -241,4 +285,21 @@ def named_paths(cfg) -> list[str]:
                 FILE_KINDS[name](path, f"dataset.{key}")
             except DlrunError as err:
                 found.append(str(err))
+    if name == "coco" and not found:
+        found += coco_files(cfg)
+    return found
+
+
+def coco_files(cfg) -> list[str]:
+    """The COCO files exist: a path, or a name in dataset.root (val_root, test_root for their splits)."""
+    found = []
+    for key in ("annotations", "val_annotations", "test_annotations"):
+        value = lookup(cfg, f"dataset.{key}")
+        if not isinstance(value, str):
+            continue
+        folder = lookup(cfg, f"dataset.{key.split('_')[0]}_root") if key != "annotations" else None
+        root = Path(str(folder if isinstance(folder, str) else lookup(cfg, "dataset.root"))).expanduser()
+        path = Path(value).expanduser()
+        if not path.is_file() and not (root / path).is_file():
+            found.append(f"dataset.{key}={value!r}: no such file (looked in {root.resolve()} and {Path.cwd()}).")
     return found

@@ -35,8 +35,34 @@ RULES = [
 ]
 
 
+SERVES = {  # what a model= option is for, by the tasks dlrun.models.catalog.tasks_of gives it
+    "detection": "detects objects (task=detection, e.g. dataset=coco or dataset=yolo)",
+    "segmentation": "segments images (task=segmentation, e.g. dataset=segmentation_folder)",
+    "classification": "gives an output vector per sample (classification, regression, multilabel)",
+}
+TAKES = {  # what a task takes, for messages
+    "detection": "a detector: `dlrun models --task detection` lists them (e.g. model=fasterrcnn_mobilenet_v3_large_320_fpn)",
+    "segmentation": "a segmentation model: `dlrun models --task segmentation` lists them (e.g. model=unet)",
+}
+
+
+def task_problems(cfg) -> list[str]:
+    """The model serves the run's task (known from task=... or the data set): a classifier does not
+    detect, a detector does not classify."""
+    from dlrun.datasets.catalog import dataset_task
+    from dlrun.models.catalog import tasks_of
+
+    name = cfg.model.get("name")
+    task = dataset_task(cfg.dataset) if "dataset" in cfg else None
+    serves = tasks_of(name) if isinstance(name, str) else None
+    if task is None or serves is None or task in serves:
+        return []
+    fix = f" task={task} takes {TAKES[task]}." if task in TAKES else ""
+    return [f"model={name} {SERVES[serves[0]]}; this run is {task}.{fix}"]
+
+
 def model_problems(cfg) -> list[str]:
-    found = apply(cfg, RULES)
+    found = apply(cfg, RULES) + task_problems(cfg)
     if cfg.model.get("name") == "hub":
         found += apply(cfg, [("model.source", one_of("auto", "local", "github"), "auto, local or github")])
     if lookup(cfg, "model.unfreeze_at_epoch") not in (ABSENT, None) and lookup(cfg, "model.freeze") in (

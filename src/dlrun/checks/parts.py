@@ -53,8 +53,31 @@ def parts_problems(cfg) -> list[str]:
     found = apply(cfg, RULES)
     loss = CLASS_INDEX_LOSSES.get(lookup(cfg, "loss._target_"))
     task = dataset_task(cfg.dataset) if loss and "dataset" in cfg else None
-    if task is not None and not tasks.get(task).takes_class_indices:  # training.losses checks it too,
+    if task not in (None, "detection") and not tasks.get(task).takes_class_indices:  # training.losses checks it too,
         found.append(class_loss_on_values(loss, task))  # once the data tells the task
+    found += detector_loss_problems(cfg)
     if cfg.get("optimizer") and cfg.optimizer.get("nesterov") is True and cfg.optimizer.get("momentum") == 0:
         found.append("optimizer.nesterov=true needs momentum: set optimizer.momentum > 0 (e.g. 0.9).")
     return found
+
+
+DETECTOR_LOSS = "dlrun.training.detection_loss.DetectorLosses"  # conf/loss/detection.yaml
+
+
+def detector_loss_problems(cfg) -> list[str]:
+    """A detector trains on its own losses (loss=detection), and nothing else computes those."""
+    target = lookup(cfg, "loss._target_")
+    task = dataset_task(cfg.dataset) if "dataset" in cfg else None
+    if task == "detection" and isinstance(target, str) and target.startswith("torch.nn."):
+        if lookup(cfg, "task.name") == "auto":
+            return [
+                f"dataset={cfg.dataset.get('name')} is detection data: add task=detection (it trains on the "
+                "detector's own losses, loss=detection)."
+            ]
+        return [
+            f"loss={target.rsplit('.', 1)[-1]} does not train a detector: task=detection sums the detector's own "
+            "losses (loss=detection, its parts weighted with loss.weights={loss_box_reg: 2.0})."
+        ]
+    if target == DETECTOR_LOSS and task is not None and task != "detection":
+        return [f"loss=detection sums a detector's own losses; this run is {task}: use loss={tasks.get(task).losses}."]
+    return []

@@ -2,7 +2,11 @@
 
   safetensors  weights only (the state dict): load into the same architecture
   exported     architecture + weights as a torch.export program (model.pt2): torch.export.load
-  torchscript  architecture + weights as TorchScript (traced): torch.jit.load
+  torchscript  architecture + weights as TorchScript (traced; a detector scripted): torch.jit.load
+
+A detector (task=detection) is scripted, not exported: torch.export cannot take torchvision's
+detectors, whose box decoding and NMS have data-dependent shapes; its default formats are
+torchscript and safetensors.
 
 Every export also writes model.json: the classes or outputs and the exact input
 preprocessing, so the model can be fed without dlrun.
@@ -92,9 +96,10 @@ def main(args) -> int:
     from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
+    boxes = tasks.get(run.info.task).boxes  # detection: scripted, not exported (see formats_for)
+    formats = formats_for(args.format, boxes)
     out = Path(args.output) if args.output else run.path / "export"
     out.mkdir(parents=True, exist_ok=True)
-    formats = FORMATS if "all" in args.format else tuple(dict.fromkeys(args.format))
     example = torch.zeros(2, *run.info.input_shape)
     written = []
     for fmt in formats:
@@ -110,6 +115,10 @@ def main(args) -> int:
                 save_model(model, str(tmp))
             elif fmt == "exported":
                 torch.export.save(export_program(model, example), str(tmp))
+            elif boxes:  # a detector takes a list of images of their own sizes: scripted, not traced
+                from dlrun.models.torchvision_detection import scripted
+
+                torch.jit.save(scripted(model), str(tmp))
             else:
                 with warnings.catch_warnings():  # torch marks TorchScript deprecated; it still loads anywhere
                     warnings.simplefilter("ignore", FutureWarning)
@@ -123,12 +132,14 @@ def main(args) -> int:
         written.append(path)
     info = run.info
     decide = thresholds.of_run(run.path, run.cfg.get("task"), info.class_names or [])
+    detection = {"label_ids": list(info.label_ids or [])} if boxes else {}  # the data's own id of each class
     meta = {
         "task": info.task,
         "outputs": tasks.get(info.task).outputs_meaning,
         "class_names": list(info.class_names) if info.class_names else None,
         **({"thresholds": decide} if decide is not None else {}),  # multi-label: per label, in class_names' order
-        "input_shape": list(info.input_shape),
+        **detection,
+        "input_shape": list(info.input_shape),  # detection: the first image's (a detector takes any size)
         "output_shape": list(tasks.get(info.task).output_shape(info)),  # per sample: (classes,) or (classes, H, W)
         "input": input_spec(run),
         "model": run.cfg.model.name,
@@ -144,6 +155,25 @@ def main(args) -> int:
         print(path)
     print(f"exported {run.path.name} ({', '.join(formats)}) to {out}", file=sys.stderr)
     return 0
+
+
+def formats_for(asked: list[str], boxes: bool) -> tuple[str, ...]:
+    """The formats to write. A detector is not exportable with torch.export (its box decoding and
+    NMS have data-dependent shapes): by default it is scripted (TorchScript) instead."""
+    from dlrun.errors import DlrunError
+
+    if "all" in asked:
+        return tuple(f for f in FORMATS if not (boxes and f == "exported"))
+    formats = tuple(dict.fromkeys(asked))
+    if boxes and "exported" in formats:
+        if formats == ("exported", "safetensors") and asked == ["exported", "safetensors"]:  # the default
+            return ("torchscript", "safetensors")
+        raise DlrunError(
+            "--format exported: torch.export cannot export torchvision's detectors (their box decoding and NMS "
+            "have data-dependent shapes). Use --format torchscript (scripted: torch.jit.load, no dlrun needed) "
+            "or safetensors."
+        )
+    return formats
 
 
 def export_program(model, example):

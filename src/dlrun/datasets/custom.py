@@ -9,7 +9,16 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from dlrun.config.imports import import_object
-from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, SEGMENTATION, TASKS, DataBundle, DataInfo
+from dlrun.datasets.info import (
+    CLASSIFICATION,
+    DETECTION,
+    MULTILABEL,
+    REGRESSION,
+    SEGMENTATION,
+    TASKS,
+    DataBundle,
+    DataInfo,
+)
 from dlrun.datasets.label_lists import check_multi_hot
 from dlrun.datasets.splits import split_indices
 from dlrun.datasets.transforms import Transformed
@@ -33,6 +42,8 @@ def custom(cfg) -> DataBundle:
         raise DlrunError(f"{cfg.class_path}(**{kwargs}) has no samples (len is 0).")
     x, y = _pair(train_base[0], cfg.class_path)
     task = _task(cfg.task, y)
+    if task == DETECTION:  # (image, {"boxes", "labels"}): the detection pipeline
+        return _detection(cfg, train_base, test_base)
     if task == SEGMENTATION:  # (image, mask of class indices): the segmentation pipeline
         from dlrun.datasets.segmentation import segmentation_bundle
 
@@ -79,6 +90,25 @@ def custom(cfg) -> DataBundle:
     else:
         info = DataInfo(task, len(names), input_shape, tuple(str(n) for n in names))
     return DataBundle(train, val, test, info=info, in_memory=False)
+
+
+def _detection(cfg, train_base, test_base) -> DataBundle:
+    """Your (image, {"boxes", "labels"}) samples: the classes are the Dataset's `classes` (names of
+    the class indices 0 .. K-1) or dataset.num_classes."""
+    from dlrun.datasets.detection.bundle import bundle
+    from dlrun.datasets.detection.samples import YourBoxes
+
+    names = getattr(train_base, "classes", None) or (
+        [str(i) for i in range(cfg.num_classes)] if cfg.num_classes is not None else None
+    )
+    if names is None:
+        raise DlrunError(
+            f"{cfg.class_path}: task=detection needs the classes: give the Dataset a `classes` attribute "
+            "(their names, for the class indices 0 .. K-1 of its labels) or set dataset.num_classes."
+        )
+    wrap = lambda base: YourBoxes(base, cfg.class_path, len(names))  # noqa: E731
+    test = wrap(test_base) if test_base is not None else None
+    return bundle(cfg, wrap(train_base), list(names), list(range(len(names))), test=test)
 
 
 def _label_names(cfg, dataset, y) -> list[str]:

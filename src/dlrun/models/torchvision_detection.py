@@ -71,6 +71,30 @@ class Detector(nn.Module):
         ]
 
 
+class ScriptedDetector(nn.Module):
+    """What `dlrun export --format torchscript` scripts: images in, per image {"boxes", "labels"
+    (dlrun's class indices), "scores"} out; loads with torch.jit.load, without dlrun or torchvision's
+    Python code. (torch.export cannot take these detectors: their box decoding and NMS have
+    data-dependent shapes.)"""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: list[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        detections = self.net(images)[1]  # scripted, torchvision's detectors return (losses, detections)
+        return [{"boxes": d["boxes"], "labels": d["labels"] - 1, "scores": d["scores"]} for d in detections]
+
+
+def scripted(detector: Detector):
+    """The detector scripted (torch.jit.script) for use without dlrun, in evaluation mode."""
+    import warnings
+
+    with warnings.catch_warnings():  # TorchScript's deprecation, and "RCNN always returns a (Losses, Detections) tuple"
+        warnings.simplefilter("ignore")
+        return torch.jit.script(ScriptedDetector(detector.net).eval())
+
+
 def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module:
     name = cfg.name
     if info.task != "detection":

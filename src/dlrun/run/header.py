@@ -53,6 +53,9 @@ def data_line(name: str, info, sizes: list[int]) -> str:
     what = tasks.get(info.task).outputs_text(info.num_outputs)
     shape = "x".join(map(str, info.input_shape))
     inputs = f"{shape} images" if info.is_image else plural(info.input_shape[0], "feature") + " per row"
+    if tasks.get(info.task).boxes:  # a detector takes each image at its own size (and resizes it itself)
+        inputs = "images of their own sizes"
+
     return f"{name}: {info.task}, {what}, {inputs}; {'/'.join(map(str, sizes))} train/val/test samples"
 
 

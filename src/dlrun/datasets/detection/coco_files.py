@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlrun.datasets.detection import bundle
+from dlrun.datasets.detection.bundle import files_bundle
 from dlrun.datasets.detection.samples import Annotated, read_sizes
 from dlrun.errors import DlrunError
 
@@ -24,7 +24,7 @@ def coco(cfg):
         if spec is not None:
             images = Path(str(cfg.get(f"{split}_root") or root)).expanduser()
             splits[split], _, _ = read(images, spec, f"dataset.{split}_annotations", ids)
-    return bundle(cfg, train, classes, ids, val=splits.get("val"), test=splits.get("test"))
+    return files_bundle(cfg, train, classes, ids, val=splits.get("val"), test=splits.get("test"))
 
 
 def annotation_file(root: Path, spec) -> Path:

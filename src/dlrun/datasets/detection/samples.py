@@ -63,15 +63,16 @@ def sanitise(samples: list[Annotated], where: str) -> list[Annotated]:
         sample.ids = [i for i, k in zip(sample.ids, keep) if k]
     if dropped:
         log.warning(
-            "%s: %s of %d empty, degenerate or outside their image: left out, as torchvision's "
+            "%s: %s of %d %s empty, degenerate or outside their image: left out, as torchvision's "
             "SanitizeBoundingBoxes does (%s)",
             where,
-            plural(dropped, "box") + (" is" if dropped == 1 else " are"),
+            plural(dropped, "box"),
             total,
+            "is" if dropped == 1 else "are",
             example,
         )
     if clipped:
-        log.warning("%s: %s reaching outside their image clipped to it", where, plural(clipped, "box"))
+        log.warning("%s: %s reaching outside their image: clipped to it", where, plural(clipped, "box"))
     return samples
 
 
@@ -122,6 +123,38 @@ class BoxedImages(Dataset):
         return tv_tensors.Image(image), {"boxes": boxes, "labels": torch.from_numpy(sample.labels).long()}
 
 
+class YourBoxes(Dataset):
+    """Your Dataset's (image, {"boxes", "labels"}) samples as the transforms take them: the image a
+    tv_tensors.Image (a PIL image, an (H, W, C) array, or a (C, H, W) tensor, uint8 or float in [0, 1]),
+    the boxes (N, 4) x1 y1 x2 y2 pixels as tv_tensors.BoundingBoxes, the labels int64 class indices."""
+
+    def __init__(self, base: Dataset, where: str, classes: int):
+        self.base, self.where, self.classes = base, where, classes
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i):
+        image, target = self.base[i]
+        if not isinstance(target, dict) or not {"boxes", "labels"} <= set(target):
+            raise DlrunError(
+                f"{self.where}[{i}] returned a {type(target).__name__} target: task=detection needs "
+                '{"boxes": (N, 4) x1 y1 x2 y2 in pixels, "labels": (N,) class indices 0 .. K-1}.'
+            )
+        image = v2.functional.to_image(image)
+        boxes = torch.as_tensor(target["boxes"], dtype=torch.float32).reshape(-1, 4)
+        labels = torch.as_tensor(target["labels"], dtype=torch.int64).reshape(-1)
+        if len(labels) != len(boxes) or (
+            len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < self.classes
+        ):
+            raise DlrunError(
+                f"{self.where}[{i}]: {plural(len(boxes), 'box')} with labels {labels.tolist()}: one label per box, "
+                f"each a class index 0 .. {self.classes - 1}."
+            )
+        canvas = tuple(image.shape[-2:])
+        return image, {"boxes": tv_tensors.BoundingBoxes(boxes, format="XYXY", canvas_size=canvas), "labels": labels}
+
+
 class Boxed(Dataset):
     """A split of (image, target) samples through one v2 pipeline for both: a float image in
     [0, 1] and {"boxes" (N, 4) float32, "labels" (N,) int64} as plain tensors."""
@@ -155,7 +188,7 @@ def transforms(cfg, *, train: bool, extra=None, boxes: bool = True) -> v2.Compos
     if train and cfg.get("iou_crop"):
         steps.append(v2.RandomIoUCrop())
     resize = cfg.get("resize")
-    if resize is not None:
+    if resize not in (None, "auto"):  # auto: each image its own size (the detector resizes)
         steps.append(v2.Resize(resize if isinstance(resize, int) else list(resize), antialias=True))
     if train and cfg.get("horizontal_flip"):
         steps.append(v2.RandomHorizontalFlip())

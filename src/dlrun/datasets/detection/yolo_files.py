@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlrun.datasets.detection import bundle
+from dlrun.datasets.detection.bundle import files_bundle
 from dlrun.datasets.detection.samples import Annotated, read_sizes
 from dlrun.errors import DlrunError, plural
 
@@ -27,7 +27,7 @@ def yolo(cfg):
         raise DlrunError(f"{root / 'data.yaml'} names {', '.join(folders)} but no train: folder of images.")
     folders = folders or {"train": root / "images"}
     splits = {split: read_folder(folder, len(classes)) for split, folder in folders.items()}
-    return bundle(
+    return files_bundle(
         cfg, splits["train"], classes, list(range(len(classes))), val=splits.get("val"), test=splits.get("test")
     )
 
