@@ -24,6 +24,7 @@ def test_every_group_has_options():
         "bce_with_logits",
         "dice",
         "ce_dice",
+        "detection",
         "custom",
     } == group_options("loss")
     assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "custom"} == group_options("optimizer")
@@ -69,7 +70,9 @@ def test_option_composes(compose_once, group, option):
     if group == "optimizer":
         assert cfg.optimizer.lr == cfg.lr and cfg.optimizer._partial_
     if group == "loss":
-        assert cfg.loss._target_.startswith(("torch.nn.", "dlrun.training.segmentation_losses."))
+        assert cfg.loss._target_.startswith(
+            ("torch.nn.", "dlrun.training.segmentation_losses.", "dlrun.training.detection_loss.")
+        )
 
 
 def test_defaults(make_cfg):

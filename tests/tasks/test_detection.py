@@ -44,6 +44,7 @@ def coco_run(folder):
     return folder / "coco_run"
 
 
+@pytest.mark.slow
 def test_the_same_shapes_from_coco_and_yolo_files_train_to_the_same_metrics(folder, coco_run):
     result = dlrun(
         *QUIET, *DETECTOR, "dataset=yolo", "dataset.root=shapes", "epochs=2", "hydra.run.dir=yolo", cwd=folder
@@ -210,6 +211,7 @@ def test_map_equals_pycocotools_cocoeval_on_the_same_predictions(tmp_path):
     assert got["map_50"].item() > 0.3, "a fair share of the jittered boxes match"
 
 
+@pytest.mark.slow
 def test_predict_draws_boxes_and_writes_coco_results_eval_and_export(coco_run, folder, monkeypatch):
     from PIL import Image
 
@@ -336,3 +338,141 @@ def test_two_processes_give_the_one_process_map(folder, tmp_path):
     args = (*QUIET, *DETECTOR, "dataset=coco", f"dataset.root={folder / 'shapes'}", "epochs=1")
     ddp, one = two_processes_and_one(args, tmp_path)
     assert ddp == one, "every box of the split scored once, as by one process"
+
+
+def test_coco_weights_from_the_hub_cache_load_with_new_class_layers_and_rebuild_alike(tmp_path, monkeypatch):
+    """model.weights=DEFAULT (COCO_V1, 91 classes), as torch.hub caches it, no network: every tensor
+    loads but the box predictor's, sized to 3 classes + background; the architecture rebuilt for a
+    checkpoint (eval, predict, export: no weights read) takes the trained state as it is."""
+    from omegaconf import OmegaConf
+    from torchvision import models as tvm
+
+    from dlrun import models
+    from dlrun.datasets.info import DataInfo
+    from dlrun.models import weights
+    from dlrun.models.torchvision_detection import freeze_norms
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    name = "fasterrcnn_mobilenet_v3_large_320_fpn"
+    published = tvm.get_model(name, weights=None, weights_backbone=None, num_classes=91)
+    freeze_norms(published.backbone)  # torchvision's pretrained detectors have frozen BatchNorm
+    path = weights.cached_file(tvm.get_model_weights(name).DEFAULT)
+    path.parent.mkdir(parents=True)
+    torch.save(published.state_dict(), path)
+    info = DataInfo("detection", 3, (3, 64, 64), ("a", "b", "c"))
+    said = []
+    cfg = OmegaConf.create({"name": name, "weights": "DEFAULT", "download": False, "kwargs": None})
+    model = models.build(cfg, info, say=said.append)
+    state, source = model.state_dict(), published.state_dict()
+    assert torch.equal(state["net.backbone.body.0.0.weight"], source["backbone.body.0.0.weight"])
+    assert state["net.roi_heads.box_predictor.cls_score.weight"].shape[0] == 4
+    assert said and "left out" in said[0]
+    rebuilt = models.build(cfg, info, load_weights=False)
+    rebuilt.load_state_dict(state)  # strict: the same architecture
+
+
+def test_imagenet_backbone_weights_build_the_detector_as_torchvision_does(tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+    from torchvision import models as tvm
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    from dlrun import models
+    from dlrun.datasets.info import DataInfo
+    from dlrun.models import weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    backbone = tvm.mobilenet_v3_large(weights=None)
+    path = weights.cached_file(tvm.MobileNet_V3_Large_Weights.DEFAULT)
+    path.parent.mkdir(parents=True)
+    torch.save(backbone.state_dict(), path)
+    info = DataInfo("detection", 2, (3, 64, 64), ("a", "b"))
+    cfg = OmegaConf.create(
+        {"name": "fasterrcnn_mobilenet_v3_large_fpn", "weights_backbone": "DEFAULT", "download": False, "kwargs": None}
+    )
+    model = models.build(cfg, info)
+    assert torch.equal(model.state_dict()["net.backbone.body.0.0.weight"], backbone.state_dict()["features.0.0.weight"])
+    assert any(isinstance(m, FrozenBatchNorm2d) for m in model.modules()), "BatchNorm frozen, as torchvision builds it"
+    assert not all(p.requires_grad for p in model.parameters()), (
+        "the first backbone layers frozen (trainable_backbone_layers)"
+    )
+    models.build(cfg, info, load_weights=False).load_state_dict(model.state_dict())
+
+
+def test_ssd_recipe_transforms_keep_every_box_on_its_image(make_cfg, folder):
+    cfg = make_cfg(
+        "task=detection",
+        "dataset=coco",
+        f"dataset.root={folder / 'shapes'}",
+        "dataset.transforms.photometric=true",
+        "dataset.transforms.zoom_out=true",
+        "dataset.transforms.iou_crop=true",
+    ).dataset
+    bundle = build_bundle(cfg)
+    torch.manual_seed(0)
+    for i in range(12):
+        image, target = bundle.train[i]
+        boxes, (height, width) = target["boxes"], image.shape[-2:]
+        assert len(boxes) == len(target["labels"])
+        assert ((boxes[:, 2] - boxes[:, 0]) >= 1).all() and ((boxes[:, 3] - boxes[:, 1]) >= 1).all()
+        assert (boxes[:, 0::2] <= width).all() and (boxes[:, 1::2] <= height).all() and (boxes >= 0).all()
+
+
+def test_models_lists_the_detectors_for_task_detection(dlrun_cli):
+    result = dlrun_cli("models", "--task", "detection")
+    assert result.returncode == 0
+    assert "fasterrcnn_mobilenet_v3_large_320_fpn" in result.stdout and "ssdlite320_mobilenet_v3_large" in result.stdout
+    assert "resnet18 " not in result.stdout and "unet" not in result.stdout
+
+
+@pytest.mark.slow
+def test_tensorboard_shows_test_images_with_true_and_predicted_boxes(train, folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = train(*DETECTOR, "dataset=coco", f"dataset.root={folder / 'shapes'}", "epochs=1", "logger=tensorboard")
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    shown = [tag for tag in events.Tags()["images"] if tag.startswith("test/predictions/")]
+    assert len(shown) == 4
+    picture = events.Images(shown[0])[0]
+    assert picture.width == 2 * picture.height or picture.width > picture.height, (
+        "true and predicted boxes side by side"
+    )
+    assert "train/loss_box_reg" in events.Tags()["scalars"]
+
+
+def test_your_detector_from_torchvision_classes_is_wrapped_and_freezing_keeps_the_heads(tmp_path, monkeypatch):
+    """model=custom returning torchvision's FasterRCNN around your backbone trains as dlrun's own
+    detectors do; model.freeze=backbone freezes the feature extractor, not the proposal network and heads."""
+    from omegaconf import OmegaConf
+
+    from dlrun import models
+    from dlrun.datasets.detection.samples import ImageBatch, TargetBatch
+    from dlrun.datasets.info import DataInfo
+    from dlrun.models.torchvision_detection import Detector
+    from dlrun.models.transfer import freeze_backbone
+
+    (tmp_path / "tiny_det.py").write_text(
+        "from torch import nn\n"
+        "from torchvision.models.detection import FasterRCNN\n"
+        "from torchvision.models.detection.anchor_utils import AnchorGenerator\n"
+        "from torchvision.ops import MultiScaleRoIAlign\n"
+        "def build(num_classes):\n"
+        "    backbone = nn.Sequential(nn.Conv2d(3, 16, 3, stride=4, padding=1), nn.ReLU())\n"
+        "    backbone.out_channels = 16\n"
+        "    return FasterRCNN(backbone, num_classes=num_classes + 1, min_size=64, max_size=64,\n"
+        "        rpn_anchor_generator=AnchorGenerator(((16, 32),), ((1.0,),)), box_roi_pool=MultiScaleRoIAlign(['0'], 7, 2))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    info = DataInfo("detection", 2, (3, 64, 64), ("a", "b"))
+    model = models.build(OmegaConf.create({"name": "custom", "class_path": "tiny_det.build", "kwargs": None}), info)
+    assert isinstance(model, Detector) and model.loss_names[0] == "loss_classifier"
+    assert model.net.roi_heads.box_predictor.cls_score.out_features == 3, "num_classes + 1, as the user asked"
+    frozen = freeze_backbone(model, "backbone")
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert frozen is not None and not any(name.startswith("net.backbone.") for name in trainable)
+    assert any(name.startswith("net.rpn.") for name in trainable) and any("box_predictor" in n for n in trainable)
+    targets = TargetBatch([{"boxes": torch.tensor([[4.0, 4.0, 30.0, 30.0]]), "labels": torch.tensor([1])}])
+    model.eval()
+    with torch.no_grad():
+        (found,) = model(ImageBatch([torch.rand(3, 64, 64)], targets))
+    assert set(found["labels"].tolist()) <= {0, 1}

@@ -59,6 +59,9 @@ class Detector(nn.Module):
     def __init__(self, net: nn.Module, loss_names: tuple[str, ...]):
         super().__init__()
         self.net, self.loss_names = net, loss_names
+        # model.freeze=backbone and model.backbone_lr: the feature extractor (an FPN's body), not the heads
+        body = getattr(getattr(net, "backbone", None), "body", None)
+        self.backbone_prefix = "net.backbone.body." if body is not None else "net.backbone."
 
     def forward(self, inputs):
         images = list(getattr(inputs, "images", inputs))
@@ -93,6 +96,20 @@ def scripted(detector: Detector):
     with warnings.catch_warnings():  # TorchScript's deprecation, and "RCNN always returns a (Losses, Detections) tuple"
         warnings.simplefilter("ignore")
         return torch.jit.script(ScriptedDetector(detector.net).eval())
+
+
+def wrapped(model: nn.Module) -> nn.Module:
+    """Your model for task=detection: a torchvision detector you built (FasterRCNN, RetinaNet, FCOS or
+    SSD with your backbone, anchors ..., num_classes = classes + 1 for torchvision's background) is
+    wrapped as dlrun's own are; anything else is taken as is (it takes dlrun's image batches and
+    returns its losses in training, per image {"boxes", "labels" 0 .. K-1, "scores"} in evaluation)."""
+    from torchvision.models.detection import FCOS, RetinaNet
+    from torchvision.models.detection.generalized_rcnn import GeneralizedRCNN
+    from torchvision.models.detection.ssd import SSD
+
+    kinds = ((GeneralizedRCNN, "fasterrcnn"), (RetinaNet, "retinanet"), (FCOS, "fcos"), (SSD, "ssd"))
+    kind = next((name for cls, name in kinds if isinstance(model, cls)), None)
+    return Detector(model, FAMILIES[kind][1]) if kind else model
 
 
 def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module:

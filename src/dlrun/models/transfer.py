@@ -63,7 +63,15 @@ def output_size(model: nn.Module) -> int:
 
 
 def split_parameters(model: nn.Module) -> tuple[list, list]:
-    """(new parameters: head and input adapter, backbone parameters)."""
+    """(new parameters: head and input adapter, backbone parameters). A model that names its
+    backbone (`backbone_prefix`: a detector's feature extractor) splits there: everything else,
+    a detector's proposal network and heads, is new."""
+    declared = getattr(model, "backbone_prefix", None)
+    if declared:
+        new, backbone = [], []
+        for name, param in model.named_parameters():
+            (backbone if name.startswith(declared) else new).append(param)
+        return new, backbone
     adapters = [name + "." for name, module in model.named_modules() if type(module).__name__ == "InputAdapter"]
     new_prefixes = (head_name(model) + ".", *adapters)
     new, backbone = [], []

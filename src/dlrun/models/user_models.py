@@ -40,6 +40,10 @@ def sized(model, info: DataInfo, origin: str, say=None) -> nn.Module:
     """`model`, its last layer replaced when its output size is not the data's (and said)."""
     if not isinstance(model, nn.Module):
         raise DlrunError(f"{origin} returned a {type(model).__name__}, not a torch.nn.Module.")
+    if info.task == "detection":  # boxes, not an output vector: a torchvision detector is wrapped, not resized
+        from dlrun.models.torchvision_detection import wrapped
+
+        return wrapped(model)
     if output_size(model) != info.num_outputs:
         replaced = replace_head(model, info.num_outputs)
         if say is not None:
