@@ -335,7 +335,11 @@ def test_a_killed_detection_run_resumes_bit_identical(folder, tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_give_the_one_process_map(folder, tmp_path):
-    args = (*QUIET, *DETECTOR, "dataset=coco", f"dataset.root={folder / 'shapes'}", "epochs=1")
+    """Images of other shapes (max_size above min_size): batches pad differently in one process
+    and in two; each image is detected on its own, so the boxes and the mAP do not change."""
+    sizes = "model.kwargs={min_size:64,max_size:96}"
+    detector = [sizes if a.startswith("model.kwargs=") else a for a in DETECTOR]
+    args = (*QUIET, *detector, "dataset=coco", f"dataset.root={folder / 'shapes'}", "epochs=1")
     ddp, one = two_processes_and_one(args, tmp_path)
     assert ddp == one, "every box of the split scored once, as by one process"
 
@@ -476,3 +480,28 @@ def test_your_detector_from_torchvision_classes_is_wrapped_and_freezing_keeps_th
     with torch.no_grad():
         (found,) = model(ImageBatch([torch.rand(3, 64, 64)], targets))
     assert set(found["labels"].tolist()) <= {0, 1}
+
+
+def test_yolo_splits_from_data_yaml_and_images_without_objects_are_kept(make_cfg, tmp_path):
+    """data.yaml's train:/val: folders are the splits (YOLO's images/<split>, labels/<split>); an
+    image without a labels file, or with an empty one, is a negative and stays."""
+    import shutil
+
+    source = shapes(tmp_path / "flat", n=12, sizes=(48, 64), negatives=2)
+    root = tmp_path / "split"
+    for split, names in (("train", range(0, 9)), ("val", range(9, 12))):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "labels" / split).mkdir(parents=True)
+        for i in names:
+            shutil.copy(source / "images" / f"{i:04d}.png", root / "images" / split)
+            if i != 11:  # 0011.png: no labels file at all
+                shutil.copy(source / "labels" / f"{i:04d}.txt", root / "labels" / split)
+    (root / "data.yaml").write_text(
+        "path: .\ntrain: images/train\nval: images/val\nnames: {0: circle, 1: square, 2: triangle}\n"
+    )
+    bundle = build_bundle(make_cfg("task=detection", "dataset=yolo", f"dataset.root={root}").dataset)
+    assert bundle.info.class_names == tuple(CLASSES) and bundle.info.label_ids == (0, 1, 2)
+    assert len(bundle.val) == 3, "data.yaml's val folder, as it is"
+    assert len(bundle.train) + len(bundle.test) == 9, "the test split held out of train with the seed"
+    empties = [len(bundle.val[i][1]["boxes"]) for i in range(3)]
+    assert empties[-2:] == [0, 0], "0010.png (an empty labels file) and 0011.png (none) are negatives, kept"

@@ -54,7 +54,8 @@ def family(name: str) -> tuple:
 class Detector(nn.Module):
     """A torchvision detector taking a batch of images (dlrun.datasets.detection.samples.ImageBatch,
     a list of (3, H, W) images, or a (B, 3, H, W) tensor): in training with the batch's targets,
-    returning its loss dictionary; in evaluation returning per image {"boxes", "labels", "scores"}."""
+    returning its loss dictionary; in evaluation returning per image {"boxes", "labels", "scores"},
+    each image detected on its own."""
 
     def __init__(self, net: nn.Module, loss_names: tuple[str, ...]):
         super().__init__()
@@ -68,10 +69,11 @@ class Detector(nn.Module):
         if self.training:
             targets = [{"boxes": t["boxes"], "labels": t["labels"] + 1} for t in inputs.targets]
             return self.net(images, targets)
-        return [
-            {"boxes": found["boxes"], "labels": found["labels"] - 1, "scores": found["scores"]}
-            for found in self.net(images)
-        ]
+        # One image at a time: torchvision pads a batch to its largest image and ranks the proposals
+        # of the padding too, so an image's boxes would depend on the other images of its batch. Alone,
+        # they are the same for any batch size and any number of processes (and as `predict` gives them).
+        found = [detected for image in images for detected in self.net([image])]
+        return [{"boxes": d["boxes"], "labels": d["labels"] - 1, "scores": d["scores"]} for d in found]
 
 
 class ScriptedDetector(nn.Module):
