@@ -174,7 +174,11 @@ CASES = [
     ),
     ("synthetic-too-small", "dataset=synthetic dataset.n_samples=5", ["dataset.n_samples=5 is not valid"]),
     ("synthetic-task-unknown", "dataset=synthetic dataset.task=ranking", ["dataset.task='ranking' is not valid"]),
-    ("task-unknown", "task=ranking", ["Unknown task 'ranking'", "auto, classification, multilabel, regression"]),
+    (
+        "task-unknown",
+        "task=ranking",
+        ["Unknown task 'ranking'", "auto, classification, detection, multilabel, regression"],
+    ),
     ("multilabel-on-digits", "task=multilabel", ["task=multilabel does not fit dataset=digits", "classification"]),
     (
         "multilabel-column-not-a-list",
