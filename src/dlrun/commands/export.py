@@ -87,17 +87,18 @@ def main(args) -> int:
     from dlrun.runs.saved_run import load_run
 
     run = load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
+    from dlrun import tasks
+
+    boxes = tasks.get(run.info.task).boxes  # detection: scripted, not exported (see formats_for)
+    formats = formats_for(args.format, boxes)  # a format the model cannot take: said before it is built
 
     import torch
 
-    from dlrun import tasks
     from dlrun.engine.checkpoint import umask_mode, write_json
     from dlrun.metrics import thresholds
     from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
-    boxes = tasks.get(run.info.task).boxes  # detection: scripted, not exported (see formats_for)
-    formats = formats_for(args.format, boxes)
     out = Path(args.output) if args.output else run.path / "export"
     out.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(2, *run.info.input_shape)
