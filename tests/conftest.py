@@ -78,6 +78,7 @@ def dlrun_cli(tmp_path):
 # modules to two xdist workers in this order, and the short ones then fill the end evenly.
 LONGEST_FIRST = (
     "test_cli_errors.py",
+    "tasks/test_detection.py",
     "distributed/test_ddp.py",
     "cluster/test_slurm.py",
     "tasks/test_segmentation.py",
