@@ -49,26 +49,37 @@ def val_map_50(run_dir: Path) -> list[float]:
         return [float(row["val/map_50"]) for row in csv.DictReader(f)]
 
 
-def small(root: Path, dlrun: str, epochs: int) -> None:
-    run_dir = Path(tempfile.mkdtemp(prefix="dlrun_small_detector_"))
+def train(dlrun: str, root: Path, epochs: int, options: list[str], prefix: str, cwd: Path) -> tuple[float, Path]:
+    """(seconds, run directory) of one dlrun process on the bench data: SGD with weight decay 1e-4,
+    batch 8, validation on val.json (also the test split), plus `options` (model, lr ...)."""
+    run_dir = Path(tempfile.mkdtemp(prefix=prefix))
     seconds, _ = timed(
         [
             dlrun,
             *COMMON,
             f"dataset.root={root}",
             "dataset.test_annotations=val.json",
-            "model=custom",
-            "model.class_path=small_detector.small_faster_rcnn",
+            *options,
             "optimizer=sgd",
-            "lr=0.02",
             "optimizer.weight_decay=1e-4",
-            "scheduler=cosine",
             "batch_size=8",
             f"epochs={epochs}",
             "logger=none",
             "trainer.progress=none",
             f"hydra.run.dir={run_dir}",
         ],
+        cwd,
+    )
+    return seconds, run_dir
+
+
+def small(root: Path, dlrun: str, epochs: int) -> None:
+    seconds, run_dir = train(
+        dlrun,
+        root,
+        epochs,
+        ["model=custom", "model.class_path=small_detector.small_faster_rcnn", "lr=0.02", "scheduler=cosine"],
+        "dlrun_small_detector_",
         REPO / "bench",  # small_detector.py is imported from the working directory
     )
     scores = val_map_50(run_dir)
@@ -92,25 +103,17 @@ def main() -> None:
         root,
     )
     hand = [float(v) for v in re.findall(r"mAP@0\.5 ([0-9.]+)", out)]
-    run_dir = Path(tempfile.mkdtemp(prefix="dlrun_detection_"))
-    dlrun_time, _ = timed(
+    dlrun_time, run_dir = train(
+        dlrun,
+        root,
+        args.epochs,
         [
-            dlrun,
-            *COMMON,
-            f"dataset.root={root}",
-            "dataset.test_annotations=val.json",
             "model=fasterrcnn_mobilenet_v3_large_320_fpn",
             "model.kwargs={min_size:128,max_size:128}",
-            "optimizer=sgd",
             "lr=0.01",
-            "optimizer.weight_decay=1e-4",
             "optimizer.decay_norm_and_bias=true",  # weight decay on every parameter, as the hand-written loop
-            "batch_size=8",
-            f"epochs={args.epochs}",
-            "logger=none",
-            "trainer.progress=none",
-            f"hydra.run.dir={run_dir}",
         ],
+        "dlrun_detection_",
         root,
     )
     ours = val_map_50(run_dir)

@@ -65,7 +65,7 @@ def predicted_rows(model, run, args) -> list[dict]:
     if tasks.get(run.info.task).spatial:  # segmentation: a mask and an overlay PNG per image
         from dlrun.runs.masks import write_masks
 
-        folder = Path(args.pictures_dir) if args.pictures_dir else run.path / "predictions"
+        folder = pictures_folder(run, args)
         files = write_masks(outputs, [Path(p) for p in args.inputs], folder)
         rows = [{**row, "mask": Path(f["mask"]).name} for row, f in zip(rows, files)]
         print(f"wrote {plural(len(files), 'mask')} and overlays to {folder}", file=sys.stderr)
@@ -82,7 +82,7 @@ def predicted_boxes(model, run, args) -> list[dict]:
     with torch.no_grad():
         found = model(images)
     kept = [in_file_pixels(f, scale, args.score_threshold) for f, scale in zip(found, scales)]
-    folder = Path(args.pictures_dir) if args.pictures_dir else run.path / "predictions"
+    folder = pictures_folder(run, args)
     write_drawn(args.inputs, kept, run.info, folder)
     print(f"wrote {plural(len(names), 'image')} with their boxes drawn to {folder}", file=sys.stderr)
     if args.json:
@@ -90,6 +90,11 @@ def predicted_boxes(model, run, args) -> list[dict]:
         write_results(Path(args.json), results)
         print(f"wrote {plural(len(results), 'box')} (COCO results format) to {args.json}", file=sys.stderr)
     return box_rows(names, kept, run.info)
+
+
+def pictures_folder(run, args) -> Path:
+    """Where masks and drawn boxes go: --pictures-dir, else RUN/predictions."""
+    return Path(args.pictures_dir) if args.pictures_dir else run.path / "predictions"
 
 
 def show(rows: list[dict], run, args) -> None:

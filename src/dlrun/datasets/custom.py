@@ -20,7 +20,7 @@ from dlrun.datasets.info import (
     DataInfo,
 )
 from dlrun.datasets.label_lists import check_multi_hot
-from dlrun.datasets.splits import split_indices
+from dlrun.datasets.splits import configured_split
 from dlrun.datasets.transforms import Transformed
 from dlrun.datasets.vision import image_bundle
 from dlrun.errors import DlrunError
@@ -47,15 +47,12 @@ def custom(cfg) -> DataBundle:
     if task == SEGMENTATION:  # (image, mask of class indices): the segmentation pipeline
         from dlrun.datasets.segmentation import segmentation_bundle
 
-        names = getattr(train_base, "classes", None) or (
-            [str(i) for i in range(cfg.num_classes)] if cfg.num_classes is not None else None
+        names = _declared_classes(
+            cfg,
+            train_base,
+            "task=segmentation needs the number of classes: give the Dataset a `classes` attribute (their names)",
         )
-        if names is None:
-            raise DlrunError(
-                f"{cfg.class_path}: task=segmentation needs the number of classes: give the Dataset a `classes` "
-                "attribute (their names) or set dataset.num_classes."
-            )
-        return segmentation_bundle(cfg, train_base, list(names), test_base=test_base)
+        return segmentation_bundle(cfg, train_base, names, test_base=test_base)
     labels, names, target = None, ["value"], _values  # regression: values
     if task == CLASSIFICATION:
         labels = _labels(train_base)
@@ -69,14 +66,7 @@ def custom(cfg) -> DataBundle:
         if task == REGRESSION:
             bundle.info = _regression_info(bundle.train, bundle.info.input_shape)
         return bundle
-    train_idx, val_idx, test_idx = split_indices(
-        len(train_base),
-        labels,
-        val_fraction=cfg.val_fraction,
-        test_fraction=cfg.test_fraction,
-        seed=cfg.split_seed,
-        has_test=test_base is not None,
-    )
+    train_idx, val_idx, test_idx = configured_split(cfg, len(train_base), labels, has_test=test_base is not None)
     train = Transformed(train_base, train_idx, _as_float, target)
     val = Transformed(train_base, val_idx, _as_float, target)
     test = (
@@ -98,17 +88,26 @@ def _detection(cfg, train_base, test_base) -> DataBundle:
     from dlrun.datasets.detection.bundle import bundle
     from dlrun.datasets.detection.samples import YourBoxes
 
-    names = getattr(train_base, "classes", None) or (
+    names = _declared_classes(
+        cfg,
+        train_base,
+        "task=detection needs the classes: give the Dataset a `classes` attribute (their names, for the class "
+        "indices 0 .. K-1 of its labels)",
+    )
+    wrap = lambda base: YourBoxes(base, cfg.class_path, len(names))  # noqa: E731
+    test = wrap(test_base) if test_base is not None else None
+    return bundle(cfg, wrap(train_base), names, list(range(len(names))), test=test)
+
+
+def _declared_classes(cfg, dataset, needs: str) -> list[str]:
+    """The class names a Dataset of masks or boxes declares (`classes`), or 0 .. dataset.num_classes-1;
+    `needs`: what the error says when it declares neither."""
+    names = getattr(dataset, "classes", None) or (
         [str(i) for i in range(cfg.num_classes)] if cfg.num_classes is not None else None
     )
     if names is None:
-        raise DlrunError(
-            f"{cfg.class_path}: task=detection needs the classes: give the Dataset a `classes` attribute "
-            "(their names, for the class indices 0 .. K-1 of its labels) or set dataset.num_classes."
-        )
-    wrap = lambda base: YourBoxes(base, cfg.class_path, len(names))  # noqa: E731
-    test = wrap(test_base) if test_base is not None else None
-    return bundle(cfg, wrap(train_base), list(names), list(range(len(names))), test=test)
+        raise DlrunError(f"{cfg.class_path}: {needs} or set dataset.num_classes.")
+    return list(names)
 
 
 def _label_names(cfg, dataset, y) -> list[str]:

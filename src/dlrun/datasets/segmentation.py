@@ -22,7 +22,7 @@ from torchvision import tv_tensors
 
 from dlrun.datasets import image_files
 from dlrun.datasets.info import SEGMENTATION, DataBundle, DataInfo
-from dlrun.datasets.splits import split_indices
+from dlrun.datasets.splits import configured_split
 from dlrun.datasets.transforms import build_transforms, normalisation, resolve_resize
 from dlrun.datasets.vision import as_plain, as_tensors, random_steps
 from dlrun.errors import DlrunError, plural
@@ -194,14 +194,8 @@ def segmentation_bundle(
 ) -> DataBundle:
     """As image_bundle does for class labels: split, resolve the size, estimate normalisation
     on the training part, and put each split through its pipeline (image and mask together)."""
-    train_idx, val_idx, test_idx = split_indices(
-        len(train_base),
-        None,
-        val_fraction=cfg.get("val_fraction"),
-        test_fraction=cfg.get("test_fraction"),
-        seed=cfg.split_seed,
-        has_val=val_base is not None,
-        has_test=test_base is not None,
+    train_idx, val_idx, test_idx = configured_split(
+        cfg, len(train_base), has_val=val_base is not None, has_test=test_base is not None
     )
     ignore = cfg.get("ignore_index")
     transforms = resolve_resize(cfg.transforms, train_base, train_idx, cfg.split_seed, log.info)

@@ -94,6 +94,20 @@ def split_indices(
     return np.sort(indices), np.sort(val), np.sort(test)
 
 
+def configured_split(cfg, n: int, labels=None, *, has_val: bool = False, has_test: bool = False):
+    """`split_indices` with the dataset config's fractions and split seed (dataset.val_fraction,
+    test_fraction, split_seed): what every builder that splits its samples calls."""
+    return split_indices(
+        n,
+        labels,
+        val_fraction=cfg.get("val_fraction"),
+        test_fraction=cfg.get("test_fraction"),
+        seed=cfg.split_seed,
+        has_val=has_val,
+        has_test=has_test,
+    )
+
+
 def standardise(train: np.ndarray, *others: np.ndarray, per_feature: bool):
     """Scale with the training split's mean and std only (no leakage from val/test).
     Returns the scaled arrays and (mean, std) as lists (per feature) or floats."""

@@ -5,7 +5,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, REGRESSION, DataBundle, DataInfo
-from dlrun.datasets.splits import split_indices, standardise
+from dlrun.datasets.splits import configured_split, standardise
 
 
 def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=None, feature_names=None) -> DataBundle:
@@ -16,13 +16,7 @@ def array_bundle(x: np.ndarray, y: np.ndarray, cfg, *, task: str, class_names=No
     0/1 labels (multilabel, `class_names` the labels).
     """
     classification = task == CLASSIFICATION
-    train, val, test = split_indices(
-        len(x),
-        y if classification else None,
-        val_fraction=cfg.val_fraction,
-        test_fraction=cfg.test_fraction,
-        seed=cfg.split_seed,
-    )
+    train, val, test = configured_split(cfg, len(x), y if classification else None)
     xs, (mean, std) = standardise(x[train], x[val], x[test], per_feature=x.ndim == 2)
     if x.ndim == 2:
         preprocess = {

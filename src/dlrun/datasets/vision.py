@@ -12,7 +12,7 @@ from torchvision import datasets as tvd
 
 from dlrun.datasets import batch_augment, image_files
 from dlrun.datasets.info import CLASSIFICATION, MULTILABEL, DataBundle, DataInfo
-from dlrun.datasets.splits import split_indices
+from dlrun.datasets.splits import configured_split
 from dlrun.datasets.transforms import Transformed, build_transforms, normalisation, resolve_resize
 from dlrun.errors import DlrunError
 
@@ -43,12 +43,10 @@ def image_bundle(
     """Split `train_base` for whatever split is missing, estimate normalisation on the
     training part, and wrap each split in its pipeline. `labels`: class ids to stratify the
     split by (None: not stratified); `class_names`: the classes, or the labels (multilabel)."""
-    train_idx, val_idx, test_idx = split_indices(
+    train_idx, val_idx, test_idx = configured_split(
+        cfg,
         len(train_base),
         labels if task == CLASSIFICATION else None,
-        val_fraction=cfg.get("val_fraction"),
-        test_fraction=cfg.get("test_fraction"),
-        seed=cfg.split_seed,
         has_val=val_base is not None,
         has_test=test_base is not None,
     )

@@ -22,7 +22,6 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 from dlrun.datasets.info import DataInfo
 from dlrun.errors import DlrunError
 from dlrun.models import weights
-from dlrun.models.torchvision_segmentation import backbone_enum
 from dlrun.models.transfer import weights_head_left_out
 
 # what torchvision's builders do with pretrained weights: BatchNorm frozen in the backbone
@@ -123,9 +122,7 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
         )
     extra = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.get("kwargs") is not None else {}
     spec, backbone = cfg.get("weights"), cfg.get("weights_backbone")
-    enum = backbone_enum(name, str(backbone)) if backbone is not None and spec is None else None
-    if enum is not None and load_weights:
-        weights.enum_state_dict(enum, cfg.get("download", True))  # in torch.hub's cache, or a clear error
+    enum = weights.backbone_weights(name, backbone if spec is None else None, load_weights, cfg.get("download", True))
     try:
         net = tvm.get_model(
             name,

@@ -45,12 +45,7 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
         )
     aux = bool(cfg.get("aux_loss", True)) and name.startswith(HAS_AUX)
     extra = OmegaConf.to_container(cfg.kwargs, resolve=True) if cfg.get("kwargs") is not None else {}
-    backbone = cfg.get("weights_backbone")
-    enum = None
-    if backbone is not None:
-        enum = backbone_enum(name, str(backbone))
-        if load_weights:
-            weights.enum_state_dict(enum, cfg.get("download", True))  # in torch.hub's cache, or a clear error
+    enum = weights.backbone_weights(name, cfg.get("weights_backbone"), load_weights, cfg.get("download", True))
     try:
         net = tvm.get_model(
             name,
@@ -70,22 +65,3 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
             old = state[replaced[0]].shape[0]
             say(weights_head_left_out(name, f"classifier's last layer ({old} classes)", info.num_outputs))
     return Segmenter(InputAdapter(info.input_shape[0], None), net)
-
-
-def backbone_enum(name: str, spec: str):
-    """The ImageNet weights of the model's backbone (ResNet50_Weights for deeplabv3_resnet50 ...),
-    read from the builder's signature."""
-    import inspect
-    import typing
-
-    hint = inspect.signature(tvm.get_model_builder(name)).parameters["weights_backbone"].annotation
-    enum = next((a for a in typing.get_args(hint) if isinstance(a, type) and hasattr(a, "DEFAULT")), None)
-    if enum is None:
-        raise DlrunError(f"model={name}: its backbone's weights are not known to this torchvision.")
-    valid = ["DEFAULT", *enum.__members__]
-    if spec not in valid:
-        raise DlrunError(
-            f"model.weights_backbone={spec!r} is not a weight of {name}'s backbone ({enum.__name__}): "
-            f"use {', '.join(valid)}."
-        )
-    return enum[spec]

@@ -128,3 +128,34 @@ def load_into(
         )
     net.load_state_dict(state, strict=False)
     return skipped
+
+
+def backbone_weights(name: str, spec, load: bool, download: bool):
+    """The backbone weight enum `model.weights_backbone=spec` names for the segmentation or detection
+    model `name` (None for null); with `load`, checked to be in torch.hub's cache (downloaded when
+    allowed), as the builder will read it from there."""
+    if spec is None:
+        return None
+    enum = backbone_enum(name, str(spec))
+    if load:
+        enum_state_dict(enum, download)  # in torch.hub's cache, or a clear error
+    return enum
+
+
+def backbone_enum(name: str, spec: str):
+    """The ImageNet weights of the model's backbone (ResNet50_Weights for deeplabv3_resnet50 ...),
+    read from the builder's signature."""
+    import inspect
+    import typing
+
+    hint = inspect.signature(tvm.get_model_builder(name)).parameters["weights_backbone"].annotation
+    enum = next((a for a in typing.get_args(hint) if isinstance(a, type) and hasattr(a, "DEFAULT")), None)
+    if enum is None:
+        raise DlrunError(f"model={name}: its backbone's weights are not known to this torchvision.")
+    valid = ["DEFAULT", *enum.__members__]
+    if spec not in valid:
+        raise DlrunError(
+            f"model.weights_backbone={spec!r} is not a weight of {name}'s backbone ({enum.__name__}): "
+            f"use {', '.join(valid)}."
+        )
+    return enum[spec]
