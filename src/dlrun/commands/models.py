@@ -10,7 +10,9 @@ from rich.table import Table
 from dlrun.config.tree import conf_dir
 from dlrun.engine.console import table_console
 from dlrun.models.catalog import (
+    AUDIO_MODELS,
     BUILTIN_MODELS,
+    TEXT_MODELS,
     TORCHVISION_CLASSIFIERS,
     TORCHVISION_DETECTORS,
     TORCHVISION_SEGMENTERS,
@@ -28,6 +30,11 @@ ABOUT = {
     "mlp": "multilayer perceptron; model.hidden, activation, dropout, batch_norm",
     "linear": "one linear layer: linear or logistic regression",
     "unet": "a small U-Net for segmentation (task=segmentation); model.channels, dropout",
+    "text_cnn": "text (dataset=text): embeddings + 1-D convolutions of several widths + max over time",
+    "rnn": "text (dataset=text): embeddings + LSTM or GRU (model.cell, bidirectional, num_layers)",
+    "transformer": "text (dataset=text): a small Transformer encoder; model.dim, heads, layers, pooling",
+    "hf": "text (dataset=text): Hugging Face transformers, model.path=FOLDER or model.config={model_type: ...}",
+    "audio_cnn": "audio waveforms (dataset.features=waveform): 1-D conv net (M5)",
     "custom": "your nn.Module: model.class_path=module.Class",
     "hub": "torch.hub entrypoint: model.repo, model.entrypoint",
     "timm": "any timm model: model.arch=NAME (dlrun models --source timm lists them)",
@@ -80,7 +87,8 @@ def add_arguments(parser) -> None:
 
 
 def rows(config_dir: str | None) -> list[tuple[str, str, str, str]]:
-    found = {name: ("dlrun", "", ABOUT[name]) for name in BUILTIN_MODELS}
+    found = {name: ("dlrun", "", ABOUT[name]) for name in (*BUILTIN_MODELS, *TEXT_MODELS, *AUDIO_MODELS)}
+    found["hf"] = ("transformers", "text", ABOUT["hf"])
     found.update({name: ("yours", "", ABOUT[name]) for name in USER_MODELS})
     found["timm"] = ("timm", "", ABOUT["timm"])
     found["smp"] = ("smp", "segmentation", ABOUT["smp"])

@@ -38,6 +38,9 @@ def builders() -> dict:
         "coco": _detection_set,
         "yolo": _detection_set,
         "custom": _custom,
+        "text": _text,
+        "audio_folder": _audio,
+        "audio_table": _audio,
     }
 
 
@@ -57,6 +60,18 @@ def _detection_set(cfg):
     from dlrun.datasets import detection
 
     return getattr(detection, cfg.name)(cfg)
+
+
+def _text(cfg):
+    from dlrun.datasets import text  # tokenizers: imported only for text data
+
+    return text.text(cfg)
+
+
+def _audio(cfg):
+    from dlrun.datasets import audio  # soundfile: imported only for audio data
+
+    return audio.audio(cfg)
 
 
 def _custom(cfg):

@@ -58,6 +58,15 @@ DATASETS = {
         "dataset.path",
         "inputs and targets in .npz, .npy or .pt files (features or images)",
     ),
+    "text": DatasetEntry(
+        TABLE_TASKS, "yours", "tokens", "dataset.path", "texts in a table column, or a folder of .txt files per class"
+    ),
+    "audio_folder": DatasetEntry(
+        "class.", "yours", "clip", "dataset.root", "a folder per class of audio files (wav, flac, mp3, ogg)"
+    ),
+    "audio_table": DatasetEntry(
+        TABLE_TASKS, "yours", "clip", "dataset.path", "a table naming audio files, with a target column"
+    ),
     "custom": DatasetEntry("any", "yours", "yours", "class_path", "your torch.utils.data.Dataset class"),
 }
 

@@ -30,9 +30,13 @@ class DataInfo:
     #   {"kind": "table", "features": [column names] | None, "mean": [...], "std": [...]}
     #   {"kind": "array_image", "mean": m, "std": s}    (images given as arrays, e.g. digits)
     #   {"kind": "image", "mean": [...] | None, "std": [...] | None}  (+ dataset.transforms)
+    #   {"kind": "text", "tokenizer": tokenizer.json's text, "max_length", "truncation_side", "pad_id"}
+    #   {"kind": "audio", "sample_rate", "clip_seconds", "features", ... "mean", "std"}  (dlrun.datasets.audio)
     preprocess: dict | None = None
     # Detection: the data's own id of each class (COCO category ids; YOLO's 0 .. K-1), for COCO results files
     label_ids: tuple[int, ...] | None = None
+    # Text: the tokenizer's vocabulary size (the models' embedding tables are sized from it)
+    vocab_size: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> "DataInfo":

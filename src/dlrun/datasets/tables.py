@@ -51,27 +51,28 @@ def table(cfg) -> DataBundle:
             f"{path.name} has empty values in column(s) {', '.join(map(str, missing))}: fill or drop those rows first."
         )
     feature_names = [str(f) for f in features]
+    task, y, class_names = frame_targets(cfg, frame, targets, path.name)
+    return array_bundle(x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names, feature_names=feature_names)
+
+
+def frame_targets(cfg, frame, targets: list[str], file_name: str) -> tuple[str, np.ndarray, list[str] | None]:
+    """(task, targets, class or label names) of a table's target column(s): class ids
+    (classification), values (regression) or multi-hot rows (multilabel: a column of label
+    lists with dataset.label_sep, or several 0/1 columns)."""
     if cfg.task == MULTILABEL:
-        if lists:
-            names, y = from_lists(frame[targets[0]].tolist(), str(cfg.label_sep), f"{path.name}, column {targets[0]!r}")
-        else:
-            names, y = targets, from_columns(frame, targets, path.name)
-        return array_bundle(
-            x.to_numpy(np.float32), y, cfg, task=MULTILABEL, class_names=names, feature_names=feature_names
-        )
+        if cfg.get("label_sep") is not None:
+            names, y = from_lists(frame[targets[0]].tolist(), str(cfg.label_sep), f"{file_name}, column {targets[0]!r}")
+            return MULTILABEL, y, names
+        return MULTILABEL, from_columns(frame, targets, file_name), targets
     target = targets[0]
     task = infer_task(frame[target], cfg.task)
     y = frame[target]
     if task == CLASSIFICATION:
-        class_names, y = class_ids(y.astype(str) if y.dtype == object else y.to_numpy(), f"dataset.target={target!r}")
-        return array_bundle(
-            x.to_numpy(np.float32), y, cfg, task=task, class_names=class_names, feature_names=feature_names
-        )
+        class_names, ids = class_ids(y.astype(str) if y.dtype == object else y.to_numpy(), f"dataset.target={target!r}")
+        return task, ids, class_names
     if not np.issubdtype(y.dtype, np.number):
         raise DlrunError(f"task=regression but column {target!r} is not numeric.")
-    return array_bundle(
-        x.to_numpy(np.float32), y.to_numpy(np.float32), cfg, task=REGRESSION, feature_names=feature_names
-    )
+    return REGRESSION, y.to_numpy(np.float32), None
 
 
 def target_columns(cfg, frame, file_name: str) -> list[str]:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from dlrun.errors import unknown_choice
 from dlrun.models.catalog import (
+    AUDIO_MODELS,
     BUILTIN_MODELS,
+    TEXT_MODELS,
     TORCHVISION_CLASSIFIERS,
     TORCHVISION_DETECTORS,
     TORCHVISION_SEGMENTERS,
@@ -33,6 +35,18 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
     name = cfg.name
     if name in BUILTIN_MODELS:
         net = getattr(builtin, name)(cfg, info)
+    elif name == "hf":
+        from dlrun.models import hf_models  # transformers: an optional dependency, imported only for model=hf
+
+        net = hf_models.build(cfg, info, load_weights=load_weights, say=say)
+    elif name in TEXT_MODELS:
+        from dlrun.models import text
+
+        net = getattr(text, name)(cfg, info)
+    elif name in AUDIO_MODELS:
+        from dlrun.models import audio
+
+        net = getattr(audio, name)(cfg, info)
     elif name in USER_MODELS:
         net = getattr(user_models, name)(cfg, info, say)
     elif name == "timm":
@@ -58,6 +72,8 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
     else:
         known = (
             *BUILTIN_MODELS,
+            *TEXT_MODELS,
+            *AUDIO_MODELS,
             *USER_MODELS,
             "timm",
             "smp",

@@ -6,6 +6,8 @@ installed torchvision, and warns (naming them) when torchvision lists classifier
 not offered here yet, so a new release is noticed without failing the suite."""
 
 BUILTIN_MODELS = ("cnn", "linear", "mlp", "unet")
+TEXT_MODELS = ("text_cnn", "rnn", "transformer", "hf")  # take token ids (dataset=text); hf: Hugging Face transformers
+AUDIO_MODELS = ("audio_cnn",)  # takes waveforms (dataset.features=waveform)
 USER_MODELS = ("custom", "hub")  # model=custom (your class), model=hub (torch.hub)
 
 # torchvision.models.list_models(module=torchvision.models.segmentation), for torchvision 0.29
@@ -125,6 +127,6 @@ def tasks_of(name: str) -> tuple[str, ...] | None:
         return ("detection",)
     if name in TORCHVISION_SEGMENTERS or name in ("unet", "smp"):
         return ("segmentation",)
-    if name in (*BUILTIN_MODELS, *TORCHVISION_CLASSIFIERS, "timm"):
+    if name in (*BUILTIN_MODELS, *TEXT_MODELS, *AUDIO_MODELS, *TORCHVISION_CLASSIFIERS, "timm"):
         return PER_SAMPLE
     return None

@@ -21,11 +21,16 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
     Returns the (outputs, targets) of those samples, for the loss's own check. `collate`: how the
     data's samples make a batch (the loader's), where not stacked (detection's lists)."""
     name = model_name(model_cfg)
+    from dlrun import tasks
+
     samples = [data[i] for i in range(min(2, len(data)))]
-    if collate is not None:
+    if collate is not None and tasks.get(info.task).boxes:
         return check_detects(model, collate(samples), info, name, device)
-    batch = torch.stack([torch.as_tensor(x) for x, _ in samples]).to(device)
-    targets = torch.stack([torch.as_tensor(y) for _, y in samples]).to(device)
+    if collate is not None:  # text: padded token ids and their mask
+        batch, targets = (part.to(device) for part in collate(samples))
+    else:
+        batch = torch.stack([torch.as_tensor(x) for x, _ in samples]).to(device)
+        targets = torch.stack([torch.as_tensor(y) for _, y in samples]).to(device)
     was_training = model.training
     fix = FIXES["table" if not info.is_image else "resizable" if resizable else "image"]
     with torch.random.fork_rng(devices=[]), torch.no_grad():
@@ -47,15 +52,14 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
             f"{name} returned a {type(out).__name__}; dlrun's losses need one tensor of outputs, "
             f"shape (batch, {info.num_outputs})."
         )
-    from dlrun import tasks
 
     expected = tasks.get(info.task).output_shape(info)  # (outputs,), or (classes, H, W) per pixel
     per_sample = out.shape[1:].numel() if out.dim() > 1 else 1
     fits = tuple(out.shape[1:]) == expected if len(expected) > 1 else per_sample == info.num_outputs
-    if out.shape[0] != batch.shape[0] or not fits:
+    if out.shape[0] != len(batch) or not fits:
         raise DlrunError(
-            f"{name} returned outputs of shape {tuple(out.shape)} for a batch of {batch.shape[0]}; "
-            f"this data needs {(batch.shape[0], *expected)}: {describe(info)}. To fix: size "
+            f"{name} returned outputs of shape {tuple(out.shape)} for a batch of {len(batch)}; "
+            f"this data needs {(len(batch), *expected)}: {describe(info)}. To fix: size "
             "the model's last layer from the data (a user model declaring num_classes / num_outputs "
             "as a parameter gets it from dlrun)."
         )

@@ -10,7 +10,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from dlrun import datasets, models, tasks
+from dlrun import datasets, models
 from dlrun.cluster import slurm_env
 from dlrun.datasets.info import DataInfo
 from dlrun.distributed import ranks
@@ -61,7 +61,7 @@ def build_training(cfg: DictConfig, device: torch.device, say=None) -> Training:
         cfg.model,
         device,  # a shape mismatch,
         resizable=cfg.dataset.get("transforms") is not None,
-        collate=loaders["val"].collate_fn if tasks.get(info.task).boxes else None,  # detection: lists of images
+        collate=getattr(loaders["val"], "collate_fn", None),  # detection: lists of images; text: padded ids
     )  # named before training
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     check_loss(criterion, outputs, targets, cfg.loss)  # the loss takes the data's outputs and targets

@@ -55,7 +55,12 @@ def data_line(name: str, info, sizes: list[int]) -> str:
     inputs = f"{shape} images" if info.is_image else plural(info.input_shape[0], "feature") + " per row"
     if tasks.get(info.task).boxes:  # a detector takes each image at its own size (and resizes it itself)
         inputs = "images of their own sizes"
-
+    how = info.preprocess or {}
+    if how.get("kind") == "text":
+        inputs = f"texts of up to {info.input_shape[0]} tokens ({plural(info.vocab_size, 'token')} in the vocabulary)"
+    elif how.get("kind") == "audio":
+        clip = f"{how['clip_seconds']:g} s clips at {how['sample_rate']} Hz"
+        inputs = f"{clip} as {'waveforms' if how['features'] == 'waveform' else how['features']} {shape}"
     return f"{name}: {info.task}, {what}, {inputs}; {'/'.join(map(str, sizes))} train/val/test samples"
 
 
