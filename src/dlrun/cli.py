@@ -90,7 +90,7 @@ def run_subcommand(name: str, argv: list[str]) -> int:
     module = importlib.import_module(SUBCOMMANDS[name])
     parser = argparse.ArgumentParser(prog=f"dlrun {name}", description=module.HELP)
     module.add_arguments(parser)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # predict RUN --text "..." file.txt: options among the inputs
     try:
         return module.main(args)
     except DlrunError as err:

@@ -8,6 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dlrun.checks.data import data_problems
 from dlrun.checks.imports import import_problems
+from dlrun.checks.inputs import input_problems
 from dlrun.checks.logger import logger_problems
 from dlrun.checks.metrics import metric_problems
 from dlrun.checks.model import model_problems
@@ -25,7 +26,7 @@ def problems(cfg: DictConfig, data_files: bool = True) -> list[str]:
         if not (key == "dataset.target" and OmegaConf.select(cfg, "dataset.targets"))  # several 0/1 columns instead
     ]
     found += top_level_problems(cfg)
-    found += trainer_problems(cfg) + metric_problems(cfg) + data_problems(cfg, files=data_files)
+    found += trainer_problems(cfg) + metric_problems(cfg) + data_problems(cfg, files=data_files) + input_problems(cfg)
     for group in (model_problems, parts_problems, logger_problems, import_problems):
         found += group(cfg)
     return found

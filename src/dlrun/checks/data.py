@@ -2,13 +2,19 @@
 
 from pathlib import Path
 
+from dlrun.checks.inputs import named_input_files
 from dlrun.checks.values import ABSENT, apply, boolean, import_path, is_int, lookup, number, one_of, size, whole
 from dlrun.datasets.file_formats import array_format, table_format
 from dlrun.datasets.loader_options import IN_MEMORY_ONE_PROCESS
 from dlrun.errors import DlrunError
 
 FRACTION = (number(0, 1, low_open=True, high_open=True), "a fraction between 0 and 1 (exclusive), e.g. 0.15")
-FILE_KINDS = {"table": table_format, "arrays": array_format}  # the extensions each option reads
+FILE_KINDS = {  # the extensions each option reads
+    "table": table_format,
+    "arrays": array_format,
+    "text": table_format,
+    "audio_table": table_format,
+}
 
 
 def normalize_ok(v) -> bool:
@@ -187,6 +193,7 @@ def segmentation_problems(cfg) -> list[str]:
 
 
 DETECTION_SETS = ("coco", "yolo")
+ROOT_FOLDERS = ("image_folder", "segmentation_folder", *DETECTION_SETS, "text", "audio_folder", "audio_table")
 NOT_FOR_BOXES = {  # transforms that would move or change the image without its boxes, or normalise twice
     "dataset.transforms.random_crop": "crops the image without its boxes: use dataset.transforms.iou_crop=true",
     "dataset.transforms.auto_augment": "changes the image without its boxes",
@@ -267,11 +274,7 @@ def named_paths(cfg) -> list[str]:
     found = []
     for key, want_dir in (("path", False), ("targets_path", False), ("root", True)):
         value = lookup(cfg, f"dataset.{key}")
-        if (
-            value is ABSENT
-            or not isinstance(value, str)
-            or (key == "root" and name not in ("image_folder", "segmentation_folder", *DETECTION_SETS))
-        ):
+        if value is ABSENT or not isinstance(value, str) or (key == "root" and name not in ROOT_FOLDERS):
             continue  # torchvision sets' root is a download folder: it need not exist yet
         path = Path(value).expanduser()
         if want_dir and not path.is_dir():
@@ -287,6 +290,8 @@ def named_paths(cfg) -> list[str]:
                 found.append(str(err))
     if name == "coco" and not found:
         found += coco_files(cfg)
+    if not found:
+        found += named_input_files(cfg)
     return found
 
 

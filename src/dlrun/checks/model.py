@@ -32,7 +32,54 @@ RULES = [
     ("model.trust_repo", boolean, "true or false"),
     ("model.download", boolean, "true or false"),
     ("model.kwargs", lambda v: v is None or isinstance(v, dict), "null or {name: value, ...}"),
+    # text and audio models (text_cnn, rnn, transformer, hf, audio_cnn)
+    ("model.embedding_dim", whole(1), "a whole number >= 1, e.g. 128"),
+    ("model.kernel_sizes", lambda v: widths(v) and len(v) >= 1, "a list of widths in tokens, e.g. [3, 4, 5]"),
+    ("model.filters", whole(1), "a whole number of channels >= 1, e.g. 100"),
+    ("model.cell", one_of("lstm", "gru"), "lstm or gru"),
+    ("model.hidden_size", whole(1), "a whole number >= 1, e.g. 128"),
+    ("model.num_layers", whole(1), "a whole number >= 1"),
+    ("model.bidirectional", boolean, "true or false"),
+    ("model.readout", one_of("last", "mean", "cls"), "last or mean (rnn), mean or cls (transformer)"),
+    ("model.dim", whole(1), "a whole number >= 1, a multiple of model.heads, e.g. 128"),
+    ("model.heads", whole(1), "a whole number >= 1, e.g. 4"),
+    ("model.layers", whole(1), "a whole number >= 1, e.g. 2"),
+    ("model.ff_dim", whole(1), "a whole number >= 1, e.g. 256"),
+    ("model.path", lambda v: v is None or isinstance(v, str), "null or a Hugging Face model folder"),
+    (
+        "model.config",
+        lambda v: v is None or (isinstance(v, dict) and isinstance(v.get("model_type"), str)),
+        "null or {model_type: bert, ...its settings}",
+    ),
+    ("model.first_kernel", whole(1), "a whole number of samples >= 1, e.g. 80"),
+    ("model.first_stride", whole(1), "a whole number >= 1, e.g. 4"),
+    ("model.pool", whole(1), "a whole number >= 1, e.g. 4"),
 ]
+
+
+def text_model_problems(cfg) -> list[str]:
+    """What one key of a text model needs of another."""
+    name, found = cfg.model.get("name"), []
+    readout = lookup(cfg, "model.readout")
+    if (name, readout) in (("rnn", "cls"), ("transformer", "last")):
+        valid = "last or mean" if name == "rnn" else "mean or cls"
+        found.append(f"model.readout={readout!r} is not valid for model={name}: use {valid}.")
+    dim, heads = lookup(cfg, "model.dim"), lookup(cfg, "model.heads")
+    if name == "transformer" and whole(1)(dim) and whole(1)(heads) and dim % heads:
+        found.append(f"model.dim={dim} is not a multiple of model.heads={heads}: each head takes dim / heads.")
+    if name == "hf":
+        path, config = lookup(cfg, "model.path"), lookup(cfg, "model.config")
+        if (path in (None, ABSENT)) == (config in (None, ABSENT)):
+            found.append(
+                "model=hf needs model.path (a local Hugging Face model folder) or model.config (a model built "
+                "without weights, e.g. {model_type: bert, hidden_size: 64, num_hidden_layers: 2, "
+                "num_attention_heads: 2, intermediate_size: 128}): give one of the two."
+            )
+        elif isinstance(path, str) and not lookup(cfg, "model.download") and not Path(path).expanduser().is_dir():
+            found.append(
+                f"model.path={path!r}: no such folder. A Hub model id is fetched only with model.download=true."
+            )
+    return found
 
 
 SERVES = {  # what a model= option is for, by the tasks dlrun.models.catalog.tasks_of gives it
@@ -62,7 +109,7 @@ def task_problems(cfg) -> list[str]:
 
 
 def model_problems(cfg) -> list[str]:
-    found = apply(cfg, RULES) + task_problems(cfg)
+    found = apply(cfg, RULES) + task_problems(cfg) + text_model_problems(cfg)
     if cfg.model.get("name") == "hub":
         found += apply(cfg, [("model.source", one_of("auto", "local", "github"), "auto, local or github")])
     if lookup(cfg, "model.unfreeze_at_epoch") not in (ABSENT, None) and lookup(cfg, "model.freeze") in (

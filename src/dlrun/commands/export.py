@@ -51,6 +51,32 @@ def input_spec(run) -> dict:
     """
     how = dict(run.info.preprocess or {})
     shape = list(run.info.input_shape)
+    if how.get("kind") == "text":
+        return {
+            "kind": "text",
+            "shape": shape,  # at most max_length token ids
+            "tokenizer": "tokenizer.json",  # beside model.json: tokenizers.Tokenizer.from_file, truncation set
+            "columns": how.get("columns"),
+            "max_length": how["max_length"],
+            "truncation_side": how["truncation_side"],
+            "pad_id": how["pad_id"],
+            "model_inputs": [
+                "ids (batch, length) int64, padded with pad_id",
+                "mask (batch, length) bool, True on tokens",
+            ],
+        }
+    if how.get("kind") == "audio":
+        keys = ("sample_rate", "clip_seconds", "features", "n_mels", "n_fft", "hop_length", "n_mfcc", "mean", "std")
+        return {
+            "kind": "audio",
+            "shape": shape,
+            **{key: how[key] for key in keys},
+            "mono": "channels averaged",
+            "window": "the centre clip_seconds, padded with zeros at the end when shorter",
+            "spectrogram": "torch.stft(n_fft, hop_length, hann window, center=True) power, HTK mel filterbank "
+            "(0 Hz to Nyquist, no normalisation), 10*log10(max(power, 1e-10)); mfcc: orthonormal DCT-II of that",
+            "standardise": "(features - mean) / std",
+        }
     if how.get("kind") == "table":
         return {
             "kind": "table",
@@ -96,12 +122,13 @@ def main(args) -> int:
 
     from dlrun.engine.checkpoint import umask_mode, write_json
     from dlrun.metrics import thresholds
+    from dlrun.runs.inference import write_tokenizer
     from dlrun.runs.saved_run import rebuild_model
 
     model = rebuild_model(run)
     out = Path(args.output) if args.output else run.path / "export"
     out.mkdir(parents=True, exist_ok=True)
-    example = torch.zeros(2, *run.info.input_shape)
+    program, example = exportable(model, run.info)  # what exported and torchscript formats take
     written = []
     for fmt in formats:
         path = (
@@ -115,7 +142,7 @@ def main(args) -> int:
 
                 save_model(model, str(tmp))
             elif fmt == "exported":
-                torch.export.save(export_program(model, example), str(tmp))
+                torch.export.save(export_program(program, example), str(tmp))
             elif boxes:  # a detector takes a list of images of their own sizes: scripted, not traced
                 from dlrun.models.torchvision_detection import scripted
 
@@ -123,7 +150,7 @@ def main(args) -> int:
             else:
                 with warnings.catch_warnings():  # torch marks TorchScript deprecated; it still loads anywhere
                     warnings.simplefilter("ignore", FutureWarning)
-                    torch.jit.save(torch.jit.trace(model, example), str(tmp))
+                    torch.jit.save(torch.jit.trace(program, example), str(tmp))
                 print(
                     "note: TorchScript is deprecated in recent torch; --format exported is its successor",
                     file=sys.stderr,
@@ -152,6 +179,9 @@ def main(args) -> int:
         "files": [p.name for p in written],
     }
     write_json(meta, out / "model.json")
+    tokenizer = write_tokenizer(info, out)  # a text run: the tokenizer model.json's input names
+    if tokenizer is not None:
+        written.append(tokenizer)
     for path in [*written, out / "model.json"]:
         print(path)
     print(f"exported {run.path.name} ({', '.join(formats)}) to {out}", file=sys.stderr)
@@ -177,18 +207,35 @@ def formats_for(asked: list[str], boxes: bool) -> tuple[str, ...]:
     return formats
 
 
-def export_program(model, example):
-    """torch.export with a dynamic batch size; a model that will not allow that is exported
-    for the example's batch size."""
+def exportable(model, info):
+    """(the module to export, an example input tuple). A text model takes a TextBatch: exported
+    as a module of two tensors, token ids and mask."""
+    import torch
+
+    if (info.preprocess or {}).get("kind") != "text":
+        return model, (torch.zeros(2, *info.input_shape),)
+    ids = torch.full((2, 8), info.preprocess["pad_id"], dtype=torch.int64)
+    ids[:, :3] = torch.tensor([1, 2, 3]) % max(1, info.vocab_size)
+    mask = torch.zeros(2, 8, dtype=torch.bool)
+    mask[:, :3] = True
+    from dlrun.models.text import TokenInputs
+
+    return TokenInputs(model).eval(), (ids, mask)
+
+
+def export_program(model, example: tuple):
+    """torch.export with a dynamic batch size (and text length); a model that will not allow that
+    is exported for the example's shapes."""
     import torch
 
     batch = torch.export.Dim("batch", min=1)
+    dims = ({0: batch},) if len(example) == 1 else ({0: batch, 1: torch.export.Dim("length", min=2)},) * 2
     try:
-        return torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+        return torch.export.export(model, example, dynamic_shapes=dims)
     except Exception as err:  # data-dependent shapes (e.g. BatchNorm specialisation)
         print(
             f"note: a dynamic batch size is not exportable ({type(err).__name__}); exporting batch size "
-            f"{example.shape[0]}",
+            f"{example[0].shape[0]}",
             file=sys.stderr,
         )
-        return torch.export.export(model, (example,))
+        return torch.export.export(model, example)

@@ -7,12 +7,20 @@ from pathlib import Path
 from dlrun.commands import add_trust_option
 from dlrun.errors import plural
 
-HELP = "predict with a run's best checkpoint: image files or the rows of CSV files"
+HELP = "predict with a run's best checkpoint: image, audio or text files, texts (--text), or the rows of tables"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", help="a run directory, e.g. outputs/runs/2026-01-01_12-00-00.000000")
-    parser.add_argument("inputs", nargs="+", help="image files and/or CSV files (one prediction per row)")
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        help="image files, table files (a prediction per row), audio files (audio runs), text files (text runs: "
+        "a text per line)",
+    )
+    parser.add_argument(
+        "--text", action="append", default=[], help='text runs: a text to classify (repeat for more): --text "..."'
+    )
     parser.add_argument("--output", "-o", help="also write the predictions to this CSV file")
     parser.add_argument("--checkpoint", default="best", help="best (default) or last")
     parser.add_argument(
@@ -57,7 +65,7 @@ def predicted_rows(model, run, args) -> list[dict]:
     from dlrun.metrics import thresholds
     from dlrun.runs.inference import load_inputs, readable
 
-    names, batch = load_inputs(args.inputs, run)
+    names, batch = load_inputs(args.inputs, run, args.text)
     with torch.no_grad():
         outputs = model(batch)
     decide = thresholds.of_run(run.path, run.cfg.get("task"), run.info.class_names or [])  # multi-label

@@ -47,9 +47,9 @@ class TextCNN(nn.Module):
 
 class RecurrentText(nn.Module):
     """Embeddings, an LSTM or GRU (packed: the padding is never read), then the last hidden state
-    of each direction (`pooling: last`) or the mean of the outputs over the text (`mean`), a head."""
+    of each direction (`readout: last`) or the mean of the outputs over the text (`mean`), a head."""
 
-    def __init__(self, vocab, outputs, dim, hidden, layers, cell, bidirectional, dropout, pooling, pad):
+    def __init__(self, vocab, outputs, dim, hidden, layers, cell, bidirectional, dropout, readout, pad):
         super().__init__()
         self.embed = nn.Embedding(vocab, dim, padding_idx=pad)
         kind = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
@@ -57,7 +57,7 @@ class RecurrentText(nn.Module):
             dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
             dropout=dropout if layers > 1 else 0.0,
         )  # fmt: skip
-        self.pooling = pooling
+        self.readout = readout
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden * (2 if bidirectional else 1), outputs)
 
@@ -65,7 +65,7 @@ class RecurrentText(nn.Module):
         lengths = batch.mask.sum(1).clamp(min=1).cpu()
         packed = pack_padded_sequence(self.embed(batch.ids), lengths, batch_first=True, enforce_sorted=False)
         out, hidden = self.rnn(packed)
-        if self.pooling == "mean":
+        if self.readout == "mean":
             states, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=batch.ids.shape[1])
             features = masked_mean(states, batch.mask)
         else:
@@ -77,9 +77,9 @@ class RecurrentText(nn.Module):
 
 class TextTransformer(nn.Module):
     """Token and learnt position embeddings, a pre-norm nn.TransformerEncoder that ignores the
-    padding, then the mean over the text (`pooling: mean`) or the first token ([CLS]), a head."""
+    padding, then the mean over the text (`readout: mean`) or the first token ([CLS]), a head."""
 
-    def __init__(self, vocab, outputs, max_length, dim, heads, layers, ff, dropout, pooling, pad):
+    def __init__(self, vocab, outputs, max_length, dim, heads, layers, ff, dropout, readout, pad):
         super().__init__()
         self.embed = nn.Embedding(vocab, dim, padding_idx=pad)
         self.position = nn.Embedding(max_length, dim)
@@ -87,15 +87,28 @@ class TextTransformer(nn.Module):
             dim, heads, ff, dropout, batch_first=True, norm_first=True, activation="gelu"
         )
         self.encoder = nn.TransformerEncoder(layer, layers, norm=nn.LayerNorm(dim), enable_nested_tensor=False)
-        self.pooling = pooling
+        self.readout = readout
         self.head = nn.Linear(dim, outputs)
 
     def forward(self, batch) -> torch.Tensor:
         positions = torch.arange(batch.ids.shape[1], device=batch.ids.device)
         x = self.embed(batch.ids) + self.position(positions)
         states = self.encoder(x, src_key_padding_mask=~batch.mask)
-        features = states[:, 0] if self.pooling == "cls" else masked_mean(states, batch.mask)
+        features = states[:, 0] if self.readout == "cls" else masked_mean(states, batch.mask)
         return self.head(features)
+
+
+class TokenInputs(nn.Module):
+    """model(ids, mask) for a model that takes a TextBatch: what `dlrun export` traces and exports."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        from dlrun.datasets.text.samples import TextBatch
+
+        return self.model(TextBatch(ids, mask))
 
 
 def text_cnn(cfg, info: DataInfo) -> nn.Module:
@@ -110,7 +123,7 @@ def rnn(cfg, info: DataInfo) -> nn.Module:
     needs_text("rnn", info)
     return RecurrentText(
         info.vocab_size, info.num_outputs, cfg.embedding_dim, cfg.hidden_size, cfg.num_layers, cfg.cell,
-        cfg.bidirectional, cfg.dropout, cfg.pooling, info.preprocess["pad_id"],
+        cfg.bidirectional, cfg.dropout, cfg.readout, info.preprocess["pad_id"],
     )  # fmt: skip
 
 
@@ -118,5 +131,5 @@ def transformer(cfg, info: DataInfo) -> nn.Module:
     needs_text("transformer", info)
     return TextTransformer(
         info.vocab_size, info.num_outputs, info.input_shape[0], cfg.dim, cfg.heads, cfg.layers, cfg.ff_dim,
-        cfg.dropout, cfg.pooling, info.preprocess["pad_id"],
+        cfg.dropout, cfg.readout, info.preprocess["pad_id"],
     )  # fmt: skip

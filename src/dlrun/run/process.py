@@ -38,6 +38,7 @@ from dlrun.run.build import (
 )
 from dlrun.run.header import header_lines, job_line
 from dlrun.runs.boxes import prediction_boxes
+from dlrun.runs.inference import write_tokenizer
 from dlrun.runs.masks import prediction_overlays
 from dlrun.runs.run_record import run_summary
 from dlrun.search.trial import TrialPruning
@@ -76,6 +77,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
         scaler = torch.amp.GradScaler(device.type, enabled=plan.precision == "16")
         averages = Averages(model, cfg.trainer, built.optimizer)  # EMA / SWA of the weights, when asked
         total, trainable = models.count_parameters(model)
+        if ranks.is_main():
+            write_tokenizer(info, run_dir)  # a text run's tokenizer beside its checkpoints
         console.release(
             header_lines(
                 cfg,

@@ -13,15 +13,23 @@ from dlrun.errors import DlrunError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
-def load_inputs(paths: list[str], run) -> tuple[list[str], torch.Tensor]:
-    """(a name per input, a batch (N, *input_shape)) from image files and/or CSV files."""
+def load_inputs(paths: list[str], run, texts: list[str] = ()) -> tuple[list[str], torch.Tensor]:
+    """(a name per input, a batch (N, *input_shape)) from image files, audio files and/or table
+    rows; for a text run a TextBatch of `texts` (--text), text files' lines and table rows."""
     how = run.info.preprocess or {}
+    if how.get("kind") == "text":
+        return text_inputs(paths, texts, how)
+    if texts:
+        raise DlrunError(f"--text: this run was trained on {how.get('kind', 'unknown')} data, not text.")
     names, tensors = [], []
     for raw in paths:
         path = Path(raw).expanduser()
         if not path.is_file():
             raise DlrunError(f"{raw}: no such file.")
-        if is_table(path):
+        if how.get("kind") == "audio":
+            names.append(path.name)
+            tensors.append(audio_tensor(path, how)[None])
+        elif is_table(path):
             rows = table_rows(path, how, run.info.input_shape)
             names += [f"{path.name}:{i + 1}" for i in range(len(rows))]
             tensors.append(rows)
@@ -31,9 +39,87 @@ def load_inputs(paths: list[str], run) -> tuple[list[str], torch.Tensor]:
         else:
             raise DlrunError(
                 f"{raw}: dlrun predicts on image files ({', '.join(IMAGE_SUFFIXES)}) and table rows "
-                f"({', '.join(FORMATS)})."
+                f"({', '.join(FORMATS)}), text and audio files for text and audio runs."
             )
+    if not tensors:
+        raise DlrunError("nothing to predict: give input files (or --text for a text run).")
     return names, torch.cat(tensors)
+
+
+def text_inputs(paths: list[str], texts: list[str], how: dict):
+    """Texts from --text, the lines of text files and the rows of tables (the run's text
+    column(s)), tokenised with the run's own tokenizer into one padded TextBatch."""
+    from tokenizers import Tokenizer
+
+    from dlrun.datasets.text.reading import decode
+    from dlrun.datasets.text.samples import pad
+    from dlrun.datasets.text.tokenizer import encode
+
+    names, items = [], []
+    for i, text in enumerate(texts):
+        if not text.strip():
+            raise DlrunError(f"--text number {i + 1} is empty: give the text to classify.")
+        names.append(f"text {i + 1}")
+        items.append(text.strip())
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise DlrunError(f"{raw}: no such file.")
+        if is_table(path):
+            rows = table_texts(path, how)
+            names += [f"{path.name}:{i + 1}" for i in range(len(rows))]
+            items += rows
+            continue
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            raise DlrunError(
+                f"{raw}: this run was trained on text; give --text, text files (a text per line) or tables."
+            )
+        lines = [
+            (n, line.strip()) for n, line in enumerate(decode(path, "utf-8", hint="").splitlines(), 1) if line.strip()
+        ]
+        names += [f"{path.name}:{n}" for n, _ in lines]
+        items += [line for _, line in lines]
+    if not items:
+        raise DlrunError("nothing to predict: give texts with --text, or text files (a text per line) or tables.")
+    tokenizer = Tokenizer.from_str(how["tokenizer"])
+    ids = [torch.as_tensor(i, dtype=torch.int64) for i in encode(tokenizer, items)]
+    return names, pad(ids, how["pad_id"])
+
+
+def table_texts(path: Path, how: dict) -> list:
+    frame = read_table(path, "input")
+    frame.columns = [str(c) for c in frame.columns]
+    columns = how.get("columns") or ["text"]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DlrunError(f"{path.name} lacks the text column(s) the model was trained on: {', '.join(missing)}.")
+    parts = [frame[c].fillna("").astype(str).str.strip() for c in columns]
+    return list(parts[0]) if len(parts) == 1 else [(a, " ".join(rest)) for a, *rest in zip(*parts)]
+
+
+def audio_tensor(path: Path, how: dict) -> torch.Tensor:
+    """An audio file as the run's model saw a clip in evaluation: decoded, mono, resampled,
+    the centre window, its features standardised (dlrun.datasets.audio)."""
+    from dlrun.datasets.audio.clips import ClipFeatures
+    from dlrun.datasets.audio.decoding import AUDIO_SUFFIXES, read_clip
+
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise DlrunError(f"{path}: this run was trained on audio; give audio files ({', '.join(AUDIO_SUFFIXES)}).")
+    return ClipFeatures(how)(torch.from_numpy(read_clip(path, how["sample_rate"])))
+
+
+def write_tokenizer(info, folder: Path) -> Path | None:
+    """A text run's tokenizer as tokenizer.json in `folder` (the run, an export): the file
+    `tokenizers.Tokenizer.from_file` reads. None for other runs."""
+    how = info.preprocess or {}
+    if how.get("kind") != "text":
+        return None
+    from dlrun.engine.checkpoint import atomic_write
+
+    path = Path(folder) / "tokenizer.json"
+    data = how["tokenizer"].encode()
+    atomic_write(path, lambda f: f.write(data))
+    return path
 
 
 def is_table(path: Path) -> bool:

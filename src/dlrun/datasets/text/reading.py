@@ -84,7 +84,7 @@ def from_folder(cfg):
     return texts, CLASSIFICATION, y, names
 
 
-def decode(file: Path, encoding: str) -> str:
+def decode(file: Path, encoding: str, hint: str = " or give the files' encoding: dataset.encoding=latin-1") -> str:
     """A text file's content; a file in another encoding is named with where it failed."""
     data = file.read_bytes()
     try:
@@ -92,7 +92,7 @@ def decode(file: Path, encoding: str) -> str:
     except UnicodeDecodeError as err:
         raise DlrunError(
             f"{file}: not {encoding} text (byte 0x{data[err.start]:02x} at position {err.start}). Save it as "
-            f"{encoding}, or give the files' encoding: dataset.encoding=latin-1 (or cp1252 ...)."
+            f"{encoding}{hint}."
         ) from err
     except LookupError as err:
         raise DlrunError(
