@@ -77,13 +77,15 @@ def dlrun_cli(tmp_path):
 # The longest modules first (measured, in seconds of a sequential run): `make test` hands whole
 # modules to two xdist workers in this order, and the short ones then fill the end evenly.
 LONGEST_FIRST = (
-    "test_cli_errors.py",
     "tasks/test_detection.py",
     "distributed/test_ddp.py",
     "cluster/test_slurm.py",
+    "test_cli_errors.py",
     "tasks/test_segmentation.py",
+    "inputs/test_text.py",
     "tasks/test_multilabel.py",
     "engine/test_resume.py",
+    "inputs/test_audio.py",
     "distributed/test_ddp_resume.py",
     "engine/test_mlflow.py",
     "models/test_export_predict.py",

@@ -10,13 +10,13 @@ import os
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.processes import DLRUN, QUIET, cli_env
+from tests.processes import DLRUN, QUIET, cli_env, forked, reaped
 
 # (id, arguments, fragments the message must contain). {imgs} {bad_imgs} {csv} {npy} {npz} {run} {edited_run}
 # {file} {empty} stand for the workspace's fixtures (see `workspace`); the nets of NETS are in
@@ -699,37 +699,39 @@ def workspace(tmp_path_factory, request) -> dict:
     }
 
 
+SUBCOMMAND_WORDS = ("eval", "predict", "export", "resume", "reproduce", "report", "compare", "lr-find", "models",
+                    "datasets", "predcit")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def outcomes(workspace, request) -> dict:
-    """The chosen rows, run concurrently, each in a folder of its own: {id: (CompletedProcess, folder)}."""
+    """The chosen rows, two at a time, each in a folder of its own: {id: (CompletedProcess, folder)}.
+    Each row is the dlrun command's main() in a forked copy of this process (tests.processes.forked),
+    which has imported dlrun and torch once: a row costs what dlrun does, not Python's start-up."""
+    import torch  # noqa: F401  (imported once here, not in every row)
 
-    def attempt(case):
-        name, args, _ = case
-        cwd = workspace["root"] / "cases" / name
-        cwd.mkdir(parents=True)
-        (cwd / "my_nets.py").write_text(NETS)
-        argv = args.format(**{k: str(v) for k, v in workspace.items()}).split()
-        training = argv[0] not in (
-            "eval",
-            "predict",
-            "export",
-            "resume",
-            "reproduce",
-            "report",
-            "compare",
-            "lr-find",
-            "models",
-            "datasets",
-            "predcit",
-        )
-        quiet = [a for a in QUIET if a.split("=")[0] not in {x.split("=")[0] for x in argv}] if training else []
-        result = subprocess.run(
-            [DLRUN, *argv, *quiet], cwd=cwd, capture_output=True, text=True, env=cli_env(), timeout=300
-        )
-        return name, (result, cwd)
+    import dlrun.cli  # noqa: F401
 
-    with ThreadPoolExecutor(max(2, os.cpu_count() or 2)) as pool:
-        return dict(pool.map(attempt, selected_cases(request)))
+    pending, running, results = list(selected_cases(request)), {}, {}
+    while pending or running:
+        while pending and len(running) < max(2, os.cpu_count() or 2):
+            name, args, _ = pending.pop(0)
+            cwd = workspace["root"] / "cases" / name
+            cwd.mkdir(parents=True)
+            (cwd / "my_nets.py").write_text(NETS)
+            argv = args.format(**{k: str(v) for k, v in workspace.items()}).split()
+            if argv[0] not in SUBCOMMAND_WORDS:  # a training run: quiet, unless the row sets those keys itself
+                argv += [a for a in QUIET if a.split("=")[0] not in {x.split("=")[0] for x in argv}]
+            running[forked(argv, cwd, cli_env())] = (name, cwd, argv, time.monotonic())
+        for pid, (name, cwd, argv, started) in list(running.items()):
+            if time.monotonic() - started > 300:
+                os.kill(pid, 9)  # a row that hangs fails (killed) instead of holding the suite
+            result = reaped(pid, cwd, argv, block=False)
+            if result is not None:
+                results[name] = (result, cwd)
+                del running[pid]
+        time.sleep(0.02)
+    return results
 
 
 def test_the_suite_covers_what_it_promises():

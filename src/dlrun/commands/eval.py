@@ -52,7 +52,14 @@ def main(args) -> int:
     loaders, info = build_or_explain(
         "dataset",
         cfg.dataset.name,
-        lambda: datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=cfg.batch_size, device=device),
+        lambda: datasets.build(
+            cfg.dataset,
+            cfg.loader,
+            seed=cfg.seed,
+            batch_size=cfg.batch_size,
+            device=device,
+            fitted=run.info.preprocess,  # a text run's own tokenizer
+        ),
     )
     sized = not tasks.get(info.task).boxes  # a detector takes images of any size
     if (info.task, info.num_outputs, tuple(info.input_shape) if sized else ()) != (

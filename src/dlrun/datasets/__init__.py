@@ -14,7 +14,7 @@ from dlrun.datasets.catalog import DATASETS
 from dlrun.datasets.loader_options import loader_options
 from dlrun.errors import unknown_choice
 
-__all__ = ["DATASETS", "build", "build_bundle", "builders"]
+__all__ = ["DATASETS", "build", "build_bundle", "builders", "fit"]
 
 
 def builders() -> dict:
@@ -62,10 +62,24 @@ def _detection_set(cfg):
     return getattr(detection, cfg.name)(cfg)
 
 
-def _text(cfg):
+def _text(cfg, fitted=None):
     from dlrun.datasets import text  # tokenizers: imported only for text data
 
-    return text.text(cfg)
+    return text.text(cfg, fitted)
+
+
+LEARNS = ("text",)  # data sets that learn something from their training split before training (a tokenizer)
+
+
+def fit(cfg) -> dict | None:
+    """What the data set `cfg` learns from its training split before training, as plain data
+    (a text set's trained tokenizer), or None. A run computes it once: its other processes get
+    rank 0's, its resume, eval and reproduce the run's own (`fitted` of build)."""
+    if cfg.name not in LEARNS:
+        return None
+    from dlrun.datasets import text
+
+    return text.fit(cfg)
 
 
 def _audio(cfg):
@@ -80,23 +94,33 @@ def _custom(cfg):
     return custom.custom(cfg)
 
 
-def build_bundle(cfg):
-    """The three splits and DataInfo (a DataBundle) of the dataset config `cfg`."""
+def build_bundle(cfg, fitted: dict | None = None):
+    """The three splits and DataInfo (a DataBundle) of the dataset config `cfg`; `fitted`: what
+    `fit` learnt for this run before (None: learn it now)."""
     known = builders()
     if cfg.name not in known:
         raise unknown_choice("dataset", cfg.name, known)
-    return known[cfg.name](cfg)
+    return known[cfg.name](cfg, fitted) if cfg.name in LEARNS else known[cfg.name](cfg)
 
 
-def build(cfg, loader_cfg, *, seed: int, batch_size: int, device=None, shard: tuple[int, int] | None = None):
+def build(
+    cfg,
+    loader_cfg,
+    *,
+    seed: int,
+    batch_size: int,
+    device=None,
+    shard: tuple[int, int] | None = None,
+    fitted: dict | None = None,
+):
     """(loaders {"train", "val", "test"}, DataInfo). `shard`: (rank, world size): each loader
     reads this rank's share of every split (a DistributedSampler), `batch_size` per rank.
-    Data held as tensors is batched from them on `device` (loader.in_memory)."""
+    Data held as tensors is batched from them on `device` (loader.in_memory). `fitted`: see fit."""
     from torch.utils.data import TensorDataset
 
     from dlrun.datasets.loaders import make_loader
 
-    bundle = build_bundle(cfg)
+    bundle = build_bundle(cfg, fitted)
     splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
     options = loader_options(
         loader_cfg,

@@ -30,17 +30,23 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     transformers.logging.set_verbosity_error()  # its "weights not initialised" lines: said below in one
+    transformers.logging.disable_progress_bar()  # "Loading weights" bars on every build
     logging.getLogger("transformers").setLevel(logging.ERROR)
     outputs, local = info.num_outputs, not cfg.get("download", False)
     try:
         if cfg.get("path"):
             path = str(cfg.path)
             if load_weights:
+                saved = AutoConfig.from_pretrained(path, local_files_only=local)
+                heads = [a for a in saved.architectures or [] if a.endswith("ForSequenceClassification")]
                 model = AutoModelForSequenceClassification.from_pretrained(
                     path, num_labels=outputs, ignore_mismatched_sizes=True, local_files_only=local
                 )
-                if say:
-                    say(f"model hf {path}: a new classification head gives this data's {outputs} outputs")
+                if say and (not heads or saved.num_labels != outputs):
+                    say(
+                        f"model hf {path}: a new classification head gives this data's {outputs} outputs "
+                        f"(the folder's: {f'{saved.num_labels} outputs' if heads else 'none'})"
+                    )
             else:
                 config = AutoConfig.from_pretrained(path, num_labels=outputs, local_files_only=local)
                 model = AutoModelForSequenceClassification.from_config(config)

@@ -49,12 +49,13 @@ def run(
     from dlrun.distributed.launch import train_in_processes
     from dlrun.distributed.topology import topology
     from dlrun.engine.checkpoint import atomic_write
-    from dlrun.run.build import run_console, use_pretrained_preprocessing
+    from dlrun.run.build import run_console, use_model_tokenizer, use_pretrained_preprocessing
     from dlrun.run.process import train
 
     console = run_console(cfg, run_dir, job)
     if resume_from is None and not saved_config:
         use_pretrained_preprocessing(cfg, job.get("overrides", []), console.say)
+        use_model_tokenizer(cfg, console.say)
     config = OmegaConf.to_container(cfg, resolve=True)
     if resume_from is None and ranks.is_main():
         atomic_write(run_dir / "config.yaml", lambda f: f.write(OmegaConf.to_yaml(config).encode()))

@@ -36,9 +36,16 @@ class Training:
     optimizer: torch.optim.Optimizer
 
 
-def build_training(cfg: DictConfig, device: torch.device, say=None) -> Training:
+def build_training(cfg: DictConfig, device: torch.device, say=None, fitted: dict | None = None) -> Training:
     """The data, model, loss and optimizer of the composed run. `say`: told when a model's
-    last layer is replaced to fit the data."""
+    last layer is replaced to fit the data. `fitted`: what the data learnt from its training
+    split for this run before (datasets.fit); with several processes rank 0 learns it for all."""
+    if fitted is None and ranks.distributed():
+        fitted = ranks.broadcast_from_main(
+            build_or_explain("dataset", cfg.dataset.name, lambda: datasets.fit(cfg.dataset))
+            if ranks.is_main()
+            else None
+        )
     loaders, info = build_or_explain(
         "dataset",
         cfg.dataset.name,
@@ -49,6 +56,7 @@ def build_training(cfg: DictConfig, device: torch.device, say=None) -> Training:
             batch_size=ranks.batch_per_rank(cfg.batch_size),
             device=device,
             shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None,
+            fitted=fitted,
         ),
     )
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info, say=say))
@@ -151,3 +159,13 @@ def use_pretrained_preprocessing(cfg: DictConfig, overrides: list[str], say) -> 
             f"transforms for {cfg.model.name} weights {cfg.model.weights}: resize {wanted['resize']}, "
             f"crop {wanted['random_crop']}, ImageNet normalisation"
         )
+
+
+def use_model_tokenizer(cfg: DictConfig, say) -> None:
+    """model=hf with a model folder tokenises with that model's own tokenizer.json unless
+    dataset.tokenizer.path names another: the ids must be the ones its embeddings learnt."""
+    tokenizer = cfg.dataset.get("tokenizer")
+    if cfg.model.name != "hf" or not cfg.model.get("path") or tokenizer is None or tokenizer.get("path") is not None:
+        return
+    tokenizer.path = str(cfg.model.path)
+    say(f"tokenizer: model.path's own ({cfg.model.path})")

@@ -38,7 +38,7 @@ from dlrun.run.build import (
 )
 from dlrun.run.header import header_lines, job_line
 from dlrun.runs.boxes import prediction_boxes
-from dlrun.runs.inference import write_tokenizer
+from dlrun.runs.inference import fitted_of, write_tokenizer
 from dlrun.runs.masks import prediction_overlays
 from dlrun.runs.run_record import run_summary
 from dlrun.search.trial import TrialPruning
@@ -61,7 +61,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     configure_determinism(cfg.trainer.deterministic)
     plan = plan_from_config(cfg.trainer, cfg.epochs, device)
     with console.holding():  # what building says (data, a replaced head) comes after the run's first lines
-        built = build_training(cfg, device, say=console.say)
+        earlier = run_dir if resume_from is not None else job.get("reproduces")  # a run whose fit to take
+        built = build_training(cfg, device, say=console.say, fitted=fitted_of(earlier) if earlier else None)
         model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")  # trainer.metrics: default or names
         decide = thresholds.configured(cfg.get("task"), info.num_outputs)  # multi-label decision thresholds
         metrics = make_metrics(info.task, info.num_outputs, selection=chosen, thresholds=decide).to(device)

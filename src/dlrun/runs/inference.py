@@ -177,3 +177,10 @@ def readable(outputs: torch.Tensor, info, thresholds=None) -> list[dict]:
     from dlrun import tasks
 
     return tasks.get(info.task).readable(outputs, info, thresholds)
+
+
+def fitted_of(run_dir) -> dict | None:
+    """What a run's data learnt from its training split (dlrun.datasets.fit), read back from
+    the run folder: its tokenizer.json. None when it has none."""
+    path = Path(run_dir) / "tokenizer.json"
+    return {"tokenizer": path.read_text()} if path.is_file() else None

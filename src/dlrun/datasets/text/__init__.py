@@ -8,6 +8,6 @@ per batch with an attention mask.
   bundle.py     the DataBundle (splits, DataInfo with the tokenizer in `preprocess`)
 """
 
-from dlrun.datasets.text.bundle import text
+from dlrun.datasets.text.bundle import fit, text
 
-__all__ = ["text"]
+__all__ = ["fit", "text"]

@@ -15,7 +15,9 @@ from dlrun.errors import plural
 log = logging.getLogger("dlrun")
 
 
-def text(cfg) -> DataBundle:
+def text(cfg, fitted: dict | None = None) -> DataBundle:
+    """`fitted`: what this run learnt from its training split before (fit's {"tokenizer": JSON}):
+    its resume, other processes, eval and reproduce tokenise with the tokenizer it trained."""
     texts, task, y, names = read_texts(cfg)
     splits = configured_split(cfg, len(texts), y if task == CLASSIFICATION else None)
     settings = cfg.tokenizer
@@ -24,9 +26,14 @@ def text(cfg) -> DataBundle:
         padding = pad_id(tokenizer, str(settings.path))
         origin = f"read from {settings.path}"
     else:
-        tokenizer = train_tokenizer([texts[i] for i in splits[0]], settings)
+        if fitted and fitted.get("tokenizer"):
+            from tokenizers import Tokenizer
+
+            tokenizer, origin = Tokenizer.from_str(fitted["tokenizer"]), f"{settings.kind} trained for this run"
+        else:
+            tokenizer = train_tokenizer([texts[i] for i in splits[0]], settings)
+            origin = f"{settings.kind} trained on the training split"
         padding = tokenizer.token_to_id("[PAD]")
-        origin = f"{settings.kind} trained on the training split"
     truncating(tokenizer, cfg.max_length, cfg.truncation_side)
     ids = encode(tokenizer, texts)
     lengths = np.asarray([len(i) for i in ids])
@@ -57,3 +64,13 @@ def text(cfg) -> DataBundle:
     )
     datasets = [TokenIds([ids[i] for i in split], targets) for split, targets in zip(splits, ys)]
     return DataBundle(*datasets, info=info, in_memory=True, collate=PadBatch(padding))
+
+
+def fit(cfg) -> dict | None:
+    """What the text data learns from its training split: {"tokenizer": JSON} when it trains
+    one (dataset.tokenizer.path null), else None."""
+    if cfg.tokenizer.path is not None:
+        return None
+    texts, task, y, _ = read_texts(cfg)
+    splits = configured_split(cfg, len(texts), y if task == CLASSIFICATION else None)
+    return {"tokenizer": train_tokenizer([texts[i] for i in splits[0]], cfg.tokenizer).to_str()}

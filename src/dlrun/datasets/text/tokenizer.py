@@ -17,38 +17,28 @@ def train_tokenizer(texts: list, settings):
     """A tokenizer trained on `texts` (strings or pairs) with dataset.tokenizer's kind,
     vocab_size, min_frequency and lowercase; [CLS] text [SEP] (text [SEP] pair [SEP]).
 
-    WordPiece is trained as BPE with the `##` prefix and read into a WordPiece model in the
-    BPE vocabulary's order: tokenizers' own WordPieceTrainer numbers the vocabulary in hash-map
-    order, so two trainings (a resume, the processes of a DDP run) would disagree."""
+    tokenizers' WordPiece and Unigram trainers break ties in hash-map order, so two trainings on
+    the same texts may differ (BPE's do not): a run trains its tokenizer once, and its resume,
+    its other processes, eval and reproduce take that one (dlrun.datasets.fit, `fitted`)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
+    common = {"vocab_size": int(settings.vocab_size), "special_tokens": list(SPECIAL), "show_progress": False}
     kind = settings.kind
-    common = {
-        "vocab_size": int(settings.vocab_size),
-        "special_tokens": list(SPECIAL),
-        "show_progress": False,
-    }
     if kind == "unigram":
         tokenizer = Tokenizer(models.Unigram())
         trainer = trainers.UnigramTrainer(unk_token="[UNK]", **common)
+    elif kind == "bpe":
+        tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+        trainer = trainers.BpeTrainer(min_frequency=int(settings.min_frequency), **common)
     else:
-        tokenizer = Tokenizer(
-            models.BPE(unk_token="[UNK]", continuing_subword_prefix="##" if kind == "wordpiece" else None)
-        )
-        trainer = trainers.BpeTrainer(
-            min_frequency=int(settings.min_frequency),
-            continuing_subword_prefix="##" if kind == "wordpiece" else None,
-            **common,
-        )
+        tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tokenizer.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(min_frequency=int(settings.min_frequency), **common)
     steps = [normalizers.NFKC(), *([normalizers.Lowercase()] if settings.lowercase else [])]
     tokenizer.normalizer = normalizers.Sequence(steps)
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     flat = (piece for text in texts for piece in ((text,) if isinstance(text, str) else text))
-    tokenizer.train_from_iterator(flat, trainer=trainer, length=None)
-    if kind == "wordpiece":
-        vocab = tokenizer.get_vocab()
-        tokenizer.model = models.WordPiece(dict(sorted(vocab.items(), key=lambda kv: kv[1])), unk_token="[UNK]")
-        tokenizer.decoder = decoders.WordPiece()
+    tokenizer.train_from_iterator(flat, trainer=trainer)
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]

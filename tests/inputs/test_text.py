@@ -1,0 +1,200 @@
+"""dataset=text: tables and folders of texts, a tokenizer trained on the training split (the same
+in every training) or read from a file, padded batches whose padding no model reads, the text
+models, and a run from the CLI that learns the topics, predicts on texts, exports, resumes
+bit-identical and scores on two processes as on one."""
+
+import argparse
+import csv
+import json
+import logging
+
+import pytest
+import torch
+
+from dlrun.datasets import build_bundle
+from tests.inputs.text_data import TOPICS, multilabel_table, text_folder, topic_table
+from tests.processes import dlrun
+from tests.tasks.same_runs import killed_and_resumed, two_processes_and_one
+
+QUIET = ("logger=none", "trainer.progress=none", "trainer.device=cpu")
+TOPIC = ("dataset=text", "dataset.text=sentence", "dataset.target=topic")
+TINY_BERT = (
+    "model.config={model_type:bert,hidden_size:32,num_hidden_layers:2,num_attention_heads:2,intermediate_size:64}"
+)
+
+
+@pytest.fixture(scope="module")
+def topics(tmp_path_factory):
+    return topic_table(tmp_path_factory.mktemp("texts") / "topics.csv", n=1200)
+
+
+def test_a_run_trains_its_tokenizer_once(make_cfg, topics):
+    """tokenizers' WordPiece and Unigram trainers may give another vocabulary when trained again
+    on the same texts, so a resumed run, the other processes of a DDP run, eval and reproduce
+    take the run's own (`fitted`) and tokenise exactly as it did."""
+    from dlrun.datasets import fit
+
+    for kind in ("wordpiece", "bpe", "unigram"):
+        cfg = make_cfg(*TOPIC, f"dataset.path={topics}", "model=text_cnn", f"dataset.tokenizer.kind={kind}")
+        first = build_bundle(cfg.dataset)
+        again = build_bundle(cfg.dataset, fitted={"tokenizer": first.info.preprocess["tokenizer"]})
+        vocab = [json.loads(b.info.preprocess["tokenizer"])["model"]["vocab"] for b in (first, again)]
+        if kind == "unigram":  # [piece, score] pairs; a score's last digit may change through JSON
+            vocab = [[(piece, round(score, 9)) for piece, score in v] for v in vocab]
+        assert vocab[0] == vocab[1], kind
+        assert all(torch.equal(again.test[i][0], first.test[i][0]) for i in range(len(first.test))), kind
+        assert set(fit(cfg.dataset)) == {"tokenizer"}
+    assert fit(make_cfg().dataset) is None  # digits learn nothing before training
+
+
+def test_text_forms_give_their_tasks(make_cfg, topics, tmp_path, caplog):
+    folder = text_folder(tmp_path / "folder", per_class=30)
+    (folder / "sport" / "empty.txt").write_text("  \n")
+    tags = multilabel_table(tmp_path / "tags.csv", n=200)
+    rows = ["sentence,score"] + [f"{'big ' * (i % 5)}win match,{i % 5 * 1.5}" for i in range(60)] + [",2.0"]
+    (tmp_path / "scores.csv").write_text("\n".join(rows) + "\n")
+    forms = {
+        "table": (*TOPIC, f"dataset.path={topics}"),
+        "folder": ("dataset=text", f"dataset.root={folder}"),
+        "multilabel": ("task=multilabel", "dataset=text", f"dataset.path={tags}", "dataset.text=sentence",
+                       "dataset.target=tags", "dataset.label_sep=|"),
+        "regression": ("dataset=text", f"dataset.path={tmp_path / 'scores.csv'}", "dataset.text=sentence",
+                       "dataset.target=score", "task=regression", "loss=mse"),
+    }  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="dlrun"):
+        bundles = {name: build_bundle(make_cfg(*args, "model=rnn").dataset) for name, args in forms.items()}
+    infos = {name: bundle.info for name, bundle in bundles.items()}
+    assert infos["table"].class_names == infos["folder"].class_names == tuple(sorted(TOPICS))
+    assert infos["multilabel"].task == "multilabel" and infos["multilabel"].class_names == tuple(sorted(TOPICS))
+    assert infos["regression"].task == "regression" and infos["regression"].target_std[0] > 0
+    assert "left out 1 file with no text" in caplog.text and "left out 1 row with no text" in caplog.text
+    assert len(bundles["regression"].train) + len(bundles["regression"].val) + len(bundles["regression"].test) == 60
+    ids, target = bundles["table"].train[0]
+    tokens = json.loads(infos["table"].preprocess["tokenizer"])["model"]["vocab"]
+    assert ids.dtype == torch.int64 and ids[0] == tokens["[CLS]"] and ids[-1] == tokens["[SEP]"]
+    assert infos["table"].vocab_size == len(tokens) < 8000
+
+
+@pytest.mark.parametrize("name", ["text_cnn", "rnn", "transformer", "hf"])
+def test_what_a_text_model_says_does_not_depend_on_the_padding(make_cfg, topics, name):
+    from dlrun import models
+    from dlrun.datasets.text.samples import pad
+
+    extra = (TINY_BERT,) if name == "hf" else ()
+    cfg = make_cfg(*TOPIC, f"dataset.path={topics}", f"model={name}", *extra)
+    bundle = build_bundle(cfg.dataset)
+    model = models.build(cfg.model, bundle.info).eval()
+    texts = [bundle.test[i][0] for i in range(4)]
+    pad_id = bundle.info.preprocess["pad_id"]
+    short = pad(texts, pad_id)
+    longer = pad([*texts, torch.full((short.ids.shape[1] + 9,), 5)], pad_id)  # a longer text pads the others more
+    with torch.no_grad():
+        assert torch.allclose(model(short), model(longer)[:4], atol=1e-5), name
+
+
+def test_a_text_run_learns_the_topics_and_predicts_on_texts(train, topics, tmp_path, capsys):
+    """The done-when command's run, in this process: test accuracy >= 0.9; then `dlrun predict`
+    on --text, a text file's lines and a table's rows, with the run's saved tokenizer."""
+    from dlrun.commands import predict
+
+    run_dir = train(*TOPIC, f"dataset.path={topics}", "model=text_cnn", "epochs=4")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["test"]["test/acc"] >= 0.9, summary["test"]
+    saved = torch.load(run_dir / "checkpoints" / "best.pt", weights_only=True)["data_info"]["preprocess"]
+    assert (run_dir / "tokenizer.json").read_text() == saved["tokenizer"]
+    (tmp_path / "lines.txt").write_text("The referee and the coach after the match\n\nRain and a storm today\n")
+    (tmp_path / "rows.csv").write_text("sentence\nthe minister and the senate vote\n")
+    args = argparse.Namespace(
+        run=str(run_dir), inputs=[str(tmp_path / "lines.txt"), str(tmp_path / "rows.csv")],
+        text=["Stock prices and bank shares fell"], output=str(tmp_path / "p.csv"), checkpoint="best", trust=[],
+        pictures_dir=None, score_threshold=0.5, json=None,
+    )  # fmt: skip
+    assert predict.main(args) == 0
+    with open(tmp_path / "p.csv") as f:
+        rows = {row["input"]: row["class"] for row in csv.DictReader(f)}
+    assert rows == {"text 1": "finance", "lines.txt:1": "sport", "lines.txt:3": "weather", "rows.csv:1": "politics"}
+
+
+def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path):
+    """model=hf: a tiny BERT built from a config trains; saved as a Hugging Face folder (weights,
+    config, tokenizer.json) it is read back with its own tokenizer and fine-tuned."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    first = train(
+        *TOPIC, f"dataset.path={topics}", "model=hf", TINY_BERT, "epochs=3", "lr=3e-3", run_dir=tmp_path / "a"
+    )
+    learnt = json.loads((first / "summary.json").read_text())["test"]["test/acc"]
+    assert learnt > 0.6
+    from dlrun.runs.saved_run import load_run, rebuild_model
+
+    model = rebuild_model(load_run(first)).model
+    model.save_pretrained(tmp_path / "bert")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_file(str(first / "tokenizer.json")), pad_token="[PAD]"
+    )
+    fast.save_pretrained(tmp_path / "bert")
+    second = train(*TOPIC, f"dataset.path={topics}", "model=hf", f"model.path={tmp_path / 'bert'}", "epochs=1",
+                   run_dir=tmp_path / "b")  # fmt: skip
+    config = (second / "config.yaml").read_text()
+    assert f"path: {tmp_path / 'bert'}" in config.split("tokenizer:")[1]  # the folder's own tokenizer
+    first_epoch = (second / "metrics.csv").read_text().splitlines()[1].split(",")
+    assert float(first_epoch[3]) > 0.6  # val/acc after one more epoch: the folder's weights were read
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory, topics):
+    cwd = tmp_path_factory.mktemp("text_cli")
+    result = dlrun(*QUIET, *TOPIC, f"dataset.path={topics}", "model=transformer", "epochs=2", "hydra.run.dir=run",
+                   cwd=cwd)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd, cwd / "run", result
+
+
+@pytest.mark.slow
+def test_the_cli_says_what_the_texts_are_and_predicts(cli_run):
+    cwd, run_dir, result = cli_run
+    said = (run_dir / "train.log").read_text()
+    assert "texts of up to 128 tokens" in said and "tokenizer: bpe trained on the training split" in said
+    answered = dlrun("predict", str(run_dir), "--text", "The team won the league", cwd=cwd)
+    assert answered.returncode == 0, answered.stderr
+    assert "sport" in answered.stdout
+    empty = dlrun("predict", str(run_dir), "--text", " ", cwd=cwd)
+    assert empty.returncode != 0 and "--text number 1 is empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+@pytest.mark.slow
+def test_an_exported_text_model_takes_ids_and_mask(cli_run):
+    """The exported program and the TorchScript module give what the run's model gives, at any
+    batch size and length; model.json names the tokenizer written beside it."""
+    from tokenizers import Tokenizer
+
+    from dlrun.datasets.text.samples import pad
+    from dlrun.runs.saved_run import load_run, rebuild_model
+
+    cwd, run_dir, _ = cli_run
+    exported = dlrun("export", str(run_dir), "--format", "all", cwd=cwd)
+    assert exported.returncode == 0, exported.stderr
+    meta = json.loads((run_dir / "export" / "model.json").read_text())
+    assert meta["input"]["kind"] == "text" and meta["input"]["tokenizer"] == "tokenizer.json"
+    tokenizer = Tokenizer.from_file(str(run_dir / "export" / meta["input"]["tokenizer"]))
+    texts = ["rain and wind", "the bank and the market said shares fell today after the vote", "goal"]
+    batch = pad([torch.tensor(e.ids) for e in tokenizer.encode_batch(texts)], meta["input"]["pad_id"])
+    with torch.no_grad():
+        expected = rebuild_model(load_run(run_dir))(batch)
+        program = torch.export.load(str(run_dir / "export" / "model.pt2")).module()
+        assert torch.allclose(program(batch.ids, batch.mask), expected, atol=1e-5)
+        scripted = torch.jit.load(str(run_dir / "export" / "model.torchscript.pt"))
+        assert torch.allclose(scripted(batch.ids[:2], batch.mask[:2]), expected[:2], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_killed_text_run_resumes_bit_identical(topics, tmp_path):
+    args = (*QUIET, *TOPIC, f"dataset.path={topics}", "model=rnn", "epochs=2", "batch_size=32")
+    killed_and_resumed(args, tmp_path, every_n_steps=5)
+
+
+@pytest.mark.slow
+def test_two_processes_score_a_text_split_as_one_does(topics, tmp_path):
+    ddp, one = two_processes_and_one((*QUIET, *TOPIC, f"dataset.path={topics}", "model=text_cnn", "epochs=1"), tmp_path)
+    assert ddp["test/acc"] == one["test/acc"] and ddp["test/f1"] == pytest.approx(one["test/f1"], abs=1e-9)
