@@ -3,7 +3,7 @@
 #   make test       the same set-up, then the whole test suite (what .ci/run runs, after make lint)
 # and for working on dlrun:
 #   make test-fast  the tests without the `slow` mark: in-process, no training in other processes,
-#                   no services (under 3 minutes on 2 cores); PYTEST_ARGS='-k name' narrows either
+#                   no services, on two workers as make test (~1.5 minutes on 2 cores); PYTEST_ARGS='-k name' narrows either
 #   make lint       ruff's linter and formatter check (configured in pyproject.toml)
 #   make bench      the performance comparisons (bench/results.md)
 PYTHON ?= python3
@@ -26,7 +26,7 @@ test: $(STAMP) bytecode
 	$(TEST_ENV) $(VENV)/bin/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) bytecode
-	$(TEST_ENV) $(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/python -m pytest -m "not slow" -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # Byte-compile dlrun's source once: where PYTHONDONTWRITEBYTECODE is set (as on CI's machines)
 # every dlrun process the tests start would compile it again (~0.6 s of CPU per training process).

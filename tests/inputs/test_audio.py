@@ -88,6 +88,7 @@ def test_an_audio_table_gives_any_task(make_cfg, clips, tmp_path):
     assert classes.task == "classification" and values.task == "regression" and values.target_std[0] > 0
 
 
+@pytest.mark.slow
 def test_a_spectrogram_cnn_tells_the_sounds_apart_and_predicts_a_file(train, clips, tmp_path):
     """The done-when run, in this process: test accuracy >= 0.9 with model=cnn on log-mel
     spectrograms; `dlrun predict clip.wav` answers with the right sound."""

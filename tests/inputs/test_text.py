@@ -115,6 +115,7 @@ def test_a_text_run_learns_the_topics_and_predicts_on_texts(train, topics, tmp_p
     assert rows == {"text 1": "finance", "lines.txt:1": "sport", "lines.txt:3": "weather", "rows.csv:1": "politics"}
 
 
+@pytest.mark.slow
 def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path):
     """model=hf: a tiny BERT built from a config trains; saved as a Hugging Face folder (weights,
     config, tokenizer.json) it is read back with its own tokenizer and fine-tuned."""

@@ -65,7 +65,7 @@ def predicted_rows(model, run, args) -> list[dict]:
     from dlrun.metrics import thresholds
     from dlrun.runs.inference import load_inputs, readable
 
-    names, batch = load_inputs(args.inputs, run, args.text)
+    names, batch = load_inputs(args.inputs, run, getattr(args, "text", None) or [])
     with torch.no_grad():
         outputs = model(batch)
     decide = thresholds.of_run(run.path, run.cfg.get("task"), run.info.class_names or [])  # multi-label
