@@ -94,7 +94,9 @@ def test_a_spectrogram_cnn_tells_the_sounds_apart_and_predicts_a_file(train, cli
     spectrograms; `dlrun predict clip.wav` answers with the right sound."""
     from dlrun.commands import predict
 
-    run_dir = train("dataset=audio_folder", f"dataset.root={clips}", "model=cnn", "epochs=8", "lr=3e-3", "batch_size=16")
+    run_dir = train(
+        "dataset=audio_folder", f"dataset.root={clips}", "model=cnn", "epochs=8", "lr=3e-3", "batch_size=16"
+    )
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["test"]["test/acc"] >= 0.9, summary["test"]
     import soundfile
