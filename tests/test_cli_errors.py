@@ -565,6 +565,60 @@ CASES = [
     ("report-no-runs", "report {empty}", ["holds no runs"]),
     ("models-no-match", "models zzz*", ["no model matches 'zzz*'"]),
     ("datasets-no-match", "datasets zzz", ["no dataset matches 'zzz'"]),
+    # ---- text and audio ----------------------------------------------------------------------
+    ("text-no-source", "dataset=text model=text_cnn", ["dataset=text reads a table", "give one of the two"]),
+    (
+        "text-column-typo",
+        "dataset=text dataset.path={texts} dataset.text=sentense dataset.target=topic model=text_cnn",
+        ["dataset.text='sentense' is not a column of texts.csv", "Did you mean: sentence"],
+    ),
+    (
+        "text-vocab-size-0",
+        "dataset=text dataset.path={texts} dataset.text=sentence dataset.target=topic model=text_cnn dataset.tokenizer.vocab_size=0",
+        ["dataset.tokenizer.vocab_size=0 is not valid", "a whole number of tokens >= 16"],
+    ),
+    (
+        "text-image-model",
+        "dataset=text dataset.path={texts} dataset.text=sentence dataset.target=topic model=resnet18",
+        ["model=resnet18 does not read text", "model=text_cnn, rnn"],
+    ),
+    ("text-model-on-digits", "model=rnn", ["model=rnn reads token ids; dataset=digits is not text"]),
+    (
+        "text-not-utf8",
+        "dataset=text dataset.root={latin_texts} model=text_cnn",
+        ["not utf-8 text (byte 0xe9", "dataset.encoding=latin-1"],
+    ),
+    (
+        "text-tokenizer-missing",
+        "dataset=text dataset.path={texts} dataset.text=sentence dataset.target=topic model=text_cnn dataset.tokenizer.path=nope/tokenizer.json",
+        ["dataset.tokenizer.path='nope/tokenizer.json': no such file or folder"],
+    ),
+    (
+        "hf-without-model",
+        "dataset=text dataset.path={texts} dataset.text=sentence dataset.target=topic model=hf",
+        ["model=hf needs model.path", "or model.config"],
+    ),
+    (
+        "audio-sample-rate-0",
+        "dataset=audio_folder dataset.root={clips} dataset.sample_rate=0",
+        ["dataset.sample_rate=0 is not valid", "e.g. 16000"],
+    ),
+    ("audio-folder-without-audio", "dataset=audio_folder dataset.root={imgs}", ["holds no audio files", ".wav"]),
+    (
+        "audio-undecodable",
+        "dataset=audio_folder dataset.root={bad_clips}",
+        ["broken.wav is not an audio file that can be read", "dataset.skip_bad_files=true"],
+    ),
+    (
+        "audio-cnn-on-spectrograms",
+        "dataset=audio_folder dataset.root={clips} model=audio_cnn",
+        ["model=audio_cnn takes waveforms", "dataset.features=waveform"],
+    ),
+    (
+        "audio-more-mfcc-than-bands",
+        "dataset=audio_folder dataset.root={clips} dataset.features=mfcc dataset.n_mfcc=80 dataset.n_mels=40",
+        ["dataset.n_mfcc=80 is more than dataset.n_mels=40"],
+    ),
 ]
 
 NETS = """
@@ -642,6 +696,19 @@ def detection_folders(root: Path) -> None:
         (folder / "annotations.json").write_text(json.dumps(coco))
 
 
+def text_and_audio(root: Path) -> None:
+    """A table of texts, a text folder with a Latin-1 file, audio folders (one with a damaged file)."""
+    from tests.inputs.audio_data import clip_folder
+    from tests.inputs.text_data import text_folder, topic_table
+
+    topic_table(root / "texts.csv", n=60)
+    text_folder(root / "latin_texts", per_class=3)
+    (root / "latin_texts" / "sport" / "café.txt").write_bytes("the café won".encode("latin-1"))
+    clip_folder(root / "clips", per_class=3, seconds=0.7)
+    clip_folder(root / "bad_clips", per_class=3, seconds=0.7)
+    (root / "bad_clips" / "chirp" / "broken.wav").write_bytes(b"RIFF\x00\x00 not the rest of a wav")
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, request) -> dict:
     """The files the rows name: image folders (one with a damaged file), a CSV file, a finished
@@ -681,6 +748,7 @@ def workspace(tmp_path_factory, request) -> dict:
         (root / "bad_value_run" / "summary.json").unlink()  # unfinished: resume would take it
     segmentation_folders(root)
     detection_folders(root)
+    text_and_audio(root)
     return {
         **{name: root / name for name in DETECTION_FOLDERS},
         **{name: root / name for name in ("seg_ok", "seg_bad_size", "seg_bad_value", "seg_no_mask", "seg_rgb_mask")},
@@ -696,6 +764,8 @@ def workspace(tmp_path_factory, request) -> dict:
         "root": root,
         "npy": root / "inputs.npy",
         "npz": root / "pair.npz",
+        **{name: root / name for name in ("clips", "bad_clips", "latin_texts")},
+        "texts": root / "texts.csv",
     }
 
 
