@@ -75,6 +75,26 @@ def test_text_forms_give_their_tasks(make_cfg, topics, tmp_path, caplog):
     assert infos["table"].vocab_size == len(tokens) < 8000
 
 
+def test_bucketed_batches_hold_texts_of_similar_length_and_every_text_once():
+    from dlrun.datasets.loaders import LengthBuckets
+
+    lengths = torch.randint(3, 60, (1000,), generator=torch.Generator().manual_seed(0))
+    one = LengthBuckets(lengths, 16, torch.Generator().manual_seed(1), drop_last=False)
+    batches = list(one)
+    assert sorted(i for b in batches for i in b) == list(range(1000)) and len(batches) == len(one) == 63
+    padding = sum(int(lengths[b].max()) * len(b) - int(lengths[b].sum()) for b in map(torch.tensor, batches))
+    shuffled = torch.randperm(1000, generator=torch.Generator().manual_seed(1)).split(16)
+    unbucketed = sum(int(lengths[b].max()) * len(b) - int(lengths[b].sum()) for b in shuffled)
+    assert padding < unbucketed / 10
+    again = LengthBuckets(lengths, 16, torch.Generator().manual_seed(1), drop_last=False)
+    assert list(again) == batches  # a pure function of the generator's state (checkpointed: resume replays it)
+    shares = [LengthBuckets(lengths, 16, None, drop_last=False, shard=(rank, 3), seed=5) for rank in range(3)]
+    for share in shares:
+        share.set_epoch(2)
+    seen = [i for share in shares for b in share for i in b]
+    assert set(seen) == set(range(1000)) and len(seen) == 1002  # padded to a multiple of 3, as DistributedSampler
+
+
 @pytest.mark.parametrize("name", ["text_cnn", "rnn", "transformer", "hf"])
 def test_what_a_text_model_says_does_not_depend_on_the_padding(make_cfg, topics, name):
     from dlrun import models
@@ -191,11 +211,12 @@ def test_an_exported_text_model_takes_ids_and_mask(cli_run):
 
 @pytest.mark.slow
 def test_a_killed_text_run_resumes_bit_identical(topics, tmp_path):
-    args = (*QUIET, *TOPIC, f"dataset.path={topics}", "model=rnn", "epochs=2", "batch_size=32")
-    killed_and_resumed(args, tmp_path, every_n_steps=5)
+    args = (*QUIET, *TOPIC, f"dataset.path={topics}", "model=rnn", "epochs=2", "batch_size=32", "dataset.bucket=true")
+    killed_and_resumed(args, tmp_path, every_n_steps=5)  # batches bucketed by length: their order replayed too
 
 
 @pytest.mark.slow
 def test_two_processes_score_a_text_split_as_one_does(topics, tmp_path):
-    ddp, one = two_processes_and_one((*QUIET, *TOPIC, f"dataset.path={topics}", "model=text_cnn", "epochs=1"), tmp_path)
+    args = (*QUIET, *TOPIC, f"dataset.path={topics}", "model=text_cnn", "epochs=1", "dataset.bucket=true")
+    ddp, one = two_processes_and_one(args, tmp_path)
     assert ddp["test/acc"] == one["test/acc"] and ddp["test/f1"] == pytest.approx(one["test/f1"], abs=1e-9)

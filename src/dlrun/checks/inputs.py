@@ -33,6 +33,7 @@ TEXT_RULES = [
     ("dataset.tokenizer.lowercase", boolean, "true or false"),
     ("dataset.max_length", whole(4), "a whole number of tokens >= 4, e.g. 128"),
     ("dataset.truncation_side", one_of("right", "left"), "right (keep the beginning) or left (keep the end)"),
+    ("dataset.bucket", boolean, "true (training batches of texts of similar length) or false"),
 ]
 AUDIO_RULES = [
     ("dataset.audio", lambda v: isinstance(v, str) and v != "", "the column naming the audio files"),

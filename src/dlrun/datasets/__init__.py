@@ -139,6 +139,7 @@ def build(
             shard=shard,
             device=device,
             collate=bundle.collate,
+            lengths=bundle.lengths if name == "train" and cfg.get("bucket") else None,
         )
         for name, split in splits.items()
     }

@@ -67,3 +67,4 @@ class DataBundle:
     info: DataInfo
     in_memory: bool  # samples are tensors in RAM: worker processes would only add overhead
     collate: object = None  # how samples become a batch (None: torch's default; detection: lists)
+    lengths: list | None = None  # each training sample's length (texts: tokens), for dataset.bucket

@@ -40,6 +40,55 @@ class EvaluationShard(Sampler):
         return iter(self.indices)
 
 
+class LengthBuckets(Sampler):
+    """Training batches of samples of similar length (texts: less padding to compute): each
+    epoch the samples in a seeded random order, cut into pools of POOL batches, each pool sorted
+    by length and cut into batches, and the batches in a seeded random order. One process draws
+    from the loader's generator (its state is checkpointed: resume replays the epoch); with
+    `shard` (rank, world) the order is drawn from seed + epoch on every rank, as DistributedSampler
+    draws it, padded to a multiple of world, and each rank buckets its own share."""
+
+    POOL = 50
+
+    def __init__(self, lengths, batch_size: int, generator, drop_last: bool, shard=None, seed: int = 0):
+        self.lengths = torch.as_tensor(lengths)
+        self.batch_size, self.generator, self.drop_last, self.shard, self.seed = (
+            batch_size, generator, drop_last, shard, seed,
+        )  # fmt: skip
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def share(self) -> int:
+        n = len(self.lengths)
+        return n if self.shard is None else -(-n // self.shard[1])
+
+    def __len__(self) -> int:
+        n = self.share()
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n, size = len(self.lengths), self.batch_size
+        if self.shard is None:
+            draw = self.generator
+            order = torch.randperm(n, generator=draw)
+        else:
+            rank, world = self.shard
+            draw = torch.Generator().manual_seed(self.seed + self.epoch)
+            order = torch.randperm(n, generator=draw)
+            order = torch.cat([order, order[: self.share() * world - n]])[rank::world]
+        batches = []
+        for start in range(0, len(order), size * self.POOL):
+            pool = order[start : start + size * self.POOL]
+            pool = pool[torch.argsort(self.lengths[pool], stable=True)]
+            batches += [pool[i : i + size] for i in range(0, len(pool), size)]
+        if self.drop_last and len(batches[-1]) < size:
+            batches.pop()
+        for i in torch.randperm(len(batches), generator=draw).tolist():
+            yield batches[i].tolist()
+
+
 class TensorBatches:
     """What a DataLoader over a TensorDataset yields, without per-sample `__getitem__` and
     collate: each epoch one permutation from the loader's own seeded generator (drawn when
@@ -91,13 +140,15 @@ def make_loader(
     shard: tuple[int, int] | None = None,
     device: torch.device | None = None,
     collate=None,
+    lengths=None,
 ):
     """One loader. Each has its own generator, so creating an iterator never draws from
     the global torch RNG (model init and dropout stay independent of evaluation).
     `shard` (rank, world size): this rank's share; for training in an order that is a
     function of the seed and the epoch (DistributedSampler; the loop calls set_epoch), for
     evaluation every sample exactly once over all ranks (EvaluationShard). With
-    `options["in_memory"]` a TensorDataset is batched by TensorBatches, its tensors on `device`."""
+    `options["in_memory"]` a TensorDataset is batched by TensorBatches, its tensors on `device`.
+    `lengths` (training, dataset.bucket): each sample's length, for batches of similar length."""
     generator = torch.Generator().manual_seed(seed if train else seed + 1)
     shuffle = train and options["shuffle"]
     if options.get("in_memory"):
@@ -120,6 +171,19 @@ def make_loader(
     samples = len(sampler) if sampler is not None else len(dataset)
     drop_last = drops_last(samples, batch_size, train, options["drop_last"])
     workers = options["num_workers"]
+    if lengths is not None and shuffle:  # dataset.bucket: batches of similar length
+        buckets = LengthBuckets(lengths, batch_size, generator, drop_last, shard, seed)
+        return DataLoader(
+            dataset,
+            batch_sampler=buckets,
+            num_workers=workers,
+            pin_memory=options["pin_memory"],
+            generator=generator,
+            worker_init_fn=seed_worker if workers > 0 else None,
+            persistent_workers=options["persistent_workers"],
+            prefetch_factor=options["prefetch_factor"],
+            collate_fn=collate,
+        )
     return DataLoader(
         dataset,
         batch_size=batch_size,

@@ -162,8 +162,9 @@ class Fit:
             loader.generator.set_state(state.data_order)
         else:
             state.data_order = loader.generator.get_state()
-        if hasattr(loader.sampler, "set_epoch"):  # several processes: each its share, reshuffled per epoch
-            loader.sampler.set_epoch(epoch)
+        for sampler in (loader.sampler, getattr(loader, "batch_sampler", None)):  # several processes: each
+            if hasattr(sampler, "set_epoch"):  # its share, reshuffled per epoch (texts bucketed by length too)
+                sampler.set_epoch(epoch)
         self.loss_sum = RunningMean(device, state.loss_total, state.loss_count)
         self.part_sums = {name: RunningMean(device, *sums) for name, sums in state.loss_parts.items()}
         self.first_bad_step = torch.full((), -1, device=device)  # first step with a non-finite loss, on the device

@@ -63,7 +63,13 @@ def text(cfg, fitted: dict | None = None) -> DataBundle:
         vocab_size=tokenizer.get_vocab_size(),
     )
     datasets = [TokenIds([ids[i] for i in split], targets) for split, targets in zip(splits, ys)]
-    return DataBundle(*datasets, info=info, in_memory=True, collate=PadBatch(padding))
+    return DataBundle(
+        *datasets,
+        info=info,
+        in_memory=True,
+        collate=PadBatch(padding),
+        lengths=[len(ids[i]) for i in splits[0]],
+    )
 
 
 def fit(cfg) -> dict | None:
