@@ -1,7 +1,6 @@
 """Shared fixtures: offline W&B, composed configs, the real CLI in a subprocess."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -62,14 +61,14 @@ def train(make_cfg, tmp_path):
 
 @pytest.fixture
 def dlrun_cli(tmp_path):
-    """Run the installed `dlrun` console script in tmp_path; returns CompletedProcess."""
+    """Run the `dlrun` command in tmp_path (a process of its own: tests.processes.dlrun);
+    returns CompletedProcess."""
+
+    from tests.processes import dlrun
 
     def _run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
-        exe = Path(sys.executable).parent / "dlrun"
         full_env = {**os.environ, "COLUMNS": "120", **(env or {})}
-        return subprocess.run(
-            [str(exe), *args], cwd=cwd or tmp_path, capture_output=True, text=True, timeout=timeout, env=full_env
-        )
+        return dlrun(*args, cwd=cwd or tmp_path, timeout=timeout, env=full_env)
 
     return _run
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.processes import DLRUN, QUIET, cli_env, forked, reaped
+from tests.processes import QUIET, begin, cli_env, dlrun, finish
 
 # (id, arguments, fragments the message must contain). {imgs} {bad_imgs} {csv} {npy} {npz} {run} {edited_run}
 # {file} {empty} stand for the workspace's fixtures (see `workspace`); the nets of NETS are in
@@ -728,14 +728,7 @@ def workspace(tmp_path_factory, request) -> dict:
     (root / "not_a_run").mkdir()
     (root / "not_a_run" / "config.yaml").write_text("seed: 0\n")
     if any(re.search(r"\{\w*run\}", args) for _, args, _ in selected_cases(request)):
-        trained = subprocess.run(
-            [DLRUN, *QUIET, "model=mlp", "model.hidden=[8]", "epochs=1", f"hydra.run.dir={root}/run"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            env=cli_env(),
-            timeout=300,
-        )
+        trained = dlrun(*QUIET, "model=mlp", "model.hidden=[8]", "epochs=1", f"hydra.run.dir={root}/run", cwd=root)
         assert trained.returncode == 0, trained.stderr
         for copy, old, new in (
             ("edited_run", "hidden:\n  - 8", "hidden:\n  - 16"),
@@ -776,13 +769,9 @@ SUBCOMMAND_WORDS = ("eval", "predict", "export", "resume", "reproduce", "report"
 @pytest.fixture(scope="module")
 def outcomes(workspace, request) -> dict:
     """The chosen rows, two at a time, each in a folder of its own: {id: (CompletedProcess, folder)}.
-    Each row is the dlrun command's main() in a forked copy of this process (tests.processes.forked),
-    which has imported dlrun and torch once: a row costs what dlrun does, not Python's start-up."""
-    import torch  # noqa: F401  (imported once here, not in every row)
-
-    import dlrun.cli  # noqa: F401
-
-    pending, running, results = list(selected_cases(request)), {}, {}
+    Each row is the `dlrun` command in a process of its own (tests.processes: forked from a
+    server that imported dlrun and torch once, so a row costs what dlrun does, not Python's start-up)."""
+    pending, running, results = list(selected_cases(request)), [], {}
     while pending or running:
         while pending and len(running) < max(2, os.cpu_count() or 2):
             name, args, _ = pending.pop(0)
@@ -792,14 +781,13 @@ def outcomes(workspace, request) -> dict:
             argv = args.format(**{k: str(v) for k, v in workspace.items()}).split()
             if argv[0] not in SUBCOMMAND_WORDS:  # a training run: quiet, unless the row sets those keys itself
                 argv += [a for a in QUIET if a.split("=")[0] not in {x.split("=")[0] for x in argv}]
-            running[forked(argv, cwd, cli_env())] = (name, cwd, argv, time.monotonic())
-        for pid, (name, cwd, argv, started) in list(running.items()):
-            if time.monotonic() - started > 300:
-                os.kill(pid, 9)  # a row that hangs fails (killed) instead of holding the suite
-            result = reaped(pid, cwd, argv, block=False)
+            running.append((name, cwd, begin(argv, cwd, cli_env()), time.monotonic()))
+        for row in list(running):
+            name, cwd, started, since = row
+            result = finish(started, 300, wait=time.monotonic() - since > 300)  # a row that hangs fails
             if result is not None:
                 results[name] = (result, cwd)
-                del running[pid]
+                running.remove(row)
         time.sleep(0.02)
     return results
 
@@ -853,7 +841,6 @@ def test_info_and_shell_completion(dlrun_cli):
 
 
 def test_python_dash_m(tmp_path):
-    import subprocess
     import sys
 
     result = subprocess.run(
@@ -863,7 +850,6 @@ def test_python_dash_m(tmp_path):
 
 
 def test_cli_module_imports_no_torch():
-    import subprocess
     import sys
 
     code = "import sys, dlrun.cli; print('torch' in sys.modules)"

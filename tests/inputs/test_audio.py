@@ -120,8 +120,9 @@ def test_audio_cnn_trains_on_waveforms(train, clips):
 
 
 @pytest.mark.slow
-def test_an_audio_run_exports_its_feature_settings_and_resumes_bit_identical(clips, tmp_path):
-    args = (*QUIET, "dataset=audio_folder", f"dataset.root={clips}", "model=cnn", "epochs=2", "batch_size=16")
+def test_an_audio_run_exports_its_feature_settings_and_resumes_bit_identical(tmp_path):
+    few = clip_folder(tmp_path / "few", per_class=12, seconds=0.8)
+    args = (*QUIET, "dataset=audio_folder", f"dataset.root={few}", "model=cnn", "epochs=2", "batch_size=8")
     _, run_dir = killed_and_resumed(args, tmp_path, every_n_steps=4)
     exported = dlrun("export", str(run_dir), "--format", "exported", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
