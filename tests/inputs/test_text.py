@@ -136,8 +136,9 @@ def test_a_text_run_learns_the_topics_and_predicts_on_texts(train, topics, tmp_p
 
 
 @pytest.mark.slow
-def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path):
-    """model=hf: a tiny BERT built from a config trains; saved as a Hugging Face folder (weights,
+def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path, capsys):
+    """model=hf: a tiny BERT built from a config trains and `predict --text` answers; saved as a
+    Hugging Face folder (weights,
     config, tokenizer.json) it is read back with its own tokenizer and fine-tuned."""
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
@@ -147,6 +148,14 @@ def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path):
     )
     learnt = json.loads((first / "summary.json").read_text())["test"]["test/acc"]
     assert learnt > 0.6
+    from dlrun.commands import predict
+
+    args = argparse.Namespace(
+        run=str(first), inputs=[], text=["The goal and the coach won the league match"], output=None,
+        checkpoint="best", trust=[], pictures_dir=None, score_threshold=0.5, json=None,
+    )  # fmt: skip
+    assert predict.main(args) == 0
+    assert "sport" in capsys.readouterr().out
     from dlrun.runs.saved_run import load_run, rebuild_model
 
     model = rebuild_model(load_run(first)).model
