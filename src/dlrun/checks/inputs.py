@@ -5,11 +5,11 @@ import csv
 from pathlib import Path
 
 from dlrun.checks.values import ABSENT, apply, boolean, lookup, number, one_of, whole
+from dlrun.datasets.file_formats import AUDIO_SUFFIXES
 from dlrun.errors import did_you_mean
 
 TEXT_SETS = ("text",)
 AUDIO_SETS = ("audio_folder", "audio_table")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au")  # datasets.audio.decoding's
 FEATURES = ("logmel", "mfcc", "waveform")
 
 

@@ -1,4 +1,4 @@
-"""Which files `dataset=table` and `dataset=arrays` read, told by the extension. No torch, no
+"""Which files `dataset=table`, `dataset=arrays` and the audio sets read, told by the extension. No torch, no
 pandas: the config checks name a file of the wrong kind before anything heavy is imported."""
 
 from pathlib import Path
@@ -16,6 +16,7 @@ FORMATS = {
     ".arrow": "Feather",
 }
 COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")  # pandas reads compressed CSV/TSV by these
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au")  # what soundfile decodes here
 
 
 def table_format(path, key: str = "dataset.path", default: str | None = None) -> str:

@@ -57,7 +57,7 @@ def decoded_bytes(samples: list, seed: int) -> int:
     return int(np.mean(pixels) * 3 * len(samples)) if pixels else DECODE_LIMIT + 1
 
 
-def _threads() -> int:
+def decode_threads() -> int:
     try:
         return max(1, min(8, len(os.sched_getaffinity(0))))
     except AttributeError:
@@ -75,7 +75,7 @@ def drop_bad_files(folder) -> None:
             log.warning("skipped (dataset.skip_bad_files=true): %s", str(err).removesuffix(" " + SKIP_HINT))
             return False
 
-    with ThreadPoolExecutor(_threads()) as pool:
+    with ThreadPoolExecutor(decode_threads()) as pool:
         keep = list(pool.map(readable, folder.samples))
     if not all(keep):
         folder.samples = [s for s, ok in zip(folder.samples, keep) if ok]
@@ -131,7 +131,7 @@ class DecodedFolder(Dataset):
     def __init__(self, folder):
         self.root, self.classes, self.class_to_idx = folder.root, folder.classes, folder.class_to_idx
         self.samples, self.targets = folder.samples, folder.targets
-        with ThreadPoolExecutor(_threads()) as pool:  # PIL decodes without holding the GIL
+        with ThreadPoolExecutor(decode_threads()) as pool:  # PIL decodes without holding the GIL
             self.images = list(pool.map(_decode, (path for path, _ in self.samples)))
         self.small = max(max(image.shape[1:]) for image in self.images) <= SMALL_SIDE
 

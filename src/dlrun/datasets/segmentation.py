@@ -69,7 +69,7 @@ class DecodedMasks(Dataset):
         def decoded(pair):
             return image_files._decode(pair[0]), tv_tensors.Mask(torch.from_numpy(read_mask(pair[1])))
 
-        with ThreadPoolExecutor(image_files._threads()) as pool:  # PIL decodes without holding the GIL
+        with ThreadPoolExecutor(image_files.decode_threads()) as pool:  # PIL decodes without holding the GIL
             self.pairs = list(pool.map(decoded, self.samples))
 
     def __len__(self) -> int:
@@ -109,7 +109,7 @@ def segmentation_folder(cfg) -> DataBundle:
     folders = parts or {"train": root}
     pairs = {split: paired_files(folder) for split, folder in folders.items()}
     ignore = cfg.get("ignore_index")
-    with ThreadPoolExecutor(image_files._threads()) as pool:  # every mask read once: its size and largest index
+    with ThreadPoolExecutor(image_files.decode_threads()) as pool:  # every mask read once: its size and largest index
         largest = {split: list(pool.map(lambda pair: surveyed(pair, ignore), found)) for split, found in pairs.items()}
     classes = class_names(root, max(largest["train"]))
     for split, found in pairs.items():

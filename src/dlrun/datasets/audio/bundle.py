@@ -11,7 +11,7 @@ import torch
 from dlrun.datasets.audio.clips import ClipFeatures, Clips
 from dlrun.datasets.audio.decoding import AUDIO_SUFFIXES, duration, read_clip
 from dlrun.datasets.audio.features import feature_shape
-from dlrun.datasets.image_files import DECODE_LIMIT, _threads
+from dlrun.datasets.image_files import DECODE_LIMIT, decode_threads
 from dlrun.datasets.info import CLASSIFICATION, DataBundle
 from dlrun.datasets.splits import configured_split
 from dlrun.datasets.tables import class_ids, frame_targets, read_table, target_columns
@@ -114,7 +114,7 @@ def decode_all(files: list, sample_rate: int) -> list:
     if size > DECODE_LIMIT:
         log.info("audio files decoded at each access (%.0f MB decoded would not fit)", size / 1e6)
         return [str(f) for f in files]
-    with ThreadPoolExecutor(_threads()) as pool:
+    with ThreadPoolExecutor(decode_threads()) as pool:
         waves = list(pool.map(lambda f: torch.from_numpy(read_clip(f, sample_rate)), files))
     log.info("%s decoded once into memory (%.0f MB)", plural(len(waves), "audio clip"), size / 1e6)
     return waves

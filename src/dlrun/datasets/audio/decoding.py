@@ -6,9 +6,9 @@ from math import gcd
 
 import numpy as np
 
+from dlrun.datasets.file_formats import AUDIO_SUFFIXES  # noqa: F401  (the suffixes this module decodes)
 from dlrun.errors import DlrunError, first_line
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au")
 SKIP_HINT = "Replace or delete it, or set dataset.skip_bad_files=true to leave damaged files out with a warning."
 
 

@@ -89,7 +89,7 @@ def read_sizes(paths: list[str]) -> list[tuple[int, int]]:
         except (OSError, ValueError, SyntaxError) as err:
             raise DlrunError(f"{path} is not an image that can be read ({type(err).__name__}: {err}).") from err
 
-    with ThreadPoolExecutor(image_files._threads()) as pool:
+    with ThreadPoolExecutor(image_files.decode_threads()) as pool:
         sizes = list(pool.map(size, paths))
     missing = [p for p, s in zip(paths, sizes) if s is None]
     if missing:
@@ -108,7 +108,7 @@ class BoxedImages(Dataset):
         self.samples = samples
         self.images = None
         if decoded:
-            with ThreadPoolExecutor(image_files._threads()) as pool:  # PIL decodes without holding the GIL
+            with ThreadPoolExecutor(image_files.decode_threads()) as pool:  # PIL decodes without holding the GIL
                 self.images = list(pool.map(lambda s: image_files._decode(s.path), samples))
 
     def __len__(self) -> int:
