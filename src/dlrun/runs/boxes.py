@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import torch
-from torchvision.utils import draw_bounding_boxes
 
 TRUE_COLOUR, PREDICTED_COLOUR = "lime", "red"
 
@@ -105,6 +104,8 @@ def drawn(image: torch.Tensor, found: dict, info, colour: str, scores: bool = Tr
         image = (image.clamp(0, 1) * 255).round().to(torch.uint8)
     if not len(found["boxes"]):
         return image
+    from torchvision.utils import draw_bounding_boxes  # torchvision.ops: ~1 s of imports, for detection runs only
+
     return draw_bounding_boxes(image, found["boxes"].float(), labels=labels, colors=colour, width=2)
 
 
