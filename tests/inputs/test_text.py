@@ -135,6 +135,15 @@ def test_a_text_run_learns_the_topics_and_predicts_on_texts(train, topics, tmp_p
     assert rows == {"text 1": "finance", "lines.txt:1": "sport", "lines.txt:3": "weather", "rows.csv:1": "politics"}
 
 
+def test_a_multilabel_text_run_learns_the_tags(train, tmp_path):
+    """Sentences of one or two topics, their tags a '|'-separated list: task=multilabel on text."""
+    tags = multilabel_table(tmp_path / "tags.csv", n=800)
+    run_dir = train("task=multilabel", "dataset=text", f"dataset.path={tags}", "dataset.text=sentence",
+                    "dataset.target=tags", "dataset.label_sep=|", "model=text_cnn", "epochs=3")  # fmt: skip
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["test"]["test/map"] >= 0.9 and summary["monitor"] == "val/map", summary["test"]
+
+
 @pytest.mark.slow
 def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path, capsys):
     """model=hf: a tiny BERT built from a config trains and `predict --text` answers; saved as a
