@@ -3,7 +3,7 @@
 #   make test       the same set-up, then the whole test suite (what .ci/run runs, after make lint)
 # and for working on dlrun:
 #   make test-fast  the tests without the `slow` mark: in-process, no training in other processes,
-#                   no services, on two workers as make test (~1.5 minutes on 2 cores); PYTEST_ARGS='-k name' narrows either
+#                   no services, on two workers as make test (1.5-2 minutes on 2 cores); PYTEST_ARGS='-k name' narrows either
 #   make lint       ruff's linter and formatter check (configured in pyproject.toml)
 #   make bench      the performance comparisons (bench/results.md)
 PYTHON ?= python3
