@@ -14,7 +14,7 @@ import torch
 from dlrun.datasets import build_bundle
 from tests.inputs.audio_data import CLASSES, clip_folder, sound
 from tests.processes import dlrun
-from tests.tasks.same_runs import killed_and_resumed
+from tests.tasks.same_runs import killed_and_resumed, two_processes_and_one
 
 QUIET = ("logger=none", "trainer.progress=none", "trainer.device=cpu")
 HOW = {"sample_rate": 16000, "clip_seconds": 1.0, "n_mels": 64, "n_fft": 400, "hop_length": 160, "n_mfcc": 20}
@@ -129,3 +129,10 @@ def test_an_audio_run_exports_its_feature_settings_and_resumes_bit_identical(tmp
     spec = json.loads((run_dir / "export" / "model.json").read_text())["input"]
     assert spec["kind"] == "audio" and spec["features"] == "logmel"
     assert {k: spec[k] for k in HOW} == HOW and spec["shape"] == [1, 64, 101]
+
+
+@pytest.mark.slow
+def test_two_processes_score_an_audio_split_as_one_does(tmp_path):
+    few = clip_folder(tmp_path / "few", per_class=10, seconds=0.8)
+    ddp, one = two_processes_and_one((*QUIET, "dataset=audio_folder", f"dataset.root={few}", "epochs=1"), tmp_path)
+    assert ddp["test/acc"] == one["test/acc"] and ddp["test/loss"] == pytest.approx(one["test/loss"], abs=1e-6)

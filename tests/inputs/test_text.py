@@ -252,3 +252,15 @@ def test_two_processes_score_a_text_split_as_one_does(few_topics, tmp_path):
     args = (*QUIET, *TOPIC, f"dataset.path={few_topics}", "model=text_cnn", "epochs=1", "dataset.bucket=true")
     ddp, one = two_processes_and_one(args, tmp_path)
     assert ddp["test/acc"] == one["test/acc"] and ddp["test/f1"] == pytest.approx(one["test/f1"], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_a_sweep_over_text_models_ranks_them(few_topics, tmp_path):
+    swept = dlrun("-m", *QUIET, *TOPIC, f"dataset.path={few_topics}", "model=text_cnn,rnn", "epochs=1", cwd=tmp_path)
+    assert swept.returncode == 0, swept.stderr[-3000:]
+    (sweep,) = (tmp_path / "outputs" / "multirun").iterdir()
+    with open(sweep / "report.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(row["model"] for row in rows) == ["rnn", "text_cnn"]
+    assert all(row["status"] == "completed" and float(row["test/acc"]) > 0.3 for row in rows)
+    assert all((sweep / row["job"] / "tokenizer.json").is_file() for row in rows)
