@@ -148,7 +148,8 @@ def test_a_multilabel_text_run_learns_the_tags(train, tmp_path):
 def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path, capsys):
     """model=hf: a tiny BERT built from a config trains and `predict --text` answers; saved as a
     Hugging Face folder (weights,
-    config, tokenizer.json) it is read back with its own tokenizer and fine-tuned."""
+    config, tokenizer.json) it is read back with its own tokenizer and fine-tuned. Its exported
+    program gives what the model gives (padded to max_length: its export specialises the length)."""
     from tokenizers import Tokenizer
     from transformers import PreTrainedTokenizerFast
 
@@ -165,8 +166,21 @@ def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path, capsy
     )  # fmt: skip
     assert predict.main(args) == 0
     assert "sport" in capsys.readouterr().out
+    from dlrun.commands import export as export_command
+
+    export_args = argparse.Namespace(run=str(first), format=["exported"], output=None, checkpoint="best", trust=[])
+    assert export_command.main(export_args) == 0
+    meta = json.loads((first / "export" / "model.json").read_text())["input"]
+    length = meta.get("padded_to") or 16  # Hugging Face's export specialises the length: padded to max_length
+    ids = torch.full((3, length), meta["pad_id"])
+    ids[:, :4] = torch.tensor([2, 40, 41, 3])
+    mask = ids != meta["pad_id"]
+    from dlrun.datasets.text.samples import TextBatch
     from dlrun.runs.saved_run import load_run, rebuild_model
 
+    program = torch.export.load(str(first / "export" / "model.pt2")).module()
+    with torch.no_grad():
+        assert torch.allclose(program(ids, mask), rebuild_model(load_run(first))(TextBatch(ids, mask)), atol=1e-5)
     model = rebuild_model(load_run(first)).model
     model.save_pretrained(tmp_path / "bert")
     fast = PreTrainedTokenizerFast(

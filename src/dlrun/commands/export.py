@@ -129,6 +129,8 @@ def main(args) -> int:
     out = Path(args.output) if args.output else run.path / "export"
     out.mkdir(parents=True, exist_ok=True)
     program, example = exportable(model, run.info)  # what exported and torchscript formats take
+    text_length = run.info.input_shape[0] if len(example) == 2 else None  # token ids and mask
+    padded_to = None  # the text length an exported text model takes, when it cannot take any
     written = []
     for fmt in formats:
         path = (
@@ -142,7 +144,8 @@ def main(args) -> int:
 
                 save_model(model, str(tmp))
             elif fmt == "exported":
-                torch.export.save(export_program(program, example), str(tmp))
+                exported, padded_to = export_program(program, example, text_length)
+                torch.export.save(exported, str(tmp))
             elif boxes:  # a detector takes a list of images of their own sizes: scripted, not traced
                 from dlrun.models.torchvision_detection import scripted
 
@@ -169,7 +172,7 @@ def main(args) -> int:
         **detection,
         "input_shape": list(info.input_shape),  # detection: the first image's (a detector takes any size)
         "output_shape": list(tasks.get(info.task).output_shape(info)),  # per sample: (classes,) or (classes, H, W)
-        "input": input_spec(run),
+        "input": {**input_spec(run), **({"padded_to": padded_to} if padded_to else {})},
         "model": run.cfg.model.name,
         "checkpoint": {
             "file": f"checkpoints/{args.checkpoint}.pt",
@@ -223,19 +226,33 @@ def exportable(model, info):
     return TokenInputs(model).eval(), (ids, mask)
 
 
-def export_program(model, example: tuple):
-    """torch.export with a dynamic batch size (and text length); a model that will not allow that
-    is exported for the example's shapes."""
+def export_program(model, example: tuple, text_length: int | None = None):
+    """(program, the text length it takes or None). torch.export with a dynamic batch size (and
+    text length); a text model whose length will not stay dynamic (Hugging Face's specialise it)
+    is exported for texts padded to `text_length` (dataset.max_length) with a dynamic batch; any
+    other model that will not allow a dynamic batch for the example's shapes."""
     import torch
 
     batch = torch.export.Dim("batch", min=1)
     dims = ({0: batch},) if len(example) == 1 else ({0: batch, 1: torch.export.Dim("length", min=2)},) * 2
     try:
-        return torch.export.export(model, example, dynamic_shapes=dims)
+        return torch.export.export(model, example, dynamic_shapes=dims), None
     except Exception as err:  # data-dependent shapes (e.g. BatchNorm specialisation)
+        if text_length is not None:
+            ids, mask = example
+            padded = (
+                torch.nn.functional.pad(ids, (0, text_length - ids.shape[1]), value=int(ids[0, -1])),
+                torch.nn.functional.pad(mask, (0, text_length - mask.shape[1]), value=False),
+            )
+            print(
+                f"note: a dynamic text length is not exportable ({type(err).__name__}); exporting texts padded "
+                f"to {text_length} tokens (model.json: input.padded_to)",
+                file=sys.stderr,
+            )
+            return torch.export.export(model, padded, dynamic_shapes=({0: batch},) * 2), text_length
         print(
             f"note: a dynamic batch size is not exportable ({type(err).__name__}); exporting batch size "
             f"{example[0].shape[0]}",
             file=sys.stderr,
         )
-        return torch.export.export(model, example)
+        return torch.export.export(model, example), None
