@@ -42,6 +42,7 @@ class Clips(Dataset):
 
     def __init__(self, sources: list, targets: torch.Tensor, make: ClipFeatures, train: bool):
         self.sources, self.targets, self.make, self.train = sources, targets, make, train
+        self.evaluated: dict[int, torch.Tensor] = {}  # evaluation features of in-memory clips: the same every epoch
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -53,4 +54,10 @@ class Clips(Dataset):
         return torch.from_numpy(read_clip(source, self.make.how["sample_rate"]))
 
     def __getitem__(self, i):
-        return self.make(self.wave(i), self.train), self.targets[i]
+        if self.train:
+            return self.make(self.wave(i), True), self.targets[i]
+        if not isinstance(self.sources[i], torch.Tensor):  # decoded at each access: nothing kept
+            return self.make(self.wave(i)), self.targets[i]
+        if i not in self.evaluated:  # the centre window, no masks: computed once
+            self.evaluated[i] = self.make(self.wave(i))
+        return self.evaluated[i], self.targets[i]
