@@ -15,14 +15,14 @@ from torchvision's classes (model=custom), SGD 0.02 with a cosine schedule.
 import argparse
 import csv
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from whole_process import timed  # noqa: E402  (bench/, the script's own folder)
+
 from tests.tasks.detection_data import shapes  # noqa: E402
 
 
@@ -31,14 +31,6 @@ def data(root: Path) -> Path:
         shapes(root, 255, sizes=(128, 128), seed=1, name="train")
         shapes(root, 64, sizes=(128, 128), seed=2, name="val", start=255)
     return root
-
-
-def timed(argv: list[str], cwd: Path) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(done.stderr[-3000:])
-    return time.perf_counter() - started, done.stdout
 
 
 COMMON = ("task=detection", "dataset=coco", "dataset.annotations=train.json", "dataset.val_annotations=val.json")

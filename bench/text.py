@@ -10,23 +10,15 @@ import argparse
 import json
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from whole_process import timed  # noqa: E402  (bench/, the script's own folder)
+
 from tests.inputs.text_data import topic_table  # noqa: E402
-
-
-def timed(argv: list[str], cwd: Path) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(done.stderr[-3000:])
-    return time.perf_counter() - started, done.stdout
 
 
 def main() -> None:

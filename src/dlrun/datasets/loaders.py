@@ -172,24 +172,17 @@ def make_loader(
     drop_last = drops_last(samples, batch_size, train, options["drop_last"])
     workers = options["num_workers"]
     if lengths is not None and shuffle:  # dataset.bucket: batches of similar length
-        buckets = LengthBuckets(lengths, batch_size, generator, drop_last, shard, seed)
-        return DataLoader(
-            dataset,
-            batch_sampler=buckets,
-            num_workers=workers,
-            pin_memory=options["pin_memory"],
-            generator=generator,
-            worker_init_fn=seed_worker if workers > 0 else None,
-            persistent_workers=options["persistent_workers"],
-            prefetch_factor=options["prefetch_factor"],
-            collate_fn=collate,
-        )
+        batching = {"batch_sampler": LengthBuckets(lengths, batch_size, generator, drop_last, shard, seed)}
+    else:
+        batching = {
+            "batch_size": batch_size,
+            "shuffle": shuffle and sampler is None,
+            "sampler": sampler,
+            "drop_last": drop_last,
+        }
     return DataLoader(
         dataset,
-        batch_size=batch_size,
-        shuffle=shuffle and sampler is None,
-        sampler=sampler,
-        drop_last=drop_last,
+        **batching,
         num_workers=workers,
         pin_memory=options["pin_memory"],
         generator=generator,

@@ -26,7 +26,7 @@ def check_fits(model: nn.Module, data, info: DataInfo, model_cfg, device: torch.
     samples = [data[i] for i in range(min(2, len(data)))]
     if collate is not None and tasks.get(info.task).boxes:
         return check_detects(model, collate(samples), info, name, device)
-    if collate is not None:  # text: padded token ids and their mask
+    if collate is not None:  # the loader's own (text: padded ids and mask; torch's default stacks)
         batch, targets = (part.to(device) for part in collate(samples))
     else:
         batch = torch.stack([torch.as_tensor(x) for x, _ in samples]).to(device)

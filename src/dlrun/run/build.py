@@ -69,7 +69,7 @@ def build_training(cfg: DictConfig, device: torch.device, say=None, fitted: dict
         cfg.model,
         device,  # a shape mismatch,
         resizable=cfg.dataset.get("transforms") is not None,
-        collate=getattr(loaders["val"], "collate_fn", None),  # detection: lists of images; text: padded ids
+        collate=getattr(loaders["val"], "collate_fn", None),  # a DataLoader's (detection: lists; text: padded ids)
     )  # named before training
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     check_loss(criterion, outputs, targets, cfg.loss)  # the loss takes the data's outputs and targets

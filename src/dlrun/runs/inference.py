@@ -93,8 +93,9 @@ def table_texts(path: Path, how: dict) -> list:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DlrunError(f"{path.name} lacks the text column(s) the model was trained on: {', '.join(missing)}.")
-    parts = [frame[c].fillna("").astype(str).str.strip() for c in columns]
-    return list(parts[0]) if len(parts) == 1 else [(a, " ".join(rest)) for a, *rest in zip(*parts)]
+    from dlrun.datasets.text.reading import cells, joined
+
+    return joined(cells(frame, columns))
 
 
 def audio_tensor(path: Path, how: dict) -> torch.Tensor:

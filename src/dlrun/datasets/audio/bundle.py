@@ -24,7 +24,7 @@ STATS_CLIPS = 2000  # training clips whose features give the standardisation's m
 
 def audio(cfg) -> DataBundle:
     files, task, y, names = from_table(cfg) if cfg.name == "audio_table" else from_folder(cfg)
-    files, y = readable(files, y, cfg.skip_bad_files)
+    files, y, headers = readable(files, y, cfg.skip_bad_files)
     splits = configured_split(cfg, len(files), y if task == CLASSIFICATION else None)
     how = {
         "kind": "audio",
@@ -36,7 +36,7 @@ def audio(cfg) -> DataBundle:
         "hop_length": int(cfg.hop_length),
         "n_mfcc": int(cfg.n_mfcc),
     }
-    sources = decode_all(files, how["sample_rate"])
+    sources = decode_all(files, headers, how["sample_rate"])
     how.update(standardisation([sources[i] for i in splits[0][:STATS_CLIPS]], how))
     ys, info = split_targets(y, splits, task, feature_shape(how), names, preprocess=how)
     augment = dict(cfg.spec_augment) if cfg.get("spec_augment") else None
@@ -88,13 +88,13 @@ def from_table(cfg):
     return files, task, y, names
 
 
-def readable(files: list, y: np.ndarray, skip: bool) -> tuple[list, np.ndarray]:
-    """Every file's header read; one that is not audio stops the run (naming it), or with
-    dataset.skip_bad_files=true is left out with a warning."""
-    keep = []
+def readable(files: list, y: np.ndarray, skip: bool) -> tuple[list, np.ndarray, list]:
+    """(files, targets, (frames, sample rate) of each) of the files whose header reads; one that is
+    not audio stops the run (naming it), or with dataset.skip_bad_files=true is left out with a warning."""
+    keep, headers = [], []
     for i, file in enumerate(files):
         try:
-            duration(file)
+            headers.append(duration(file))
             keep.append(i)
         except DlrunError as err:
             if not skip:
@@ -102,15 +102,13 @@ def readable(files: list, y: np.ndarray, skip: bool) -> tuple[list, np.ndarray]:
             log.warning("skipped (dataset.skip_bad_files=true): %s", str(err).split(". Replace")[0])
     if not keep:
         raise DlrunError("no audio file of the data set could be read.")
-    return [files[i] for i in keep], y[keep]
+    return [files[i] for i in keep], y[keep], headers
 
 
-def decode_all(files: list, sample_rate: int) -> list:
-    """The clips as waveforms in memory when they fit in DECODE_LIMIT, else their paths."""
-    size = 0
-    for file in files:
-        frames, rate = duration(file)
-        size += int(frames * sample_rate / rate) * 4
+def decode_all(files: list, headers: list, sample_rate: int) -> list:
+    """The clips as waveforms in memory when they fit in DECODE_LIMIT (from `headers`, each file's
+    (frames, sample rate)), else their paths."""
+    size = sum(int(frames * sample_rate / rate) * 4 for frames, rate in headers)
     if size > DECODE_LIMIT:
         log.info("audio files decoded at each access (%.0f MB decoded would not fit)", size / 1e6)
         return [str(f) for f in files]

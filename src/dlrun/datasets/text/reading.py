@@ -39,7 +39,7 @@ def from_table(cfg):
                 f"\nColumns: {', '.join(frame.columns)}"
             )
     targets = target_columns(cfg, frame, path.name)
-    parts = [frame[c].fillna("").astype(str).str.strip() for c in columns]
+    parts = cells(frame, columns)
     empty = np.logical_and.reduce([(p == "").to_numpy() for p in parts])
     if empty.any():
         first = int(np.flatnonzero(empty)[0])
@@ -52,9 +52,19 @@ def from_table(cfg):
         frame, parts = frame[~empty].reset_index(drop=True), [p[~empty].reset_index(drop=True) for p in parts]
     if len(frame) == 0:
         raise DlrunError(f"{path.name} has no rows with text in column(s) {', '.join(columns)}.")
-    texts = list(parts[0]) if len(parts) == 1 else [(p[0], " ".join(p[1:])) for p in zip(*parts)]
+    texts = joined(parts)
     task, y, names = frame_targets(cfg, frame, targets, path.name)
     return texts, task, y, names
+
+
+def cells(frame, columns: list[str]) -> list:
+    """Each text column's cells as stripped strings (a missing cell: "")."""
+    return [frame[c].fillna("").astype(str).str.strip() for c in columns]
+
+
+def joined(parts: list) -> list:
+    """A text per row: one column's strings, or with several columns (first, the others joined) pairs."""
+    return list(parts[0]) if len(parts) == 1 else [(p[0], " ".join(p[1:])) for p in zip(*parts)]
 
 
 def from_folder(cfg):
