@@ -1,5 +1,6 @@
-"""Turn raw inputs (image files, table rows) into the tensors a run's model saw at
-evaluation, and model outputs into readable predictions."""
+"""Turn raw inputs (image files, table rows, texts, audio files) into the tensors a run's model
+saw at evaluation, and model outputs into readable predictions. One path per input kind, for
+`dlrun predict` (files) and `dlrun serve` (uploads: bytes, JSON rows, strings) alike."""
 
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import torch
 
 from dlrun.datasets.file_formats import FORMATS, table_format
 from dlrun.datasets.tables import read_table
-from dlrun.errors import DlrunError
+from dlrun.errors import DlrunError, first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -49,11 +50,8 @@ def load_inputs(paths: list[str], run, texts: list[str] = ()) -> tuple[list[str]
 def text_inputs(paths: list[str], texts: list[str], how: dict):
     """Texts from --text, the lines of text files and the rows of tables (the run's text
     column(s)), tokenised with the run's own tokenizer into one padded TextBatch."""
-    from tokenizers import Tokenizer
-
     from dlrun.datasets.text.reading import decode
     from dlrun.datasets.text.samples import pad
-    from dlrun.datasets.text.tokenizer import encode
 
     names, items = [], []
     for i, text in enumerate(texts):
@@ -81,9 +79,17 @@ def text_inputs(paths: list[str], texts: list[str], how: dict):
         items += [line for _, line in lines]
     if not items:
         raise DlrunError("nothing to predict: give texts with --text, or text files (a text per line) or tables.")
+    return names, pad(text_ids(items, how), how["pad_id"])
+
+
+def text_ids(texts: list[str], how: dict) -> list[torch.Tensor]:
+    """Each text as the run's tokenizer encodes it (truncated to max_length): int64 ids."""
+    from tokenizers import Tokenizer
+
+    from dlrun.datasets.text.tokenizer import encode
+
     tokenizer = Tokenizer.from_str(how["tokenizer"])
-    ids = [torch.as_tensor(i, dtype=torch.int64) for i in encode(tokenizer, items)]
-    return names, pad(ids, how["pad_id"])
+    return [torch.as_tensor(i, dtype=torch.int64) for i in encode(tokenizer, texts)]
 
 
 def table_texts(path: Path, how: dict) -> list:
@@ -101,12 +107,19 @@ def table_texts(path: Path, how: dict) -> list:
 def audio_tensor(path: Path, how: dict) -> torch.Tensor:
     """An audio file as the run's model saw a clip in evaluation: decoded, mono, resampled,
     the centre window, its features standardised (dlrun.datasets.audio)."""
-    from dlrun.datasets.audio.clips import ClipFeatures
-    from dlrun.datasets.audio.decoding import AUDIO_SUFFIXES, read_clip
+    from dlrun.datasets.audio.decoding import AUDIO_SUFFIXES
 
     if path.suffix.lower() not in AUDIO_SUFFIXES:
         raise DlrunError(f"{path}: this run was trained on audio; give audio files ({', '.join(AUDIO_SUFFIXES)}).")
-    return ClipFeatures(how)(torch.from_numpy(read_clip(path, how["sample_rate"])))
+    return audio_features(path, how)
+
+
+def audio_features(source, how: dict) -> torch.Tensor:
+    """An audio file (a path or a binary file object) as the features of its centre clip."""
+    from dlrun.datasets.audio.clips import ClipFeatures
+    from dlrun.datasets.audio.decoding import read_clip
+
+    return ClipFeatures(how)(torch.from_numpy(read_clip(source, how["sample_rate"])))
 
 
 def write_tokenizer(info, folder: Path) -> Path | None:
@@ -134,43 +147,79 @@ def table_rows(path: Path, how: dict, input_shape) -> torch.Tensor:
     if how.get("kind") != "table":
         raise DlrunError(f"{path.name}: this run was trained on {how.get('kind', 'unknown')} data, not table rows.")
     frame = read_table(path, "input")
+    return frame_tensor(frame, how, input_shape, path.name)
+
+
+def frame_tensor(frame, how: dict, input_shape, name: str) -> torch.Tensor:
+    """The rows of a table (a pandas DataFrame) as the model's standardised features."""
     frame.columns = [str(c) for c in frame.columns]
     features = how.get("features") or list(frame.columns)
     missing = [f for f in features if f not in frame.columns]
     if missing:
-        raise DlrunError(f"{path.name} lacks the column(s) the model was trained on: {', '.join(missing)}.")
-    x = frame[features].to_numpy(np.float32)
+        raise DlrunError(f"{name} lacks the column(s) the model was trained on: {', '.join(missing)}.")
+    try:
+        x = frame[features].to_numpy(np.float32)
+    except (TypeError, ValueError) as err:
+        raise DlrunError(f"{name}: the features must be numbers ({first_line(err)}).") from err
     if x.shape[1] != input_shape[0]:
-        raise DlrunError(f"{path.name} has {x.shape[1]} feature columns; the model takes {input_shape[0]}.")
+        raise DlrunError(f"{name} has {x.shape[1]} feature columns; the model takes {input_shape[0]}.")
+    if not np.isfinite(x).all():
+        raise DlrunError(f"{name}: the features must be finite numbers (a NaN or infinity is in them).")
     return torch.as_tensor((x - np.asarray(how["mean"], np.float32)) / np.asarray(how["std"], np.float32))
 
 
-def image_tensor(path: Path, how: dict, run) -> torch.Tensor:
-    from PIL import Image
+def open_image(source, name: str, mode: str):
+    """The image in `source` (a path or a binary file object), decoded and converted to `mode`;
+    a file that is not an image PIL can read, truncated, or too large to decode: a DlrunError."""
+    from PIL import Image, UnidentifiedImageError
 
+    try:
+        with Image.open(source) as opened:
+            return opened.convert(mode)
+    except UnidentifiedImageError as err:
+        raise DlrunError(f"{name} is not an image dlrun can read (PNG, JPEG, BMP, GIF, TIFF, WebP, PPM).") from err
+    except Image.DecompressionBombError as err:
+        raise DlrunError(f"{name} is too large to decode ({first_line(err)}).") from err
+    except (OSError, ValueError, SyntaxError) as err:  # truncated or damaged data
+        raise DlrunError(f"{name} could not be decoded ({first_line(err)}).") from err
+
+
+def image_tensor(source, how: dict, run, name: str | None = None) -> torch.Tensor:
+    """An image (a path or a binary file object) as the run's model saw one in evaluation."""
+    name = name or Path(str(source)).name
+    return image_transform(how, run, name)(open_image(source, name, image_mode(run)))
+
+
+def image_mode(run) -> str:
+    return "L" if run.info.input_shape[0] == 1 else "RGB"
+
+
+def image_transform(how: dict, run, name: str = "the input"):
+    """The run's evaluation preprocessing of a decoded PIL image (in image_mode(run)) into a tensor."""
     kind = how.get("kind")
-    channels, height, width = run.info.input_shape
-    with Image.open(path) as image:
-        image = image.convert("L" if channels == 1 else "RGB")
-        if kind == "array_image":  # images the dataset held as arrays scaled to [0, 1] (digits, dataset=arrays)
-            image = image.resize((width, height), Image.BILINEAR)
-            array = np.asarray(image, np.float32) / 255.0
+    if kind == "array_image":  # images the dataset held as arrays scaled to [0, 1] (digits, dataset=arrays)
+        from PIL import Image
+
+        height, width = run.info.input_shape[1:]
+
+        def from_array_image(image):
+            array = np.asarray(image.resize((width, height), Image.BILINEAR), np.float32) / 255.0
             array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)  # (C, H, W)
             return torch.as_tensor((array - how["mean"]) / how["std"])
-        if kind != "image":
-            raise DlrunError(f"{path.name}: this run was trained on {kind or 'unknown'} data, not images.")
-        from dlrun.datasets.transforms import build_transforms
 
-        stats = (how["mean"], how["std"]) if how.get("mean") is not None else None
-        from omegaconf import OmegaConf
+        return from_array_image
+    if kind != "image":
+        raise DlrunError(f"{name}: this run was trained on {kind or 'unknown'} data, not images.")
+    from omegaconf import OmegaConf
 
-        from dlrun.datasets.transforms import trained_resize
+    from dlrun.datasets.transforms import build_transforms, trained_resize
 
-        transforms = OmegaConf.merge(
-            run.cfg.dataset.transforms,
-            {"resize": trained_resize(run.cfg.dataset.transforms, how, run.info.input_shape)},
-        )
-        return build_transforms(transforms, train=False, stats=stats)(image)
+    stats = (how["mean"], how["std"]) if how.get("mean") is not None else None
+    transforms = OmegaConf.merge(
+        run.cfg.dataset.transforms,
+        {"resize": trained_resize(run.cfg.dataset.transforms, how, run.info.input_shape)},
+    )
+    return build_transforms(transforms, train=False, stats=stats)
 
 
 def readable(outputs: torch.Tensor, info, thresholds=None) -> list[dict]:

@@ -28,7 +28,8 @@ def read_clip(path, sample_rate: int) -> np.ndarray:
     import soundfile
 
     try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        source = path if hasattr(path, "read") else str(path)  # a path, or a binary file object (an upload)
+        data, rate = soundfile.read(source, dtype="float32", always_2d=True)
     except Exception as err:
         raise DlrunError(f"{path} is not an audio file that can be read ({first_line(err)}). {SKIP_HINT}") from err
     wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
