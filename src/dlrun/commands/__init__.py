@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "report": "dlrun.commands.report",
     "compare": "dlrun.commands.compare",
     "lr-find": "dlrun.commands.lr_find",
+    "serve": "dlrun.commands.serve",
 }
 
 

@@ -14,15 +14,10 @@ TRUE_COLOUR, PREDICTED_COLOUR = "lime", "red"
 
 def load_images(paths: list[str], run) -> tuple[list[str], list[torch.Tensor], list[tuple[float, float]]]:
     """(names, images as the run's evaluation transforms make them, (sx, sy) back to each file's pixels)."""
-    from omegaconf import OmegaConf
-    from PIL import Image
-
-    from dlrun.datasets.detection.samples import transforms
     from dlrun.errors import DlrunError
-    from dlrun.runs.inference import IMAGE_SUFFIXES
+    from dlrun.runs.inference import IMAGE_SUFFIXES, open_image
 
-    settings = OmegaConf.create(OmegaConf.to_container(run.cfg.dataset.transforms))
-    pipeline = transforms(settings, train=False, boxes=False)
+    pipeline = eval_pipeline(run)
     names, images, scales = [], [], []
     for raw in paths:
         path = Path(raw).expanduser()
@@ -30,16 +25,27 @@ def load_images(paths: list[str], run) -> tuple[list[str], list[torch.Tensor], l
             raise DlrunError(f"{raw}: no such file.")
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             raise DlrunError(f"{raw}: a detection run predicts on image files ({', '.join(IMAGE_SUFFIXES)}).")
-        try:
-            with Image.open(path) as opened:
-                image = opened.convert("RGB")
-        except (OSError, ValueError, SyntaxError) as err:
-            raise DlrunError(f"{raw} is not an image that can be read ({type(err).__name__}: {err}).") from err
-        tensor = pipeline(image)
+        tensor, scale = detection_input(open_image(path, raw, "RGB"), pipeline)
         names.append(path.name)
         images.append(tensor)
-        scales.append((image.size[0] / tensor.shape[-1], image.size[1] / tensor.shape[-2]))
+        scales.append(scale)
     return names, images, scales
+
+
+def eval_pipeline(run):
+    """The run's evaluation transforms for images alone (no boxes)."""
+    from omegaconf import OmegaConf
+
+    from dlrun.datasets.detection.samples import transforms
+
+    settings = OmegaConf.create(OmegaConf.to_container(run.cfg.dataset.transforms))
+    return transforms(settings, train=False, boxes=False)
+
+
+def detection_input(image, pipeline) -> tuple[torch.Tensor, tuple[float, float]]:
+    """(an RGB PIL image as the detector takes it, (sx, sy) from its pixels back to the file's)."""
+    tensor = pipeline(image)
+    return tensor, (image.size[0] / tensor.shape[-1], image.size[1] / tensor.shape[-2])
 
 
 def in_file_pixels(found: dict, scale: tuple[float, float], threshold: float) -> dict:

@@ -31,27 +31,32 @@ def voc_palette(colours: int = 256) -> list[int]:
 def write_masks(outputs: torch.Tensor, paths: list[Path], folder: Path) -> list[dict]:
     """For each image path and its logits (classes, h, w): the mask and overlay files written."""
     folder.mkdir(parents=True, exist_ok=True)
-    palette = voc_palette()
-    colours = np.asarray(palette, dtype=np.float32).reshape(-1, 3)
     written = []
     for logits, path in zip(outputs, paths):
         with Image.open(path) as opened:
             image = opened.convert("RGB")
-        width, height = image.size
-        resized = F.interpolate(logits[None].float(), size=(height, width), mode="bilinear", align_corners=False)
-        classes = resized[0].argmax(0).to(torch.uint8).cpu().numpy()
-        mask = Image.fromarray(classes, mode="P")
-        mask.putpalette(palette)
+        mask, overlay = mask_pictures(logits, image)
         mask_path = folder / f"{path.stem}_mask.png"
         mask.save(mask_path)
-        pixels = np.asarray(image, dtype=np.float32)
-        tinted = np.where(
-            (classes > 0)[..., None], (1 - OVERLAY_ALPHA) * pixels + OVERLAY_ALPHA * colours[classes], pixels
-        )
         overlay_path = folder / f"{path.stem}_overlay.png"
-        Image.fromarray(tinted.clip(0, 255).astype(np.uint8)).save(overlay_path)
+        overlay.save(overlay_path)
         written.append({"mask": str(mask_path), "overlay": str(overlay_path)})
     return written
+
+
+def mask_pictures(logits: torch.Tensor, image: Image.Image) -> tuple[Image.Image, Image.Image]:
+    """(the predicted mask at the image's size: a palette PNG whose pixels are class indices,
+    the RGB image with the classes other than background tinted)."""
+    palette = voc_palette()
+    width, height = image.size
+    resized = F.interpolate(logits[None].float(), size=(height, width), mode="bilinear", align_corners=False)
+    classes = resized[0].argmax(0).to(torch.uint8).cpu().numpy()
+    mask = Image.fromarray(classes, mode="P")
+    mask.putpalette(palette)
+    colours = np.asarray(palette, dtype=np.float32).reshape(-1, 3)
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
+    tinted = np.where((classes > 0)[..., None], (1 - OVERLAY_ALPHA) * pixels + OVERLAY_ALPHA * colours[classes], pixels)
+    return mask, Image.fromarray(tinted.clip(0, 255).astype(np.uint8))
 
 
 def prediction_overlays(model, loader, info, device, count: int = 4) -> list:
