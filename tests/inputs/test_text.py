@@ -224,8 +224,8 @@ def test_the_cli_says_what_the_texts_are_and_predicts(cli_run):
 
 @pytest.mark.slow
 def test_an_exported_text_model_takes_ids_and_mask(cli_run):
-    """The exported program and the TorchScript module give what the run's model gives, at any
-    batch size and length; model.json names the tokenizer written beside it."""
+    """The exported program, the TorchScript module and the ONNX file give what the run's model
+    gives, at any batch size and length; model.json names the tokenizer written beside it."""
     from tokenizers import Tokenizer
 
     from dlrun.datasets.text.samples import pad
@@ -245,6 +245,12 @@ def test_an_exported_text_model_takes_ids_and_mask(cli_run):
         assert torch.allclose(program(batch.ids, batch.mask), expected, atol=1e-5)
         scripted = torch.jit.load(str(run_dir / "export" / "model.torchscript.pt"))
         assert torch.allclose(scripted(batch.ids[:2], batch.mask[:2]), expected[:2], atol=1e-5)
+    import onnxruntime  # the ONNX file ("all" includes it) takes ids and mask of any batch and length
+
+    assert "onnx check: onnxruntime vs PyTorch on 8 test samples" in exported.stderr
+    session = onnxruntime.InferenceSession(str(run_dir / "export" / "model.onnx"))
+    got = session.run(None, {"ids": batch.ids.numpy(), "mask": batch.mask.numpy()})[0]
+    assert torch.allclose(torch.from_numpy(got), expected, atol=1e-4)
 
 
 @pytest.mark.slow

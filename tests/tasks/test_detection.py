@@ -507,3 +507,33 @@ def test_yolo_splits_from_data_yaml_and_images_without_objects_are_kept(make_cfg
     assert len(bundle.train) + len(bundle.test) == 9, "the test split held out of train with the seed"
     empties = [len(bundle.val[i][1]["boxes"]) for i in range(3)]
     assert empties[-2:] == [0, 0], "0010.png (an empty labels file) and 0011.png (none) are negatives, kept"
+
+
+@pytest.mark.slow
+def test_served_boxes_are_predicts(coco_run, folder):
+    """`dlrun serve` on the detector: each image's boxes (class, score, x1 y1 x2 y2 in its pixels)
+    are dlrun predict's; ONNX is refused with the reason."""
+    import csv
+
+    from tests.serve.server import Server
+
+    images = [folder / "shapes" / "images" / name for name in ("0000.png", "0005.png")]
+    result = dlrun("predict", str(coco_run), *map(str, images), "--score-threshold", "0.05", "-o", "served.csv",
+                   "--pictures-dir", "served", cwd=folder)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [r for r in csv.DictReader(open(folder / "served.csv")) if r["class"] != "(none)"]
+    server = Server(coco_run, log=folder / "serve.log")
+    try:
+        form = [("file", (p.name, p.read_bytes(), "image/png")) for p in images]
+        answers = server.post(files=form, params={"score_threshold": 0.05}).json()["predictions"]
+    finally:
+        server.stop()
+    served = [(a["input"], b["class"], b["score"], *b["box"]) for a in answers for b in a["boxes"]]
+    expected = [
+        (r["input"], r["class"], float(r["score"]), *(float(r[k]) for k in ("x1", "y1", "x2", "y2"))) for r in rows
+    ]
+    assert len(served) == len(expected) > 0
+    for got, want in zip(served, expected):
+        assert got[:2] == want[:2] and got[2:] == pytest.approx(want[2:], abs=0.02)
+    refused = dlrun("export", str(coco_run), "--format", "onnx", cwd=folder)
+    assert refused.returncode == 2 and "cannot take torchvision's detectors" in refused.stderr

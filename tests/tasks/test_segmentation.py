@@ -182,3 +182,33 @@ def test_tensorboard_shows_test_images_with_their_true_and_predicted_masks(train
     assert len(shown) == 4
     picture = events.Images(shown[0])[0]
     assert (picture.width, picture.height) == (3 * 32, 32), "image, true mask, predicted mask side by side"
+
+
+@pytest.mark.slow
+def test_a_served_mask_is_predicts_and_the_unet_exports_to_onnx(unet_run, folder):
+    """`dlrun serve`: the mask PNG in the answer (at the upload's own size) is the one dlrun predict
+    writes; `export --format onnx` passes its onnxruntime check."""
+    import base64
+    import io
+    import re
+
+    from tests.serve.server import Server
+
+    Image.open(folder / "shapes" / "images" / "0007.png").resize((72, 56)).save(folder / "served.png")
+    predicted = dlrun("predict", str(unet_run), "served.png", "--masks-dir", "served", cwd=folder)
+    assert predicted.returncode == 0, predicted.stderr
+    server = Server(unet_run, log=folder / "serve.log")
+    try:
+        answer = server.post(files={"file": ("served.png", (folder / "served.png").read_bytes())}).json()
+    finally:
+        server.stop()
+    (served,) = answer["predictions"]
+    mask = Image.open(io.BytesIO(base64.b64decode(served["mask_png"])))
+    assert mask.mode == "P" and mask.size == (72, 56)
+    assert np.array_equal(np.array(mask), np.array(Image.open(folder / "served" / "served_mask.png")))
+    assert served["classes"] and served["share_background"] > 0
+
+    exported = dlrun("export", str(unet_run), "--format", "onnx", "-o", "onnx", cwd=folder)
+    assert exported.returncode == 0, exported.stderr
+    figures = [float(f) for f in re.findall(r"batch \d+: ([0-9.e+-]+)", exported.stderr)]
+    assert len(figures) == 2 and max(figures) <= 1e-4

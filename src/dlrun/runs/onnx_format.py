@@ -11,7 +11,8 @@ from pathlib import Path
 
 from dlrun.errors import DlrunError, first_line
 
-TOLERANCE = 1e-4  # max abs difference between onnxruntime's outputs and eager PyTorch's
+TOLERANCE = 1e-4  # max abs difference between onnxruntime's outputs and eager PyTorch's; a regression's
+# values (in their target's units, 1e5 for a price) get it relative to their largest when that is over 1
 
 
 def write_onnx(exported, path: Path, input_names: list[str]) -> None:
@@ -30,9 +31,9 @@ def write_onnx(exported, path: Path, input_names: list[str]) -> None:
     program.save(str(path), external_data=False)
 
 
-def check_parity(path: Path, model, samples: tuple, batches=(1, 8)) -> dict[int, float]:
-    """{batch size: max abs difference} of onnxruntime's outputs and the model's, on the first
-    `batch` rows of `samples` (a tuple of tensors: the model's inputs)."""
+def check_parity(path: Path, model, samples: tuple, batches=(1, 8)) -> dict[int, tuple[float, float]]:
+    """{batch size: (max abs difference, largest output)} of onnxruntime's outputs and the model's,
+    on the first `batch` rows of `samples` (a tuple of tensors: the model's inputs)."""
     import numpy as np
     import onnxruntime
     import torch
@@ -45,7 +46,10 @@ def check_parity(path: Path, model, samples: tuple, batches=(1, 8)) -> dict[int,
         with torch.no_grad():
             expected = model(*rows).float().numpy()
         got = session.run(None, {name: r.numpy() for name, r in zip(names, rows)})[0]
-        differences[batch] = float(np.abs(got - expected).max()) if expected.size else 0.0
+        differences[batch] = (
+            float(np.abs(got - expected).max()) if expected.size else 0.0,
+            float(np.abs(expected).max()) if expected.size else 0.0,
+        )
     return differences
 
 
@@ -53,10 +57,15 @@ def data_samples(run, count: int = 8, text: bool = False) -> tuple[tuple, str]:
     """(`count` inputs from the run's own data, as the model takes them; where they came from):
     the test split, else validation; random inputs of the model's shape where the data is
     not on this machine."""
+    import logging
+
     import torch
 
     from dlrun import datasets
 
+    quiet = logging.getLogger("dlrun")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the data's notes were said when the run trained
     try:
         from dlrun.checks import validate
 
@@ -72,6 +81,8 @@ def data_samples(run, count: int = 8, text: bool = False) -> tuple[tuple, str]:
     except (DlrunError, OSError) as err:
         print(f"note: the run's data could not be read ({first_line(err)}); checking on random inputs", file=sys.stderr)
         return random_samples(run, count, text), "random inputs"
+    finally:
+        quiet.setLevel(level)
     split = "test" if loaders.get("test") is not None else "val"
     gathered, seen = [], 0
     for inputs, _ in loaders[split]:
