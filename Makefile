@@ -5,7 +5,7 @@
 #   make test-fast  the tests without the `slow` mark: in-process, no training in other processes,
 #                   no services, on two workers as make test (1.5-2 minutes on 2 cores); PYTEST_ARGS='-k name' narrows either
 #   make lint       ruff's linter and formatter check (configured in pyproject.toml)
-#   make bench      the performance comparisons (bench/results.md)
+#   make bench      the performance comparisons (bench/results.md) and the serve load test
 PYTHON ?= python3
 VENV   := .venv
 STAMP  := $(VENV)/.installed
@@ -40,6 +40,7 @@ lint: $(STAMP)
 # Every Performance comparison, paired, medians; writes bench/results.md
 bench: $(STAMP)
 	$(VENV)/bin/python bench/performance.py
+	$(VENV)/bin/python bench/serve.py
 
 install: $(STAMP)
 

@@ -14,6 +14,7 @@ UPPER = ("dlrun.cli", "dlrun.__main__", "dlrun.commands", "dlrun.run")
 LOWER = (
     "dlrun.cluster",
     "dlrun.search",
+    "dlrun.serve",
     "dlrun.runs",
     "dlrun.distributed",
     "dlrun.engine",
