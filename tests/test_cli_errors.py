@@ -548,6 +548,12 @@ CASES = [
     ("predict-table-on-images", "predict {run} {csv}", ["not table rows"]),
     ("export-format-unknown", "export {run} --format onnx2", ["invalid choice: 'onnx2'"]),
     ("export-no-run", "export nowhere", ["nowhere: no such run directory"]),
+    ("export-onnx-fixed-format-typo", "export {run} --format onnx --no-dynamic-batchez", ["unrecognized arguments"]),
+    ("serve-no-run", "serve nowhere", ["nowhere: no such run directory"]),
+    ("serve-port-not-a-number", "serve {run} --port abc", ["--port: 'abc' is not a number"]),
+    ("serve-port-out-of-range", "serve {run} --port 70000", ["--port 70000: give 1 to 65535"]),
+    ("serve-batch-zero", "serve {run} --max-batch-size 0", ["--max-batch-size: 0 must be more than 0"]),
+    ("serve-timeout-negative", "serve {run} --batch-timeout-ms -1", ["--batch-timeout-ms -1: give 0 or more"]),
     ("resume-finished", "resume {run}", ["finished already"]),
     ("resume-no-run", "resume nowhere", ["nowhere is not a dlrun run directory"]),
     ("reproduce-bare-override", "reproduce {run} mlp", ["overrides are KEY=VALUE"]),
@@ -763,7 +769,7 @@ def workspace(tmp_path_factory, request) -> dict:
 
 
 SUBCOMMAND_WORDS = ("eval", "predict", "export", "resume", "reproduce", "report", "compare", "lr-find", "models",
-                    "datasets", "predcit")  # fmt: skip
+                    "datasets", "serve", "predcit")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

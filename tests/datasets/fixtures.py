@@ -96,3 +96,16 @@ def image_tree(root: Path, classes=("cat", "dog"), per_class=12, size=16, seed=0
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(folder / f"{i:03d}.png")
     return root
+
+
+def digit_pngs(folder: Path, indices) -> list[Path]:
+    """scikit-learn's digits (the default data set) number `indices` as 8x8 grey PNG files
+    digit<i>.png, pixels scaled from 0..16 to 0..255: what a user would hand `dlrun predict`."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    paths = []
+    for i in indices:
+        paths.append(Path(folder) / f"digit{i}.png")
+        Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8)).save(paths[-1])
+    return paths

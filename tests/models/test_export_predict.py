@@ -10,9 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from ..datasets import fixtures
 from ..datasets.test_files import houses
@@ -110,11 +108,7 @@ def test_digits_predict_and_export(train, dlrun_cli, tmp_path):
 
     run_dir = train("epochs=6")
     digits = load_digits()
-    inputs = []
-    for i in range(6):
-        path = tmp_path / f"digit{i}.png"
-        Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8)).save(path)
-        inputs.append(path)
+    inputs = fixtures.digit_pngs(tmp_path, range(6))
     rows = predictions(dlrun_cli, run_dir, inputs, tmp_path)
     assert sum(r["class"] == str(digits.target[i]) for i, r in enumerate(rows)) >= 5
     out = export(dlrun_cli, run_dir, "all")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ..datasets.fixtures import digit_pngs
 from ..datasets.test_files import houses
 
 pytestmark = pytest.mark.slow  # trained runs and exports in processes of their own
@@ -65,15 +66,9 @@ def export_onnx(dlrun_cli, run_dir, *args) -> float:
 
 
 def test_digits_cnn_onnx_runs_without_torch_and_answers_as_predict(train, dlrun_cli, tmp_path):
-    from sklearn.datasets import load_digits
-
     run_dir = train("epochs=3")
     assert export_onnx(dlrun_cli, run_dir) <= 1e-4
-    digits = load_digits()
-    files = []
-    for i in range(8):
-        files.append(tmp_path / f"d{i}.png")
-        Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8)).save(files[-1])
+    files = digit_pngs(tmp_path, range(8))
     out = tmp_path / "p.csv"
     assert dlrun_cli("predict", str(run_dir), *map(str, files), "--output", str(out)).returncode == 0
     rows = list(csv.DictReader(open(out)))

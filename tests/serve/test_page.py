@@ -5,10 +5,9 @@ DLRUN_REQUIRE_BROWSER=1 so that a missing browser fails the test instead of skip
 import os
 import shutil
 
-import numpy as np
 import pytest
-from PIL import Image
 
+from tests.datasets.fixtures import digit_pngs
 from tests.processes import QUIET, dlrun
 from tests.serve.server import Server
 
@@ -42,14 +41,11 @@ def test_the_page_shows_the_run_and_classifies_an_upload(browser, tmp_path_facto
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
-    from sklearn.datasets import load_digits
 
     cwd = tmp_path_factory.mktemp("page")
     result = dlrun(*QUIET, "epochs=4", "hydra.run.dir=run", cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
-    digits = load_digits()
-    seven = cwd / "seven.png"
-    Image.fromarray((digits.images[7] * 255 / 16).astype(np.uint8)).save(seven)
+    (seven,) = digit_pngs(cwd, [7])
     server = Server(cwd / "run", log=cwd / "serve.log")
     try:
         browser.get(server.url + "/")

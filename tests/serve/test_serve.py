@@ -9,10 +9,9 @@ import csv
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
-from PIL import Image
 
+from tests.datasets.fixtures import digit_pngs
 from tests.datasets.test_files import houses
 from tests.inputs.audio_data import clip_folder
 from tests.inputs.text_data import topic_table
@@ -48,16 +47,9 @@ def same_answers(served: list[dict], rows: list[dict], keys: tuple) -> None:
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     """A digits run, 20 digit PNGs, and the run served."""
-    from sklearn.datasets import load_digits
-
     cwd = tmp_path_factory.mktemp("serve_digits")
     run_dir = trained(cwd, "epochs=3")
-    data = load_digits()
-    pngs = []
-    for i in range(20):
-        path = cwd / f"digit{i}.png"
-        Image.fromarray((data.images[i] * 255 / 16).astype(np.uint8)).save(path)
-        pngs.append(path)
+    pngs = digit_pngs(cwd, range(20))
     server = Server(run_dir, log=cwd / "serve.log")
     yield cwd, run_dir, pngs, server
     server.stop()

@@ -77,6 +77,11 @@ def main(args) -> int:
         import json
 
         os.environ[ENVIRONMENT] = json.dumps(vars(args))
+        print(
+            f"serving {args.run} in {args.workers} worker processes at http://{args.host}:{args.port}  "
+            "(page: /, API docs: /docs)",
+            file=sys.stderr,
+        )
         uvicorn.run("dlrun.commands.serve:worker_app", factory=True, workers=args.workers, **options)
     else:
         uvicorn.run(build_app(args, announce=True), **options)
