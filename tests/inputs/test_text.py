@@ -168,7 +168,7 @@ def test_hf_from_a_config_and_from_a_local_folder(train, topics, tmp_path, capsy
     assert "sport" in capsys.readouterr().out
     from dlrun.commands import export as export_command
 
-    export_args = argparse.Namespace(run=str(first), format=["exported"], output=None, checkpoint="best", trust=[])
+    export_args = export_command.parser().parse_args([str(first), "--format", "exported"])
     assert export_command.main(export_args) == 0
     meta = json.loads((first / "export" / "model.json").read_text())["input"]
     length = meta.get("padded_to") or 16  # Hugging Face's export specialises the length: padded to max_length

@@ -28,7 +28,7 @@ def files_under(folder: Path) -> list[Path]:
 def test_every_file_of_a_run_follows_the_umask(train, tmp_path, umask, mask):
     umask(mask)
     run_dir = train("epochs=1", "trainer.limit_train_batches=2")
-    args = argparse.Namespace(run=str(run_dir), format=["all"], output=None, checkpoint="best", trust=[])
+    args = export_command.parser().parse_args([str(run_dir), "--format", "all"])
     assert export_command.main(args) == 0
     table = tmp_path / "rows.csv"
     table.write_text("x\n")

@@ -152,6 +152,13 @@ def formats_for(asked: list[str], boxes: bool) -> tuple[str, ...]:
     return formats
 
 
+def parser() -> argparse.ArgumentParser:
+    """`dlrun export`'s own argument parser (for calling main() in-process)."""
+    made = argparse.ArgumentParser(prog="dlrun export")
+    add_arguments(made)
+    return made
+
+
 def need_onnx() -> None:
     """--format onnx needs onnxscript (torch's exporter) and onnxruntime (the check): said before torch loads."""
     from importlib.util import find_spec

@@ -69,6 +69,12 @@ def main(args) -> int:
 
     load_run(args.run, args.checkpoint, args.trust)  # refuses an untrusted config before torch loads
     check_port(args.host, args.port)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"note: listening on {args.host}: anyone who can reach this machine there can call the model "
+            "(no authentication; put it behind a proxy that has some for a shared network)",
+            file=sys.stderr,
+        )
 
     import uvicorn
 

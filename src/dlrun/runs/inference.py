@@ -82,14 +82,19 @@ def text_inputs(paths: list[str], texts: list[str], how: dict):
     return names, pad(text_ids(items, how), how["pad_id"])
 
 
-def text_ids(texts: list[str], how: dict) -> list[torch.Tensor]:
-    """Each text as the run's tokenizer encodes it (truncated to max_length): int64 ids."""
-    from tokenizers import Tokenizer
-
+def text_ids(texts: list[str], how: dict, tokenizer=None) -> list[torch.Tensor]:
+    """Each text as the run's tokenizer (`tokenizer`: that one, already read) encodes it
+    (truncated to max_length): int64 ids."""
     from dlrun.datasets.text.tokenizer import encode
 
-    tokenizer = Tokenizer.from_str(how["tokenizer"])
+    tokenizer = tokenizer or run_tokenizer(how)
     return [torch.as_tensor(i, dtype=torch.int64) for i in encode(tokenizer, texts)]
+
+
+def run_tokenizer(how: dict):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(how["tokenizer"])
 
 
 def table_texts(path: Path, how: dict) -> list:
@@ -114,12 +119,13 @@ def audio_tensor(path: Path, how: dict) -> torch.Tensor:
     return audio_features(path, how)
 
 
-def audio_features(source, how: dict) -> torch.Tensor:
-    """An audio file (a path or a binary file object) as the features of its centre clip."""
+def audio_features(source, how: dict, features=None) -> torch.Tensor:
+    """An audio file (a path or a binary file object) as the features of its centre clip
+    (`features`: the run's ClipFeatures, already made)."""
     from dlrun.datasets.audio.clips import ClipFeatures
     from dlrun.datasets.audio.decoding import read_clip
 
-    return ClipFeatures(how)(torch.from_numpy(read_clip(source, how["sample_rate"])))
+    return (features or ClipFeatures(how))(torch.from_numpy(read_clip(source, how["sample_rate"])))
 
 
 def write_tokenizer(info, folder: Path) -> Path | None:

@@ -43,6 +43,14 @@ class Predictor:
             from dlrun.runs.inference import image_transform
 
             self.transform = image_transform(self.how, run)
+        elif self.kind == "text":  # read once, not per request
+            from dlrun.runs.inference import run_tokenizer
+
+            self.tokenizer = run_tokenizer(self.how)
+        elif self.kind == "audio":
+            from dlrun.datasets.audio.clips import ClipFeatures
+
+            self.features = ClipFeatures(self.how)
 
     @property
     def takes(self) -> str:
@@ -61,7 +69,7 @@ class Predictor:
             from dlrun.runs.inference import audio_features
 
             try:
-                sample = audio_features(io.BytesIO(data), self.how)
+                sample = audio_features(io.BytesIO(data), self.how, self.features)
             except DlrunError as err:
                 raise DlrunError(f"{name} is not an audio file that can be read (WAV, FLAC, OGG, MP3).") from err
             return Item(name, sample, options=options)
@@ -120,7 +128,7 @@ class Predictor:
 
         if not text.strip():
             raise DlrunError(f"{name} is empty: give the text to classify.")
-        return Item(name, text_ids([text.strip()], self.how)[0], options=options)
+        return Item(name, text_ids([text.strip()], self.how, self.tokenizer)[0], options=options)
 
     def example_row(self) -> str:
         import json
