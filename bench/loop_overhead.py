@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/loop_overhead.py                 # CPU
     .venv/bin/python bench/loop_overhead.py --device cuda   # on a GPU
+    .venv/bin/python bench/loop_overhead.py --figures --batch-size 64   # the per-epoch figures' cost
 
 Both loops train the same MLP on the same in-memory batches and validate once per
 epoch; dlrun's adds metrics (sums on the device), NaN tracking, checkpoints and the
@@ -102,6 +103,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--figures", action="store_true", help="the per-epoch figures' cost: fit() with and without")
+    parser.add_argument("--rounds", type=int, default=5, help="with --figures: paired rounds")
     args = parser.parse_args()
     overrides = [
         "dataset=synthetic",
@@ -123,6 +126,8 @@ def main():
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; MLP 256-1024-1024-10, "
         f"batch {args.batch_size}, {args.epochs} epochs (median of epochs 2..n)"
     )
+    if args.figures:
+        return figures_overhead(cfg, device, args)
     for name, loop in (("textbook loop", textbook), ("dlrun fit()", dlrun_loop)):
         times, samples = loop(cfg, device, args.epochs)
         median = statistics.median(times[1:] or times)
@@ -130,6 +135,41 @@ def main():
         if name == "textbook loop":
             reference = median
     print(f"dlrun overhead: {100 * (median - reference) / reference:+.1f} %")
+
+
+class NoClock:
+    """dlrun.engine.throughput.EpochClock doing nothing: the loop as it was before the figures."""
+
+    def __init__(self, device):
+        pass
+
+    def batches(self, data):
+        return data
+
+    def tick(self, samples):
+        pass
+
+    def figures(self):
+        return {"samples_per_s": 0.0, "step_ms": 0.0, "data_wait": 0.0, "peak_memory_mb": 0.0}
+
+
+def figures_overhead(cfg, device, args):
+    """dlrun's fit() with the per-epoch figures and with a clock that does nothing, in turns
+    (`--rounds` pairs): the median epoch time of each, and their paired difference."""
+    import dlrun.engine.loop as loop
+
+    real, with_figures, without = loop.EpochClock, [], []
+    for _ in range(args.rounds):
+        for clock, times in ((real, with_figures), (NoClock, without)):
+            loop.EpochClock = clock
+            epochs, _ = dlrun_loop(cfg, device, args.epochs)
+            times.append(statistics.median(epochs[1:] or epochs))
+    loop.EpochClock = real
+    on, off = statistics.median(with_figures), statistics.median(without)
+    paired = statistics.median(100 * (a - b) / b for a, b in zip(with_figures, without))
+    print(f"with the figures    {on:7.4f} s/epoch")
+    print(f"without             {off:7.4f} s/epoch")
+    print(f"the figures' cost: {paired:+.2f} % (median of {args.rounds} paired rounds)")
 
 
 if __name__ == "__main__":

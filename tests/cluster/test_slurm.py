@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from dlrun.engine.throughput import WALL_CLOCK
 from tests.cluster.local_slurm import require_slurm, squeue_ids
 from tests.processes import DLRUN, QUIET, cli_env, dlrun, start
 
@@ -83,7 +84,7 @@ def weights(run_dir: Path) -> dict:
 
 def metric_rows(run_dir: Path) -> list[dict]:
     with open(run_dir / "metrics.csv") as f:
-        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+        return [{k: v for k, v in row.items() if k not in WALL_CLOCK} for row in csv.DictReader(f)]
 
 
 def wait_for_epochs(metrics: Path, epochs: int, proc, timeout: float = 120) -> None:

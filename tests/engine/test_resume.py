@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from dlrun.engine.checkpoint import load_checkpoint
+from dlrun.engine.throughput import WALL_CLOCK
 
 ARGS = ["logger=none", "trainer.progress=none", "model.channels=[64,128]", "batch_size=16", "epochs=3", "seed=3"]
 
@@ -55,7 +56,7 @@ def stop_when(process, cwd: Path, ready, sig=signal.SIGKILL, timeout=120) -> Pat
 
 def metrics(run_dir: Path):
     with open(run_dir / "metrics.csv") as f:
-        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+        return [{k: v for k, v in row.items() if k not in WALL_CLOCK} for row in csv.DictReader(f)]
 
 
 @pytest.fixture(scope="module")

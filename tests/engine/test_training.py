@@ -9,6 +9,7 @@ import torch
 import yaml
 
 from dlrun.engine.checkpoint import load_checkpoint
+from dlrun.engine.throughput import TIMING_COLUMNS
 
 
 def read_metrics(run_dir):
@@ -31,7 +32,7 @@ def test_run_directory_contents(train):
 
     rows = read_metrics(run_dir)
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
-    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/acc", "val/f1", "lr", "seconds"]
+    assert list(rows[0]) == ["epoch", "train/loss", "val/loss", "val/acc", "val/f1", "lr", "seconds", *TIMING_COLUMNS]
     assert [float(r["lr"]) for r in rows] == [0.05, 0.025, 0.0125]  # the step scheduler acted per epoch
     assert float(rows[-1]["train/loss"]) < float(rows[0]["train/loss"])
 
@@ -99,6 +100,7 @@ def test_regression_path(train):
         "val/rmse",
         "lr",
         "seconds",
+        *TIMING_COLUMNS,
     ]
     assert float(rows[-1]["val/mse"]) < float(rows[0]["val/mse"])
     summary = json.loads((run_dir / "summary.json").read_text())

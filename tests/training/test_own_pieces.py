@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from dlrun.engine.throughput import TIMING_COLUMNS
 from tests.training.pieces import PIECES
 
 DIGITS = ("model=mlp", "epochs=2", "dataset.val_fraction=0.3")
@@ -109,7 +110,16 @@ def test_transform_and_metric_of_your_own(train, pieces, tmp_path):
     )
     assert pieces.CALLS["transform"] >= 2 * 10  # every training image of both epochs went through it
     table = rows(run_dir)
-    assert list(table[0]) == ["epoch", "train/loss", "val/loss", "val/acc", "val/brier", "lr", "seconds"]
+    assert list(table[0]) == [
+        "epoch",
+        "train/loss",
+        "val/loss",
+        "val/acc",
+        "val/brier",
+        "lr",
+        "seconds",
+        *TIMING_COLUMNS,
+    ]
     assert all(0 <= float(row["val/brier"]) <= 2 for row in table)
     import json
 

@@ -2,6 +2,7 @@
 targets, an EMA of the weights (validated, in best.pt, resumed exactly), SWA with update_bn,
 and no weight decay on normalisation layers and biases."""
 
+import csv
 import json
 
 import pytest
@@ -146,7 +147,7 @@ def test_swa_updates_batchnorm_and_its_averaged_model_is_the_result(train, tmp_p
     )
     assert calls == [1]
     with open(run_dir / "metrics.csv") as f:
-        assert [row.split(",")[-2] for row in f.read().splitlines()[1:]] == ["0.001", "0.001", "0.0005"]  # SWALR
+        assert [row["lr"] for row in csv.DictReader(f)] == ["0.001", "0.001", "0.0005"]  # SWALR
     best, last = (load_checkpoint(run_dir / "checkpoints" / f"{n}.pt") for n in ("best", "last"))
     swa = {k.removeprefix("module."): v for k, v in best["averages"]["swa"].items() if k.startswith("module.")}
     assert all(torch.equal(best["model"][k], swa[k]) for k in best["model"])

@@ -32,6 +32,7 @@ RULES = [
     ("model.trust_repo", boolean, "true or false"),
     ("model.download", boolean, "true or false"),
     ("model.kwargs", lambda v: v is None or isinstance(v, dict), "null or {name: value, ...}"),
+    ("model.grad_checkpointing", boolean, "true or false"),
     # text and audio models (text_cnn, rnn, transformer, hf, audio_cnn)
     ("model.embedding_dim", whole(1), "a whole number >= 1, e.g. 128"),
     ("model.kernel_sizes", lambda v: widths(v) and len(v) >= 1, "a list of widths in tokens, e.g. [3, 4, 5]"),

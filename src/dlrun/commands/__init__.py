@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "compare": "dlrun.commands.compare",
     "lr-find": "dlrun.commands.lr_find",
     "serve": "dlrun.commands.serve",
+    "summary": "dlrun.commands.summary",
 }
 
 

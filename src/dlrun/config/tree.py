@@ -49,6 +49,7 @@ def register_generated_options() -> None:
                 "unfreeze_at_epoch": None,  # with freeze: the epoch (1-based) from which everything trains
                 "backbone_lr": None,  # learning rate of the pretrained layers; null: lr
                 "kwargs": None,  # more constructor arguments, e.g. {stochastic_depth_prob: 0.2}
+                "grad_checkpointing": False,  # activation checkpointing of its stages (less memory, more time)
             },
         )
     for name in TORCHVISION_SEGMENTERS:
@@ -67,6 +68,7 @@ SEGMENTER_NODE = {
     "unfreeze_at_epoch": None,
     "backbone_lr": None,
     "kwargs": None,
+    "grad_checkpointing": False,
 }
 
 
@@ -79,6 +81,7 @@ DETECTOR_NODE = {
     "unfreeze_at_epoch": None,
     "backbone_lr": None,
     "kwargs": None,  # the detector's constructor: {min_size: 320, max_size: 320, box_score_thresh: 0.05 ...}
+    "grad_checkpointing": False,  # activation checkpointing of the backbone's stages
 }
 
 

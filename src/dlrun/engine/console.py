@@ -149,7 +149,13 @@ class RunConsole:
             yield update
 
     def epoch_end(self, row: dict, improved: bool) -> None:
-        parts = [f"epoch {row['epoch']}"] + [f"{k} {_fmt(v)}" for k, v in row.items() if k != "epoch"]
+        timing = ("samples_per_s", "step_ms", "data_wait", "peak_memory_mb")  # dlrun.engine.throughput's
+        parts = [f"epoch {row['epoch']}"] + [f"{k} {_fmt(v)}" for k, v in row.items() if k not in ("epoch", *timing)]
+        if "samples_per_s" in row:
+            parts.append(
+                f"{row['samples_per_s']:,.0f} samples/s, step {row['step_ms']:.3g} ms, data wait "
+                f"{row['data_wait']:.0%}, peak {row['peak_memory_mb']:,.0f} MB"
+            )
         self.say("  ".join(parts) + ("  [bold green]*best[/]" if improved else ""))
 
     def results(self, summary: dict) -> None:

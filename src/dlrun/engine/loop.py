@@ -34,7 +34,9 @@ from dlrun.distributed import ranks
 from dlrun.engine.averaging import Averages
 from dlrun.engine.checkpoint import FORMAT, save_checkpoint
 from dlrun.engine.interrupt import Interrupted
+from dlrun.engine.profiling import NoProfiler
 from dlrun.engine.state import TrainState, capture_rng, restore_rng
+from dlrun.engine.throughput import DATA_WAIT_HINT, EpochClock, data_wait_hint
 from dlrun.errors import DlrunError
 from dlrun.metrics.builtin import RunningMean, prepare
 
@@ -126,10 +128,12 @@ class Fit:
         state: TrainState | None = None,
         stop=None,
         pruning=None,
+        profiler=None,
     ):
         self.parts, self.plan, self.device = parts, plan, device
         self.monitor, self.task, self.metrics = monitor, task, metrics
         self.loggers, self.console, self.stop, self.pruning = loggers, console, stop, pruning
+        self.profiler = profiler or NoProfiler()  # trainer.profiler: dlrun.engine.profiling
         self.resuming = state is not None
         self.state = state or TrainState()
         self.averages = parts.averages or Averages(None, {}, parts.optimizer)
@@ -137,16 +141,21 @@ class Fit:
         self.autocast = torch.autocast(device.type, dtype=plan.autocast_dtype) if plan.autocast_dtype else nullcontext()
         self.batches = plan.train_batches(len(parts.loaders["train"]))
         self.row: dict = {}
+        self.figures: dict = {}  # the last trained epoch's EpochClock figures
+        self.hinted = False
 
     def run(self) -> FitResult:
         state = self.state
-        while state.epoch <= self.plan.epochs:
-            epoch = state.epoch
-            self.train_epoch(epoch)
-            self.end_epoch(epoch)  # moves the state on to the next epoch
-            if state.stopped:
-                self.console.say(state.stopped)
-                break
+        try:
+            while state.epoch <= self.plan.epochs:
+                epoch = state.epoch
+                self.train_epoch(epoch)
+                self.end_epoch(epoch)  # moves the state on to the next epoch
+                if state.stopped:
+                    self.console.say(state.stopped)
+                    break
+        finally:
+            self.profiler.finish(self.console.say)  # what trainer.profiler measured, even of a stopped run
         if self.averages.swa is not None and self.averages.swa_epoch(self.plan.epochs) and not state.stopped:
             self.row = self.finish_swa()
         return FitResult(state, self.row)
@@ -177,7 +186,8 @@ class Fit:
             if self.resuming:  # the generators as they were at the checkpoint (dropout, augmentation)
                 restore_rng(state.rng)
                 self.resuming = False
-            for inputs, targets in data:
+            clock = EpochClock(device)  # samples/s, step time, data wait, peak memory: host timers only
+            for inputs, targets in clock.batches(data):
                 if state.batch >= self.batches:
                     break
                 inputs = inputs.to(device, non_blocking=True)  # (B, C, H, W) or (B, F); detection: a list of images
@@ -189,10 +199,11 @@ class Fit:
                 steps = (state.batch + 1) % plan.grad_accum_steps == 0 or state.batch + 1 == self.batches
                 # DDP all-reduces the gradients in backward: only on the micro-batch that steps
                 with nullcontext() if steps else ranks.no_gradient_sync(parts.model):
-                    with self.autocast:
+                    with self.profiler.phase("forward"), self.autocast:
                         outputs = parts.model(inputs)  # (B, classes) or (B, K); a detector: its losses
                         loss = parts.criterion(outputs, targets)
-                    parts.scaler.scale(loss / plan.grad_accum_steps).backward()
+                    with self.profiler.phase("backward"):
+                        parts.scaler.scale(loss / plan.grad_accum_steps).backward()
                 state.batch += 1
                 seen += len(targets)
                 self.loss_sum.update(loss.float(), len(targets))  # summed on the device, no sync
@@ -205,17 +216,25 @@ class Fit:
                 progress(state.batch, loss, seen / (time.perf_counter() - self.started), logged)
                 if steps:
                     self.checkpoint_or_stop(epoch, logged)
+                clock.tick(len(targets))
+                self.profiler.step()  # trainer.profiler=torch: its schedule counts training batches
         self.check_finite(epoch)
+        self.figures = clock.figures()
+        self.profiler.waited(clock.waited, len(clock.times))
+        if self.figures["data_wait"] > DATA_WAIT_HINT and not self.hinted:  # said once a run
+            self.hinted = True
+            self.console.say(data_wait_hint(epoch, self.figures["data_wait"], loader))
 
     def step(self, epoch: int, loss: torch.Tensor) -> bool:
         """The optimizer step after a step's last micro-batch; True when this step logs."""
         parts, plan, state = self.parts, self.plan, self.state
-        if plan.grad_clip is not None:
-            parts.scaler.unscale_(parts.optimizer)
-            nn.utils.clip_grad_norm_(parts.model.parameters(), plan.grad_clip)
-        parts.scaler.step(parts.optimizer)
-        parts.scaler.update()
-        parts.optimizer.zero_grad(set_to_none=True)
+        with self.profiler.phase("optimizer"):
+            if plan.grad_clip is not None:
+                parts.scaler.unscale_(parts.optimizer)
+                nn.utils.clip_grad_norm_(parts.model.parameters(), plan.grad_clip)
+            parts.scaler.step(parts.optimizer)
+            parts.scaler.update()
+            parts.optimizer.zero_grad(set_to_none=True)
         if parts.schedule is not None and not self.averages.swa_epoch(epoch):
             parts.schedule.after_step()
         state.step += 1
@@ -247,7 +266,8 @@ class Fit:
             self.check_finite(epoch)
             state.loss_total, state.loss_count = self.loss_sum.state()
             state.loss_parts = {name: list(sums.state()) for name, sums in self.part_sums.items()}
-            self.checkpoints.save("last.pt", state, self.row)
+            with self.profiler.phase("checkpoint"):
+                self.checkpoints.save("last.pt", state, self.row)
             if stopping:
                 raise Interrupted(self.stop.signum or signal.SIGTERM)
 
@@ -266,21 +286,8 @@ class Fit:
         parts, plan, state, monitor = self.parts, self.plan, self.state, self.monitor
         train_loss = self.loss_sum.compute()
         validated = plan.validates(epoch)
-        val = (
-            evaluate(
-                self.averages.evaluated(parts.model),
-                parts.loaders["val"],
-                parts.criterion,
-                self.metrics,
-                self.device,
-                self.task,
-                split="val",
-                batches=plan.val_batches(len(parts.loaders["val"])),
-                autocast=self.autocast,
-            )
-            if validated
-            else {}
-        )
+        with self.profiler.phase("validation"):
+            val = self.validate() if validated else {}
         lr = parts.optimizer.param_groups[0]["lr"]  # the rate this epoch trained with (epoch schedules)
         self.row = row = {
             "epoch": epoch,
@@ -289,6 +296,7 @@ class Fit:
             **val,
             "lr": lr,
             "seconds": round(time.perf_counter() - self.started, 3),
+            **self.figures,
         }
         if parts.schedule is not None and not self.averages.swa_epoch(epoch):  # from swa.start_epoch, SWALR
             parts.schedule.after_epoch(row.get(monitor.metric) if validated else None)
@@ -300,12 +308,28 @@ class Fit:
             state.stopped = self.pruning.check(epoch, monitor.metric, row[monitor.metric])
             state.pruned_epoch = epoch if state.stopped else None
         state.epoch, state.batch, state.loss_total, state.loss_count, state.loss_parts = epoch + 1, 0, 0.0, 0, {}
-        self.checkpoints.save("last.pt", state, row)
-        if improved:
-            self.checkpoints.save("best.pt", state, row, self.averages.evaluated(parts.model))
-        if validated and plan.save_top_k > 1:
-            self.checkpoints.keep_top_k(state, monitor, row[monitor.metric], epoch, plan.save_top_k, row)
+        with self.profiler.phase("checkpoint"):
+            self.checkpoints.save("last.pt", state, row)
+            if improved:
+                self.checkpoints.save("best.pt", state, row, self.averages.evaluated(parts.model))
+            if validated and plan.save_top_k > 1:
+                self.checkpoints.keep_top_k(state, monitor, row[monitor.metric], epoch, plan.save_top_k, row)
         self.console.epoch_end(row, improved)
+
+    def validate(self) -> dict:
+        """Validation metrics of the model (its EMA when trainer.ema.evaluate), under eval() and no_grad."""
+        parts = self.parts
+        return evaluate(
+            self.averages.evaluated(parts.model),
+            parts.loaders["val"],
+            parts.criterion,
+            self.metrics,
+            self.device,
+            self.task,
+            split="val",
+            batches=self.plan.val_batches(len(parts.loaders["val"])),
+            autocast=self.autocast,
+        )
 
     def finish_swa(self) -> dict:
         """The SWA model, its BatchNorm statistics recomputed (update_bn), validated and kept as
@@ -330,8 +354,9 @@ def fit(parts: Parts, plan, **context) -> FitResult:
     """Train by `plan` (engine.plan.TrainPlan). `context`, by keyword: `device`, `monitor`, `task`,
     `metrics` (the run's TaskMetrics on `device`, for validation), `run_dir`, `loggers`, `console`,
     `record` (plain data stored in every checkpoint: config, data description, W&B id), `state`
-    (where to resume, or None), `stop` (a StopFlag: signals) and `pruning` (a search trial's
-    pruner, dlrun.search.trial.TrialPruning, asked after each validation, or None)."""
+    (where to resume, or None), `stop` (a StopFlag: signals), `pruning` (a search trial's
+    pruner, dlrun.search.trial.TrialPruning, asked after each validation, or None) and
+    `profiler` (trainer.profiler's, dlrun.engine.profiling, or None)."""
     return Fit(parts, plan, **context).run()
 
 

@@ -82,6 +82,12 @@ def build(cfg, info: DataInfo, load_weights: bool = True, say=None) -> nn.Module
             *TORCHVISION_DETECTORS,
         )
         raise unknown_choice("model", name, known)
+    if cfg.get("grad_checkpointing"):  # activation checkpointing: in training only, the model otherwise unchanged
+        from dlrun.models.grad_checkpointing import enable
+
+        how = enable(net)
+        if say is not None:
+            say(f"activation checkpointing: {how}" if how else "activation checkpointing: no block to checkpoint found")
     if info.target_mean is not None:
         return builtin.InTargetUnits(net, info.target_mean, info.target_std)
     return net

@@ -26,6 +26,8 @@ from dlrun.engine.loggers import Loggers, build_loggers
 from dlrun.engine.loop import Parts, evaluate, fit
 from dlrun.engine.monitor import Monitor
 from dlrun.engine.plan import plan_from_config
+from dlrun.engine.profiling import build_profiler
+from dlrun.engine.throughput import TIMING_COLUMNS
 from dlrun.metrics import thresholds
 from dlrun.metrics.builtin import make_metrics, metric_names
 from dlrun.run.build import (
@@ -122,6 +124,7 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
         *metric_names(info.task, info.num_outputs, "val", chosen),
         "lr",
         "seconds",
+        *TIMING_COLUMNS,  # where the epoch's time and memory went (dlrun.engine.throughput)
     ]
 
     # ---- fit, then test the best checkpoint (every tracker run opened here is closed) ----
@@ -150,6 +153,9 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
                     state=state,
                     stop=stop,
                     pruning=pruning,
+                    profiler=build_profiler(
+                        cfg.trainer, device, run_dir, "tensorboard" in (cfg.get("logger") or {}), ranks.is_main()
+                    ),
                 )
         except Interrupted as stopped:
             if ranks.is_main() and not started_by_dlrun():  # else the dlrun process that started this one says it

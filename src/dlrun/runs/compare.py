@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlrun.config.tree import flatten
+from dlrun.engine.throughput import WALL_CLOCK
 from dlrun.errors import DlrunError
 from dlrun.runs.report import job_dirs, ranked, read_job, write_csv, write_markdown
 
@@ -96,7 +97,7 @@ def metric_rows(runs: list[Run]) -> list[tuple[str, list]]:
                 k
                 for run in runs
                 for k, v in pick(run.summary).items()
-                if isinstance(v, (int, float)) and k not in ("epoch", "seconds", "lr")
+                if isinstance(v, (int, float)) and k not in ("epoch", "lr", *WALL_CLOCK)
             }
         )
         for key in keys:

@@ -118,6 +118,7 @@ def run_summary(
             if device.type == "cuda"
             else {}
         ),
+        "throughput": epoch_totals(run_dir),  # samples/s, step time, data wait, peak memory over the epochs
         "distributed": ranks.describe(device),
         "overrides": job.get("overrides", []),
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -125,3 +126,16 @@ def run_summary(
         "wall_time_s": round(wall_time, 3),
         **environment(),
     }
+
+
+def epoch_totals(run_dir: Path) -> dict:
+    """dlrun.engine.throughput's figures over the epochs metrics.csv holds (a resumed run's too)."""
+    import csv
+
+    from dlrun.engine.throughput import totals
+
+    path = Path(run_dir) / "metrics.csv"
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        return totals(list(csv.DictReader(f)))
