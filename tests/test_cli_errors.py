@@ -549,6 +549,26 @@ CASES = [
     ("export-format-unknown", "export {run} --format onnx2", ["invalid choice: 'onnx2'"]),
     ("export-no-run", "export nowhere", ["nowhere: no such run directory"]),
     ("export-onnx-fixed-format-typo", "export {run} --format onnx --no-dynamic-batchez", ["unrecognized arguments"]),
+    (
+        "batch-size-auto-cpu-no-budget",
+        "batch_size=auto trainer=cpu",
+        ["batch_size=auto on the CPU needs trainer.max_memory_gb"],
+    ),
+    (
+        "batch-size-auto-two-processes",
+        "batch_size=auto trainer.devices=2 trainer.max_memory_gb=4",
+        ["batch_size=auto searches one process's batch"],
+    ),
+    ("batch-size-word", "batch_size=big", ["batch_size='big' must be a whole number >= 1 or auto"]),
+    ("max-memory-negative", "trainer.max_memory_gb=-1", ["trainer.max_memory_gb=-1 is not valid"]),
+    ("profiler-unknown", "trainer.profiler=pytorch", ["trainer.profiler='pytorch' is not valid", "simple or torch"]),
+    ("profile-active-zero", "trainer.profiler=torch trainer.profile.active=0", ["trainer.profile.active=0"]),
+    (
+        "grad-checkpointing-word",
+        "model.grad_checkpointing=sometimes",
+        ["model.grad_checkpointing='sometimes' is not valid"],
+    ),
+    ("summary-model-typo", "summary model=resnet19", ["Unknown model 'resnet19'"]),
     ("serve-no-run", "serve nowhere", ["nowhere: no such run directory"]),
     ("serve-port-not-a-number", "serve {run} --port abc", ["--port: 'abc' is not a number"]),
     ("serve-port-out-of-range", "serve {run} --port 70000", ["--port 70000: give 1 to 65535"]),
@@ -769,7 +789,7 @@ def workspace(tmp_path_factory, request) -> dict:
 
 
 SUBCOMMAND_WORDS = ("eval", "predict", "export", "resume", "reproduce", "report", "compare", "lr-find", "models",
-                    "datasets", "serve", "predcit")  # fmt: skip
+                    "datasets", "serve", "summary", "predcit")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,7 @@ RULES = [
     ("trainer.max_epochs", whole(1, allow_none=True), "a whole number >= 1 or null"),
     ("trainer.val_every_n_epochs", whole(1), "a whole number >= 1"),
     ("trainer.log_every_n_steps", whole(1), "a whole number >= 1"),
+    ("trainer.max_memory_gb", lambda v: v is None or (is_number(v) and v > 0), "null or a number of GB > 0"),
     ("trainer.profiler", one_of("simple", "torch", allow_none=True), "null, simple or torch"),
     ("trainer.profile.wait", whole(0), "a whole number of steps >= 0"),
     ("trainer.profile.warmup", whole(0), "a whole number of steps >= 0"),
@@ -90,11 +91,31 @@ def top_level_problems(cfg) -> list[str]:
         found.append(f"lr={lr!r} is not a positive number: use e.g. lr=1e-3.")
     for key, example in (("batch_size", 64), ("epochs", 10)):
         value = cfg.get(key)
+        if key == "batch_size" and value == "auto":  # the largest that fits: dlrun.training.batch_size
+            continue
         if not is_int(value) or value < 1:
-            found.append(f"{key}={value!r} must be a whole number >= 1, e.g. {key}={example}.")
+            also = " or auto (the largest that fits)" if key == "batch_size" else ""
+            found.append(f"{key}={value!r} must be a whole number >= 1{also}, e.g. {key}={example}.")
     seed = cfg.get("seed")
     if not is_int(seed) or not 0 <= seed < 2**32:
         found.append(f"seed={seed!r} must be a whole number from 0 to 2**32-1, e.g. seed=0.")
+    return found
+
+
+def auto_batch_problems(cfg, devices, nodes) -> list[str]:
+    """batch_size=auto: one process; on the CPU (named) a memory budget."""
+    found = []
+    if (is_int(devices) and devices > 1) or (is_int(nodes) and nodes > 1) or devices == "auto":
+        found.append(
+            f"batch_size=auto searches one process's batch, not with trainer.devices={devices} "
+            f"trainer.num_nodes={nodes}: find it with one process (dlrun batch_size=auto trainer.devices=1 "
+            "trainer.max_epochs=1 ...: config.yaml records it) and give the number times the processes."
+        )
+    if str(cfg.trainer.get("device")) == "cpu" and cfg.trainer.get("max_memory_gb") is None:
+        found.append(
+            "batch_size=auto on the CPU needs trainer.max_memory_gb: the memory the run may use (e.g. "
+            "trainer.max_memory_gb=8), as the CPU has no out-of-memory error to back off from."
+        )
     return found
 
 
@@ -113,6 +134,8 @@ def trainer_problems(cfg) -> list[str]:
         and (problem := global_batch_problem(cfg.batch_size, devices * nodes))
     ):
         found.append(problem)
+    if cfg.get("batch_size") == "auto":
+        found += auto_batch_problems(cfg, devices, nodes)
     if trainer.get("sync_batchnorm") is True and str(trainer.get("device")) in ("cpu", "mps"):
         found.append(SYNC_BATCHNORM_NEEDS_CUDA)
     swa_start, epochs, max_epochs = lookup(cfg, "trainer.swa.start_epoch"), cfg.get("epochs"), trainer.get("max_epochs")

@@ -116,11 +116,18 @@ def build(
     """(loaders {"train", "val", "test"}, DataInfo). `shard`: (rank, world size): each loader
     reads this rank's share of every split (a DistributedSampler), `batch_size` per rank.
     Data held as tensors is batched from them on `device` (loader.in_memory). `fitted`: see fit."""
+    bundle = build_bundle(cfg, fitted)
+    return loaders_of(
+        bundle, cfg, loader_cfg, seed=seed, batch_size=batch_size, device=device, shard=shard
+    ), bundle.info
+
+
+def loaders_of(bundle, cfg, loader_cfg, *, seed: int, batch_size: int, device=None, shard=None) -> dict:
+    """The three loaders of a built DataBundle (see build)."""
     from torch.utils.data import TensorDataset
 
     from dlrun.datasets.loaders import make_loader
 
-    bundle = build_bundle(cfg, fitted)
     splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
     options = loader_options(
         loader_cfg,
@@ -143,4 +150,4 @@ def build(
         )
         for name, split in splits.items()
     }
-    return loaders, bundle.info
+    return loaders

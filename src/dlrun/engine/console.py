@@ -153,13 +153,17 @@ class RunConsole:
         parts = [f"epoch {row['epoch']}"] + [f"{k} {_fmt(v)}" for k, v in row.items() if k not in ("epoch", *timing)]
         if "samples_per_s" in row:
             parts.append(
-                f"{row['samples_per_s']:,.0f} samples/s, step {row['step_ms']:.3g} ms, data wait "
+                f"{row['samples_per_s']:,.0f} samples/s, step {_ms(row['step_ms'])} ms, data wait "
                 f"{row['data_wait']:.0%}, peak {row['peak_memory_mb']:,.0f} MB"
             )
         self.say("  ".join(parts) + ("  [bold green]*best[/]" if improved else ""))
 
     def results(self, summary: dict) -> None:
         self.show(results_table(summary))
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def results_table(summary: dict) -> Table:

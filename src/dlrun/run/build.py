@@ -34,6 +34,7 @@ class Training:
     frozen: object | None  # dlrun.models.transfer.Frozen, with model.freeze=backbone
     criterion: nn.Module
     optimizer: torch.optim.Optimizer
+    batch_search: object | None = None  # batch_size=auto: dlrun.training.batch_size.Search
 
 
 def build_training(cfg: DictConfig, device: torch.device, say=None, fitted: dict | None = None) -> Training:
@@ -46,19 +47,25 @@ def build_training(cfg: DictConfig, device: torch.device, say=None, fitted: dict
             if ranks.is_main()
             else None
         )
-    loaders, info = build_or_explain(
-        "dataset",
-        cfg.dataset.name,
-        lambda: datasets.build(
-            cfg.dataset,
-            cfg.loader,
-            seed=cfg.seed,
-            batch_size=ranks.batch_per_rank(cfg.batch_size),
-            device=device,
-            shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None,
-            fitted=fitted,
-        ),
-    )
+    bundle = build_or_explain("dataset", cfg.dataset.name, lambda: datasets.build_bundle(cfg.dataset, fitted))
+
+    def loaders_for(batch_size: int) -> dict:
+        return build_or_explain(
+            "dataset",
+            cfg.dataset.name,
+            lambda: datasets.loaders_of(
+                bundle,
+                cfg.dataset,
+                cfg.loader,
+                seed=cfg.seed,
+                batch_size=batch_size,
+                device=device,
+                shard=(ranks.rank(), ranks.world_size()) if ranks.distributed() else None,
+            ),
+        )
+
+    auto = cfg.batch_size == "auto"  # the largest that fits: searched below, once the model is built
+    loaders, info = loaders_for(64 if auto else ranks.batch_per_rank(cfg.batch_size)), bundle.info
     model = build_or_explain("model", cfg.model.name, lambda: models.build(cfg.model, info, say=say))
     frozen = freeze_backbone(model, cfg.model.get("freeze"), cfg.model.get("unfreeze_at_epoch"))
     model.to(device, memory_format=torch.channels_last if cfg.trainer.channels_last else torch.preserve_format)
@@ -74,7 +81,34 @@ def build_training(cfg: DictConfig, device: torch.device, say=None, fitted: dict
     criterion = build_loss(cfg.loss, info).to(device)  # regression losses hold the target scale as buffers
     check_loss(criterion, outputs, targets, cfg.loss)  # the loss takes the data's outputs and targets
     optimizer = build_optimizer(cfg.optimizer, parameter_groups(model, cfg.model.get("backbone_lr")), model)
-    return Training(loaders, info, model, frozen, criterion, optimizer)
+    search = None
+    if auto:
+        search = auto_batch_size(cfg, model, criterion, loaders, device)
+        cfg.batch_size = search.chosen  # config.yaml, the checkpoints and the header get the number
+        loaders = loaders_for(search.chosen)
+    return Training(loaders, info, model, frozen, criterion, optimizer, search)
+
+
+def auto_batch_size(cfg: DictConfig, model, criterion, loaders: dict, device: torch.device):
+    """batch_size=auto's search (dlrun.training.batch_size) on the run's model and validation samples."""
+    from contextlib import nullcontext
+
+    from dlrun.engine.plan import plan_from_config
+    from dlrun.training.batch_size import find_batch_size
+
+    if ranks.distributed():
+        raise DlrunError("batch_size=auto searches one process's batch: find it with one process and give the number.")
+    dtype = plan_from_config(cfg.trainer, cfg.epochs, device).autocast_dtype
+    return find_batch_size(
+        model,
+        criterion,
+        lambda copy: build_optimizer(cfg.optimizer, parameter_groups(copy, cfg.model.get("backbone_lr")), copy),
+        next(iter(loaders["val"])),
+        len(loaders["train"].dataset),
+        device,
+        cfg.trainer.get("max_memory_gb"),
+        torch.autocast(device.type, dtype=dtype) if dtype else nullcontext(),
+    )
 
 
 def build_or_explain(group: str, name: str, build):

@@ -19,7 +19,7 @@ from dlrun.datasets.batch_mix import build_mix
 from dlrun.distributed import ranks
 from dlrun.distributed.launch import started_by_dlrun
 from dlrun.engine.averaging import Averages
-from dlrun.engine.checkpoint import load_checkpoint, write_json
+from dlrun.engine.checkpoint import atomic_write, load_checkpoint, write_json
 from dlrun.engine.device import device_name, select_device
 from dlrun.engine.interrupt import Interrupted, stop_on_signals
 from dlrun.engine.loggers import Loggers, build_loggers
@@ -65,6 +65,11 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
     with console.holding():  # what building says (data, a replaced head) comes after the run's first lines
         earlier = run_dir if resume_from is not None else job.get("reproduces")  # a run whose fit to take
         built = build_training(cfg, device, say=console.say, fitted=fitted_of(earlier) if earlier else None)
+        if built.batch_search is not None:  # batch_size=auto: the number, said and kept in config.yaml
+            console.say(built.batch_search.said())
+            if ranks.is_main():
+                config_yaml = OmegaConf.to_yaml(OmegaConf.to_container(cfg, resolve=True)).encode()
+                atomic_write(run_dir / "config.yaml", lambda f: f.write(config_yaml))
         model, info, chosen = built.model, built.info, cfg.trainer.get("metrics")  # trainer.metrics: default or names
         decide = thresholds.configured(cfg.get("task"), info.num_outputs)  # multi-label decision thresholds
         metrics = make_metrics(info.task, info.num_outputs, selection=chosen, thresholds=decide).to(device)
@@ -192,6 +197,8 @@ def train(cfg: DictConfig, run_dir: Path, job: dict, resume_from: Path | None = 
             started_at=started_at,
             wall_time=time.perf_counter() - started,
         )
+        if built.batch_search is not None:
+            summary["batch_size_search"] = built.batch_search.record()
         loggers.log_summary(
             {
                 **test,
