@@ -58,6 +58,12 @@ def test_resnet18_flops_at_224_are_torchs_count_for_the_bare_model(dlrun_cli, tm
     assert "input 3x224x224, 10 outputs" in result.stdout
 
 
+def test_summary_of_an_auto_batch_run_says_so(dlrun_cli):
+    result = dlrun_cli("summary", "batch_size=auto", "trainer.max_memory_gb=4")
+    assert result.returncode == 0, result.stderr
+    assert "batch_size=64 (batch_size=auto is searched when the run starts)" in result.stdout
+
+
 def test_summary_refuses_what_training_would(dlrun_cli):
     typo = dlrun_cli("summary", "model=resnet19")
     assert typo.returncode == 2 and "resnet19" in typo.stderr and "Traceback" not in typo.stderr

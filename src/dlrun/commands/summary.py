@@ -42,10 +42,14 @@ def main(args) -> int:
     found = summarize(model, inputs, len(targets), args.depth)
     show(found, cfg, info)
     optimizer = str(cfg.optimizer.get("_target_") or "adam").rsplit(".", 1)[-1].lower()  # torch.optim.Adam: adam
-    memory = training_memory(found, int(cfg.batch_size), optimizer)
+    batch = 64 if cfg.batch_size == "auto" else int(cfg.batch_size)  # auto: found when the run starts
+    memory = training_memory(found, batch, optimizer)
     print(f"parameters: {found.total:,} ({found.trainable:,} trainable)")
     print(f"FLOPs per sample (forward): {flops(found.flops_per_sample)}; a training step ~3x that")
-    print(f"memory of a training step at batch_size={cfg.batch_size} (float32):")
+    said = f"batch_size={batch}" + (
+        " (batch_size=auto is searched when the run starts)" if batch != cfg.batch_size else ""
+    )
+    print(f"memory of a training step at {said} (float32):")
     for name, size in memory.items():
         print(f"  {name:<40} {megabytes(size)}")
     print(f"  {'total':<40} {megabytes(sum(memory.values()))}")
