@@ -23,12 +23,18 @@ def write_onnx(exported, path: Path, input_names: list[str]) -> None:
 
     import torch
 
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # its progress lines
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(
-            exported, (), dynamo=True, external_data=False, input_names=input_names, output_names=["outputs"]
-        )
-    program.save(str(path), external_data=False)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # its progress lines
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                exported, (), dynamo=True, external_data=False, input_names=input_names, output_names=["outputs"]
+            )
+        program.save(str(path), external_data=False)
+    except Exception as err:  # an operator ONNX (or its exporter) has no translation for ...
+        raise DlrunError(
+            f"torch's ONNX exporter could not convert this model ({type(err).__name__}: {first_line(err)[:300]}). "
+            "--format exported (torch.export) or torchscript may."
+        ) from err
 
 
 def check_parity(path: Path, model, samples: tuple, batches=(1, 8)) -> dict[int, tuple[float, float]]:
