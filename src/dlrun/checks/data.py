@@ -48,6 +48,9 @@ def thresholds_ok(v) -> bool:
 
 
 RULES = [
+    ("dataset.url", lambda v: isinstance(v, str) and bool(v.strip()), "a folder or an http(s) address of shards"),
+    ("dataset.shuffle_window", whole(1), "a whole number of shards >= 1"),
+    ("dataset.cache_shards", whole(1), "a whole number of shards >= 1"),
     (
         "task.thresholds",
         thresholds_ok,

@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "lr-find": "dlrun.commands.lr_find",
     "serve": "dlrun.commands.serve",
     "summary": "dlrun.commands.summary",
+    "data": "dlrun.commands.data",
 }
 
 

@@ -41,7 +41,14 @@ def builders() -> dict:
         "text": _text,
         "audio_folder": _audio,
         "audio_table": _audio,
+        "shards": _shards,
     }
+
+
+def _shards(cfg):
+    from dlrun.datasets.shards.bundle import shards
+
+    return shards(cfg)
 
 
 def _image_set(builder: str, *args):

@@ -68,6 +68,13 @@ DATASETS = {
         TABLE_TASKS, "yours", "clip", "dataset.path", "a table naming audio files, with a target column"
     ),
     "custom": DatasetEntry("any", "yours", "yours", "class_path", "your torch.utils.data.Dataset class"),
+    "shards": DatasetEntry(
+        "class.",
+        "yours",
+        "3xHxW",
+        "dataset.url",
+        "shards written by dlrun data convert: a folder or an http(s) address",
+    ),
 }
 
 

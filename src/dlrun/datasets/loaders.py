@@ -161,7 +161,10 @@ def make_loader(
             drop_last=drops_last(len(dataset), batch_size, train, options["drop_last"]),
         )
     sampler = None
-    if shard is not None:
+    if train and hasattr(dataset, "training_order"):  # shards: a few at a time (dlrun.datasets.shards)
+        sampler = dataset.training_order(options["shuffle"], seed, shard, dataset.window)
+        shuffle = False
+    elif shard is not None:
         rank, world = shard
         sampler = (
             DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)

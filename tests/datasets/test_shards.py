@@ -1,0 +1,139 @@
+"""Shards: `dlrun data convert` writes an image folder as WebDataset-format tar shards (the same
+bytes for the same data), `dataset=shards` trains from them (locally or over HTTP from a server on
+127.0.0.1) to the folder's accuracy, every sample once per epoch over 2 processes x 2 workers,
+and a run killed mid-epoch resumes to the uninterrupted run's weights."""
+
+import json
+import subprocess
+import sys
+import tarfile
+import time
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+
+from dlrun.datasets.shards.samples import ShardWindows
+from tests.engine.test_resume import metrics
+from tests.processes import QUIET, dlrun
+from tests.serve.server import free_port
+from tests.tasks.same_runs import killed_and_resumed, two_processes_and_one
+
+pytestmark = pytest.mark.slow  # conversions and runs in processes of their own
+
+
+@pytest.fixture(scope="module")
+def digits_folder(tmp_path_factory):
+    """scikit-learn's digits as 1,797 8x8 PNGs in class folders, and their shards."""
+    from sklearn.datasets import load_digits
+
+    root = tmp_path_factory.mktemp("shards")
+    digits = load_digits()
+    for i, (image, target) in enumerate(zip(digits.images, digits.target)):
+        folder = root / "digits" / str(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((image * 255 / 16).astype(np.uint8)).save(folder / f"{i:04d}.png")
+    made = dlrun("data", "convert", "dataset=image_folder", "dataset.root=digits", "--output", "shards",
+                 "--samples-per-shard", "200", "--workers", "2", cwd=root)  # fmt: skip
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert "train from them: dlrun dataset=shards dataset.url=shards" in made.stderr
+    return root
+
+
+def test_the_shards_hold_the_files_bytes_and_convert_is_deterministic(digits_folder):
+    root = digits_folder
+    manifest = json.loads((root / "shards" / "manifest.json").read_text())
+    assert manifest["counts"] == {"train": 1297, "val": 230, "test": 270}  # as dataset=image_folder splits them
+    assert manifest["classes"] == [str(d) for d in range(10)] and manifest["task"] == "classification"
+    shard, offset, size, ext, target = manifest["splits"]["train"]["samples"][5]
+    with tarfile.open(root / "shards" / shard) as tar:  # plain tar, WebDataset's layout: key.png, key.cls
+        names = tar.getnames()
+        member = tar.getmember(names[10])
+        assert (
+            member.name == f"{5:09d}.png"
+            and tar.extractfile(member).read() == ((root / "shards" / shard).read_bytes()[offset : offset + size])
+        )
+        assert tar.extractfile(names[11]).read() == str(target).encode()
+    again = dlrun("data", "convert", "dataset=image_folder", "dataset.root=digits", "--output", "again",
+                  "--samples-per-shard", "200", cwd=root)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    for path in sorted((root / "shards").glob("*.tar")):
+        assert (root / "again" / path.name).read_bytes() == path.read_bytes(), path.name
+    refused = dlrun("data", "convert", "dataset=image_folder", "dataset.root=digits", "--output", "shards", cwd=root)
+    assert refused.returncode == 2 and "holds shards already" in refused.stderr
+
+
+def test_shards_train_to_the_folders_accuracy_and_over_http_the_same(digits_folder):
+    root = digits_folder
+    common = (*QUIET, "epochs=8", "lr=3e-3")
+    folder = dlrun(*common, "dataset=image_folder", "dataset.root=digits", "hydra.run.dir=folder", cwd=root)
+    local = dlrun(*common, "dataset=shards", f"dataset.url={root / 'shards'}", "loader.num_workers=2",
+                  "hydra.run.dir=local", cwd=root)  # fmt: skip
+    assert folder.returncode == 0 and local.returncode == 0, folder.stderr[-2000:] + local.stderr[-2000:]
+    accuracy = {
+        name: json.loads((root / name / "summary.json").read_text())["test"]["test/acc"] for name in ("folder", "local")
+    }
+    assert accuracy["local"] == pytest.approx(accuracy["folder"], abs=0.01) and accuracy["local"] > 0.9, accuracy
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/shards/manifest.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        remote = dlrun(*common, "dataset=shards", f"dataset.url=http://127.0.0.1:{port}/shards",
+                       "loader.num_workers=2", "hydra.run.dir=remote", cwd=root)  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert remote.returncode == 0, remote.stderr[-3000:]
+    assert metrics(root / "remote") == metrics(root / "local")  # the same bytes, the same order: the same run
+
+
+class Ids(Dataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return i
+
+
+@pytest.mark.parametrize("samples", [1000, 1001])
+def test_every_sample_once_an_epoch_over_two_processes_of_two_workers(samples):
+    shard_of = [i // 100 for i in range(samples)]  # 100 samples a shard
+    for epoch in (1, 2):
+        seen = []
+        for rank in (0, 1):
+            order = ShardWindows(shard_of, window=3, seed=7, shard=(rank, 2))
+            order.set_epoch(epoch)
+            loader = DataLoader(Ids(samples), batch_size=16, sampler=order, num_workers=2)
+            seen += [int(i) for batch in loader for i in batch]
+        counts = np.bincount(seen, minlength=samples)
+        padded = ShardWindows(shard_of, 3, 7, shard=(0, 2)).padded
+        assert padded == samples % 2 and sorted(set(seen)) == list(range(samples))
+        assert (counts >= 1).all() and counts.sum() == samples + padded  # each once; an odd one: one repeat
+    one = ShardWindows(shard_of, 3, 7)
+    one.set_epoch(1)
+    first = list(one)
+    assert sorted(first) == list(range(samples)) and first != list(range(samples))
+    assert len({shard_of[i] for i in first[:200]}) <= 3  # the first 200 samples come from one window of 3 shards
+
+
+def test_a_killed_shard_run_resumes_to_the_same_weights(digits_folder, tmp_path):
+    args = (*QUIET, "epochs=3", "dataset=shards", f"dataset.url={digits_folder / 'shards'}", "loader.num_workers=2")
+    killed_and_resumed(args, tmp_path, every_n_steps=5)
+
+
+def test_two_processes_score_the_shards_test_split_as_one(digits_folder, tmp_path):
+    args = (*QUIET, "epochs=2", "dataset=shards", f"dataset.url={digits_folder / 'shards'}", "loader.num_workers=2")
+    ddp, single = two_processes_and_one(args, tmp_path)
+    assert ddp == pytest.approx(single, abs=1e-6)
