@@ -569,6 +569,15 @@ CASES = [
         ["model.grad_checkpointing='sometimes' is not valid"],
     ),
     ("summary-model-typo", "summary model=resnet19", ["Unknown model 'resnet19'"]),
+    ("data-convert-no-output", "data convert dataset=digits", ["the following arguments are required: --output"]),
+    ("data-unknown-action", "data shuffle --output sh", ["invalid choice: 'shuffle'"]),
+    (
+        "data-convert-audio",
+        "data convert dataset=audio_folder dataset.root={clips} --output sh",
+        ["training samples change every epoch"],
+    ),
+    ("shards-no-url", "dataset=shards", ["dataset.url is required"]),
+    ("shards-nowhere", "dataset=shards dataset.url=nowhere", ["dataset.url=nowhere: no readable manifest.json"]),
     ("serve-no-run", "serve nowhere", ["nowhere: no such run directory"]),
     ("serve-port-not-a-number", "serve {run} --port abc", ["--port: 'abc' is not a number"]),
     ("serve-port-out-of-range", "serve {run} --port 70000", ["--port 70000: give 1 to 65535"]),
@@ -789,7 +798,7 @@ def workspace(tmp_path_factory, request) -> dict:
 
 
 SUBCOMMAND_WORDS = ("eval", "predict", "export", "resume", "reproduce", "report", "compare", "lr-find", "models",
-                    "datasets", "serve", "summary", "predcit")  # fmt: skip
+                    "datasets", "serve", "summary", "data", "predcit")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -137,3 +137,46 @@ def test_two_processes_score_the_shards_test_split_as_one(digits_folder, tmp_pat
     args = (*QUIET, "epochs=2", "dataset=shards", f"dataset.url={digits_folder / 'shards'}", "loader.num_workers=2")
     ddp, single = two_processes_and_one(args, tmp_path)
     assert ddp == pytest.approx(single, abs=1e-6)
+
+
+def test_tables_and_texts_convert_as_their_tensors(tmp_path):
+    """A table (standardised features) and texts (token ids, the run's tokenizer) as shards of
+    tensors: a shard run of the table is the table run's data, and a text run trains and predicts."""
+    from tests.inputs.text_data import topic_table
+
+    for args in (("dataset=wine",), ("dataset=text", "dataset.text=sentence", "dataset.target=topic",
+                                      f"dataset.path={topic_table(tmp_path / 'topics.csv', n=300)}")):  # fmt: skip
+        name = args[0].split("=")[1]
+        made = dlrun("data", "convert", *args, "--output", f"{name}_shards", "--samples-per-shard", "64", cwd=tmp_path)
+        assert made.returncode == 0, made.stderr[-3000:]
+    wine = dlrun(*QUIET, "dataset=wine", "model=mlp", "epochs=5", "hydra.run.dir=wine", cwd=tmp_path)
+    sharded = dlrun(*QUIET, "dataset=shards", f"dataset.url={tmp_path / 'wine_shards'}", "model=mlp", "epochs=5",
+                    "hydra.run.dir=wine_from_shards", cwd=tmp_path)  # fmt: skip
+    assert wine.returncode == 0 and sharded.returncode == 0, wine.stderr[-2000:] + sharded.stderr[-2000:]
+    accuracy = [
+        json.loads((tmp_path / r / "summary.json").read_text())["test"]["test/acc"]
+        for r in ("wine", "wine_from_shards")
+    ]
+    assert accuracy[1] == pytest.approx(accuracy[0], abs=0.03)  # the same samples, in another order
+    manifest = json.loads((tmp_path / "wine_shards" / "manifest.json").read_text())
+    assert manifest["kind"] == "tensors" and manifest["info"]["preprocess"]["kind"] == "table"
+
+    text = dlrun(*QUIET, "dataset=shards", f"dataset.url={tmp_path / 'text_shards'}", "model=text_cnn", "epochs=1",
+                 "hydra.run.dir=text_from_shards", cwd=tmp_path)  # fmt: skip
+    assert text.returncode == 0, text.stderr[-3000:]
+    assert (tmp_path / "text_from_shards" / "tokenizer.json").is_file()  # the converted data's own tokenizer
+    said = dlrun("predict", str(tmp_path / "text_from_shards"), "--text", "The team won the league", cwd=tmp_path)
+    assert said.returncode == 0, said.stderr
+
+
+def test_an_image_shards_run_predicts_and_exports(digits_folder, tmp_path):
+    run = dlrun(*QUIET, "epochs=1", "dataset=shards", f"dataset.url={digits_folder / 'shards'}", "hydra.run.dir=run",
+                cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    image = sorted((digits_folder / "digits" / "3").glob("*.png"))[0]
+    predicted = dlrun("predict", str(tmp_path / "run"), str(image), cwd=tmp_path)
+    assert predicted.returncode == 0 and image.name in predicted.stdout, predicted.stderr
+    exported = dlrun("export", str(tmp_path / "run"), "--format", "onnx", cwd=tmp_path)
+    assert exported.returncode == 0 and "onnx check" in exported.stderr, exported.stderr
+    card = json.loads((tmp_path / "run" / "export" / "model.json").read_text())
+    assert card["input"]["kind"] == "image" and card["input"]["mode"] == "RGB"

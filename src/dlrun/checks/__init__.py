@@ -32,9 +32,16 @@ def problems(cfg: DictConfig, data_files: bool = True) -> list[str]:
     return found
 
 
-def validate(cfg: DictConfig, data_files: bool = True) -> None:
-    """Raise one DlrunError naming every problem of `cfg` (see `problems`)."""
-    found = problems(cfg, data_files)
+def data_problems_only(cfg: DictConfig) -> list[str]:
+    """The problems of the data's config alone (`dlrun data convert`: no model trains)."""
+    found = [f"{key} is required: set it on the command line, e.g. {key}=..." for key in sorted(OmegaConf.missing_keys(cfg))
+             if key.startswith("dataset.") and not (key == "dataset.target" and OmegaConf.select(cfg, "dataset.targets"))]  # fmt: skip
+    return found + data_problems(cfg) + input_problems(cfg, model=False)
+
+
+def validate(cfg: DictConfig, data_files: bool = True, only_data: bool = False) -> None:
+    """Raise one DlrunError naming every problem of `cfg` (see `problems`); `only_data`: of its data."""
+    found = data_problems_only(cfg) if only_data else problems(cfg, data_files)
     if len(found) == 1:
         raise DlrunError(found[0])
     if found:

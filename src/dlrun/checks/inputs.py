@@ -52,14 +52,15 @@ AUDIO_RULES = [
 ]
 
 
-def input_problems(cfg) -> list[str]:
+def input_problems(cfg, model: bool = True) -> list[str]:
+    """The text and audio keys, and (`model`) whether the model reads what the data gives."""
     name = lookup(cfg, "dataset.name")
     found = []
     if name in TEXT_SETS:
         found += apply(cfg, TEXT_RULES) + text_problems(cfg)
     if name in AUDIO_SETS:
         found += apply(cfg, AUDIO_RULES) + audio_problems(cfg)
-    return found + model_input_problems(cfg, name)
+    return found + (model_input_problems(cfg, name) if model else [])
 
 
 def text_problems(cfg) -> list[str]:
@@ -148,8 +149,8 @@ def model_input_problems(cfg, name) -> list[str]:
     from dlrun.models.catalog import AUDIO_MODELS, TEXT_MODELS, USER_MODELS
 
     model = lookup(cfg, "model.name")
-    if not isinstance(model, str) or model in USER_MODELS or name in (ABSENT, None, "custom"):
-        return []
+    if not isinstance(model, str) or model in USER_MODELS or name in (ABSENT, None, "custom", "shards"):
+        return []  # custom and shards: what the data gives is known once built (the fit check says)
     features = lookup(cfg, "dataset.features")
     if name in TEXT_SETS and model not in TEXT_MODELS:
         return [

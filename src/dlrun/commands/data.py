@@ -31,7 +31,7 @@ def main(args) -> int:
         raise DlrunError(f"{output} holds shards already (manifest.json): choose an empty folder or remove them.")
     check_group_choices(args.overrides)
     cfg = compose(args.overrides)
-    validate(cfg)
+    validate(cfg, only_data=True)  # the data's keys: no model trains here
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 

@@ -221,11 +221,20 @@ def image_transform(how: dict, run, name: str = "the input"):
     from dlrun.datasets.transforms import build_transforms, trained_resize
 
     stats = (how["mean"], how["std"]) if how.get("mean") is not None else None
-    transforms = OmegaConf.merge(
-        run.cfg.dataset.transforms,
-        {"resize": trained_resize(run.cfg.dataset.transforms, how, run.info.input_shape)},
-    )
+    trained = run_transforms(run)
+    transforms = OmegaConf.merge(trained, {"resize": trained_resize(trained, how, run.info.input_shape)})
     return build_transforms(transforms, train=False, stats=stats)
+
+
+def run_transforms(run):
+    """The image transforms the run trained with: its dataset.transforms, or (dataset=shards,
+    whose config leaves them to the shards) those its data recorded."""
+    from omegaconf import OmegaConf
+
+    given = run.cfg.dataset.get("transforms")
+    if given is not None:
+        return given
+    return OmegaConf.create((run.info.preprocess or {}).get("transforms") or {})
 
 
 def readable(outputs: torch.Tensor, info, thresholds=None) -> list[dict]:

@@ -110,8 +110,9 @@ def input_spec(run) -> dict:
     from omegaconf import OmegaConf
 
     from dlrun.datasets.transforms import trained_resize
+    from dlrun.runs.inference import run_transforms
 
-    t = OmegaConf.to_container(run.cfg.dataset.transforms, resolve=True)
+    t = OmegaConf.to_container(run_transforms(run), resolve=True)
     return {
         **image,
         "resize": trained_resize(t, how, run.info.input_shape),

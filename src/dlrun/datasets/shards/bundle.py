@@ -16,11 +16,11 @@ log = logging.getLogger("dlrun")
 
 def shards(cfg) -> DataBundle:
     manifest = read_manifest(cfg.url)
-    if manifest["kind"] != "image_folder":
-        raise DlrunError(f"dataset=shards reads image-folder shards so far, not {manifest['kind']}.")
     splits = manifest["splits"]
     if not splits.get("train", {}).get("samples"):
         raise DlrunError(f"{cfg.url}: the shards hold no training samples.")
+    if manifest["kind"] == "tensors":
+        return tensor_shards(cfg, manifest)
     transforms = OmegaConf.merge(OmegaConf.create(manifest["transforms"]), own_transforms(cfg))
     how = manifest["preprocess"]
     stats = (tuple(how["mean"]), tuple(how["std"])) if transforms.normalize == "dataset" and how.get("mean") else None
@@ -49,6 +49,7 @@ def shards(cfg) -> DataBundle:
         "mean": list(stats[0]) if stats else None,
         "std": list(stats[1]) if stats else None,
         "resize": OmegaConf.to_container(transforms).get("resize"),
+        "transforms": OmegaConf.to_container(transforms, resolve=True),  # predict and export: the config has none
     }
     info = DataInfo(manifest["task"], len(classes), input_shape, classes, preprocess=preprocess)
     return DataBundle(train, val, test, info=info, in_memory=False)
@@ -58,3 +59,32 @@ def own_transforms(cfg):
     """The keys of dataset.transforms this run sets (not the group's defaults, which the manifest's replace)."""
     given = cfg.get("transforms")
     return OmegaConf.create({}) if given is None else given
+
+
+def tensor_shards(cfg, manifest: dict) -> DataBundle:
+    """Shards of fixed tensors (a table, arrays, texts as token ids) with the converted data set's DataInfo."""
+    from dlrun.datasets.shards.samples import ShardTensors
+
+    info = DataInfo.from_dict(manifest["info"])
+    cache = int(cfg.get("cache_shards") or 8)
+    parts = {
+        name: ShardTensors(str(cfg.url), manifest["splits"][name]["samples"], cache)
+        for name in ("train", "val", "test")
+    }
+    train = ShardSplit(parts["train"])
+    train.window = int(cfg.get("shuffle_window") or 4)
+    collate = None
+    if (info.preprocess or {}).get("kind") == "text":  # token ids of any length: padded per batch
+        from dlrun.datasets.text.samples import PadBatch
+
+        collate = PadBatch(info.preprocess["pad_id"])
+    log.info(
+        "shards: %s (%s) as tensors, %s train/val/test samples at %s",
+        manifest.get("dataset"),
+        info.task,
+        "/".join(str(len(p)) for p in parts.values()),
+        cfg.url,
+    )
+    return DataBundle(
+        train, Transformed(parts["val"]), Transformed(parts["test"]), info=info, in_memory=False, collate=collate
+    )

@@ -1,8 +1,11 @@
-"""An image folder (class folders, or train/val/test folders of them) as shards: the files'
-own bytes (no re-encoding: the same pixels), split exactly as a run of dataset=image_folder
-splits them (the same seed), each split's samples in order, `per_shard` to a shard, written by
-worker processes; the normalisation statistics and resolved resize as that run computes them.
-The same data and seed give the same shards, byte for byte (tar headers without times or owners)."""
+"""A data set as shards. An image folder (class folders, or train/val/test folders of them): the
+files' own bytes (no re-encoding: the same pixels), split exactly as a run of
+dataset=image_folder splits them (the same seed), with the normalisation statistics and resolved
+resize that run computes. Any other data set whose samples are fixed tensors (tables, arrays,
+texts as token ids): each split's samples as that run's data set holds them (standardised,
+tokenised), and its DataInfo. Each split's samples in order, `per_shard` to a shard, written by
+worker processes; the same data and seed give the same shards, byte for byte (tar headers
+without times or owners)."""
 
 import io
 import os
@@ -64,45 +67,106 @@ def add(tar: tarfile.TarFile, name: str, payload: bytes) -> int:
     return header + tarfile.BLOCKSIZE
 
 
+_SPLITS: dict = {}  # the tensor splits being converted, inherited by the forked writers
+
+
+def write_tensor_shard(path: Path, split: str, start: int, count: int) -> list[list]:
+    """One tar shard of samples start .. start+count of a split of tensors: key.x.npy, key.y.npy
+    (NumPy's format, read back without pickle). Its index rows."""
+    import numpy as np
+    import torch
+
+    rows = []
+    tmp = path.with_name(f".tmp-{path.name}")
+    with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for number in range(start, start + count):
+            x, y = _SPLITS[split][number]
+            offsets = []
+            for part, value in (("x", x), ("y", y)):
+                buffer = io.BytesIO()
+                np.save(buffer, torch.as_tensor(value).numpy(), allow_pickle=False)
+                offsets += [add(tar, f"{number:09d}.{part}.npy", buffer.getvalue()), buffer.tell()]
+            rows.append([path.name, *offsets])
+    os.replace(tmp, path)
+    return rows
+
+
+def tensor_splits(bundle, name: str) -> dict:
+    """The splits of a data set whose samples are tensors fixed before training (tables, arrays,
+    texts as token ids): what a shard can hold as they are."""
+    from torch.utils.data import TensorDataset
+
+    from dlrun.datasets.text.samples import TokenIds
+
+    splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
+    if all(isinstance(s, (TensorDataset, TokenIds)) for s in splits.values()):
+        return splits
+    raise DlrunError(
+        f"dlrun data convert takes image folders (class folders) and data sets of fixed tensors (tables, arrays, "
+        f"text) so far; dataset={name}'s training samples change every epoch (random crops, clip windows ...), "
+        "which shards of fixed tensors would freeze."
+    )
+
+
 def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> dict:
-    """Shards and manifest.json of dataset config `cfg` (dataset=image_folder) in `output`."""
+    """Shards and manifest.json of dataset config `cfg` in `output`: an image folder as its files,
+    any other data set of fixed tensors as those tensors."""
+    from dataclasses import asdict
+
     from omegaconf import OmegaConf
 
     from dlrun import datasets
 
-    if cfg.name != "image_folder":
-        raise DlrunError(
-            f"dlrun data convert takes dataset=image_folder so far, not dataset={cfg.name} "
-            "(tables, text, audio and your own Dataset are the next steps)."
-        )
-    bundle = datasets.build_bundle(cfg)  # the classes, statistics and resize a run computes
-    samples = image_folder_samples(cfg)
+    bundle = datasets.build_bundle(cfg)  # the classes, statistics, resize, tokenizer a run computes
     output.mkdir(parents=True, exist_ok=True)
     jobs = []
-    for split, items in samples.items():
-        for start in range(0, len(items), per_shard):
-            name = f"{split}-{start // per_shard:06d}.tar"
-            jobs.append((split, output / name, items[start : start + per_shard], start))
-    total = sum(len(items) for items in samples.values())
-    rows = {split: [] for split in samples}
+    if cfg.name == "image_folder":
+        samples = image_folder_samples(cfg)
+        counts = {split: len(items) for split, items in samples.items()}
+        for split, items in samples.items():
+            for start in range(0, len(items), per_shard):
+                path = output / f"{split}-{start // per_shard:06d}.tar"
+                jobs.append(
+                    (
+                        split,
+                        len(items[start : start + per_shard]),
+                        write_shard,
+                        (path, items[start : start + per_shard], start),
+                    )
+                )
+    else:
+        _SPLITS.clear()
+        _SPLITS.update(tensor_splits(bundle, cfg.name))
+        counts = {split: len(data) for split, data in _SPLITS.items()}
+        for split, total in counts.items():
+            for start in range(0, total, per_shard):
+                count = min(per_shard, total - start)
+                path = output / f"{split}-{start // per_shard:06d}.tar"
+                jobs.append((split, count, write_tensor_shard, (path, split, start, count)))
+    rows = {split: [] for split in counts}
     with ProcessPoolExecutor(max(1, workers), mp_context=get_context("fork")) as pool:
-        futures = [(split, pool.submit(write_shard, path, items, start)) for split, path, items, start in jobs]
-        for (split, future), (_, _, items, _) in zip(futures, jobs):
+        futures = [(split, count, pool.submit(write, *args)) for split, count, write, args in jobs]
+        for split, count, future in futures:
             rows[split] += future.result()
             if progress is not None:
-                progress(len(items), total)
-    manifest = {
-        "format": FORMAT,
-        "kind": "image_folder",
-        "task": bundle.info.task,
-        "classes": list(bundle.info.class_names),
-        "preprocess": bundle.info.preprocess,
-        "transforms": {  # resize as resolved (auto: the images' size, as the run found it)
+                progress(count, sum(counts.values()))
+    _SPLITS.clear()
+    described = (
+        {"kind": "image_folder"} if cfg.name == "image_folder" else {"kind": "tensors", "info": asdict(bundle.info)}
+    )
+    if cfg.name == "image_folder":
+        described["transforms"] = {  # resize as resolved (auto: the images' size, as the run found it)
             **OmegaConf.to_container(cfg.transforms, resolve=True),
             "resize": bundle.info.preprocess.get("resize"),
-        },
-        "source": str(Path(str(cfg.root)).expanduser().resolve()),
-        "split_seed": cfg.split_seed,
+        }
+    manifest = {
+        "format": FORMAT,
+        **described,
+        "dataset": cfg.name,
+        "task": bundle.info.task,
+        "classes": list(bundle.info.class_names or []),
+        "preprocess": bundle.info.preprocess,
+        "split_seed": cfg.get("split_seed"),
         "counts": {split: len(r) for split, r in rows.items()},
         "splits": {
             split: {"shards": sorted({r[0] for r in split_rows}), "samples": split_rows}

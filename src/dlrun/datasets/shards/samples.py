@@ -37,6 +37,29 @@ class ShardImages(Dataset):
             raise DlrunError(f"sample {i} of shard {shard} is not an image that can be read ({err}).") from err
 
 
+class ShardTensors(Dataset):
+    """(input, target) tensors per sample, as the converted data set held them (x.npy, y.npy)."""
+
+    def __init__(self, url: str, rows: list, cache: int):
+        self.rows, self.reader = rows, ShardReader(url, cache)
+        names = sorted({row[0] for row in rows})
+        number = {name: i for i, name in enumerate(names)}
+        self.shard_of = [number[row[0]] for row in rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int):
+        import numpy as np
+
+        shard, x_at, x_size, y_at, y_size = self.rows[i]
+        x, y = (
+            torch.from_numpy(np.load(io.BytesIO(self.reader.read(shard, at, size)), allow_pickle=False))
+            for at, size in ((x_at, x_size), (y_at, y_size))
+        )
+        return x, y
+
+
 class ShardSplit(Transformed):
     """A training split of shards: Transformed, and the order it is read in (ShardWindows)."""
 
