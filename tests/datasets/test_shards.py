@@ -56,6 +56,11 @@ def test_the_shards_hold_the_files_bytes_and_convert_is_deterministic(digits_fol
             and tar.extractfile(member).read() == ((root / "shards" / shard).read_bytes()[offset : offset + size])
         )
         assert tar.extractfile(names[11]).read() == str(target).encode()
+    import webdataset
+
+    read = list(webdataset.WebDataset(str(root / "shards" / shard), shardshuffle=False))  # WebDataset's own reader
+    assert read[5]["__key__"] == f"{5:09d}" and read[5]["cls"] == str(target).encode()
+    assert read[5]["png"] == (root / "shards" / shard).read_bytes()[offset : offset + size]
     again = dlrun("data", "convert", "dataset=image_folder", "dataset.root=digits", "--output", "again",
                   "--samples-per-shard", "200", cwd=root)  # fmt: skip
     assert again.returncode == 0, again.stderr
@@ -129,8 +134,9 @@ def test_every_sample_once_an_epoch_over_two_processes_of_two_workers(samples):
 
 
 def test_a_killed_shard_run_resumes_to_the_same_weights(digits_folder, tmp_path):
-    args = (*QUIET, "epochs=3", "dataset=shards", f"dataset.url={digits_folder / 'shards'}", "loader.num_workers=2")
-    killed_and_resumed(args, tmp_path, every_n_steps=5)
+    args = (*QUIET, "epochs=3", "batch_size=8", "dataset=shards", f"dataset.url={digits_folder / 'shards'}",
+            "loader.num_workers=2")  # fmt: skip
+    killed_and_resumed(args, tmp_path, every_n_steps=10)  # 163 batches an epoch: time to stop it mid-epoch
 
 
 def test_two_processes_score_the_shards_test_split_as_one(digits_folder, tmp_path):

@@ -1,8 +1,9 @@
-"""A shard's bytes, from a local path (read per sample: the OS caches the file) or from an
+"""A shard's bytes, from a local path (the file kept open, read per sample: the OS caches it) or from an
 http(s) address (the whole shard fetched once into a small per-process cache: plain HTTP
 servers answer no byte ranges, and a training order that reads a few shards at a time,
 ShardWindows, makes each fetch serve many samples)."""
 
+import os
 import urllib.request
 from collections import OrderedDict
 
@@ -33,11 +34,15 @@ class ShardReader:
         from dlrun.datasets.shards.manifest import join
 
         where = join(self.url, shard)
-        if not remote(where):
+        if not remote(where):  # a file kept open (up to `cache` of them), read where the sample lies
             try:
-                with open(where, "rb") as f:
-                    f.seek(offset)
-                    return f.read(size)
+                handle = self.held.get(shard)
+                if handle is None:
+                    handle = self.held[shard] = open(where, "rb")  # noqa: SIM115 (closed when evicted)
+                    while len(self.held) > self.cache:
+                        self.held.popitem(last=False)[1].close()
+                # pread, not seek + read: forked loader workers share an inherited descriptor's position
+                return os.pread(handle.fileno(), size, offset)
             except OSError as err:
                 raise DlrunError(f"shard {where} could not be read ({err}).") from err
         data = self.held.get(shard)
