@@ -69,11 +69,7 @@ DATASETS = {
     ),
     "custom": DatasetEntry("any", "yours", "yours", "class_path", "your torch.utils.data.Dataset class"),
     "shards": DatasetEntry(
-        "class.",
-        "yours",
-        "3xHxW",
-        "dataset.url",
-        "shards written by dlrun data convert: a folder or an http(s) address",
+        TABLE_TASKS, "yours", "yours", "dataset.url", "shards by dlrun data convert: a folder or an http(s) address"
     ),
 }
 

@@ -7,9 +7,8 @@
 """
 
 import json
-from pathlib import Path
 
-from dlrun.datasets.shards.reading import read_text
+from dlrun.datasets.shards.reading import join, read_text
 from dlrun.errors import DlrunError
 
 FORMAT = "dlrun-shards/1"
@@ -29,10 +28,3 @@ def read_manifest(url: str) -> dict:
     if manifest.get("format") != FORMAT:
         raise DlrunError(f"{where} is not a dlrun shard manifest (format {manifest.get('format')!r}, not {FORMAT}).")
     return manifest
-
-
-def join(url: str, name: str) -> str:
-    url = str(url)
-    if url.startswith(("http://", "https://")):
-        return url.rstrip("/") + "/" + name
-    return str(Path(url).expanduser() / name)

@@ -6,6 +6,7 @@ ShardWindows, makes each fetch serve many samples)."""
 import os
 import urllib.request
 from collections import OrderedDict
+from pathlib import Path
 
 from dlrun.errors import DlrunError
 
@@ -14,6 +15,14 @@ TIMEOUT = 60
 
 def remote(url: str) -> bool:
     return str(url).startswith(("http://", "https://"))
+
+
+def join(url: str, name: str) -> str:
+    """`name` in the folder or under the address `url`."""
+    url = str(url)
+    if remote(url):
+        return url.rstrip("/") + "/" + name
+    return str(Path(url).expanduser() / name)
 
 
 def read_text(where: str) -> str:
@@ -31,8 +40,6 @@ class ShardReader:
         self.url, self.cache, self.held = str(url), cache, OrderedDict()
 
     def read(self, shard: str, offset: int, size: int) -> bytes:
-        from dlrun.datasets.shards.manifest import join
-
         where = join(self.url, shard)
         if not remote(where):  # a file kept open (up to `cache` of them), read where the sample lies
             try:
