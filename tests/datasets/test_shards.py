@@ -133,9 +133,10 @@ def test_every_sample_once_an_epoch_over_two_processes_of_two_workers(samples):
     assert len({shard_of[i] for i in first[:200]}) <= 3  # the first 200 samples come from one window of 3 shards
 
 
-def test_a_killed_shard_run_resumes_to_the_same_weights(digits_folder, tmp_path):
+@pytest.mark.parametrize("workers", [2, 0])
+def test_a_killed_shard_run_resumes_to_the_same_weights(digits_folder, tmp_path, workers):
     args = (*QUIET, "epochs=3", "batch_size=8", "dataset=shards", f"dataset.url={digits_folder / 'shards'}",
-            "loader.num_workers=2")  # fmt: skip
+            f"loader.num_workers={workers}")  # fmt: skip
     killed_and_resumed(args, tmp_path, every_n_steps=10)  # 163 batches an epoch: time to stop it mid-epoch
 
 
