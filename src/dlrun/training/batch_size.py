@@ -4,9 +4,11 @@ found before the run and written into its config.yaml and summary.json (so `repr
 
 The search: batches of 2, 4, 8 ... (powers of two, up to the training split's size) until one
 does not fit, then a binary search between the last that fit and the first that did not, to
-1/32 of the size. A trial is one real training step (forward, loss, backward, the optimizer's
+1/32 of the size. A trial is two real training steps (forward, loss, backward, the optimizer's
 step, on a copy of the model with an optimizer of its own) and one evaluation forward, on the
-run's own samples repeated to the size. What "fits" means:
+run's own samples repeated to the size; the size found is tried once more at the end, in the
+state the run starts from (CPU kernels and pages the trials left cached), a tenth smaller until
+it fits. What "fits" means:
 
   CUDA  no OutOfMemoryError, and torch.cuda.max_memory_allocated within the budget: 90 % of the
         GPU's memory, or of trainer.max_memory_gb when set (the 10 % margin is for what a whole
@@ -35,6 +37,7 @@ from dlrun.engine.throughput import peak_memory_mb, reset_peak_memory
 from dlrun.errors import DlrunError
 
 MARGIN = 0.9  # of the memory budget
+STEPS = 2  # training steps a trial takes
 LARGEST = 2**16
 
 
@@ -86,6 +89,12 @@ def find_batch_size(model, criterion, make_optimizer, sample, cap: int, device, 
                 fitting = middle
             else:
                 failing = middle
+        # Once more, as the run will start: after every trial, with what they left cached (oneDNN keeps
+        # kernels and scratch memory per shape; the allocator keeps pages). A tenth smaller until it fits.
+        while not fits(fitting):
+            if fitting == 1:
+                raise DlrunError(f"batch_size=auto: not even a batch of 1 fits in {search.limit} any more.")
+            fitting = max(1, fitting * 9 // 10)
     finally:
         torch.random.set_rng_state(state[0])
         if state[1] is not None:
@@ -122,11 +131,12 @@ def trial(search: Search, size: int, model, criterion, make_optimizer, sample, d
         copied = copy.deepcopy(model).train()
         optimizer = make_optimizer(copied)
         inputs, targets = (repeated(part, size, device) for part in sample)
-        with autocast:
-            loss = criterion(copied(inputs), targets)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        for _ in range(STEPS):  # the second step holds the optimizer's state from the first
+            with autocast:
+                loss = criterion(copied(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         copied.eval()
         with torch.no_grad(), autocast:
             copied(inputs)
