@@ -77,6 +77,7 @@ def dlrun_cli(tmp_path):
 # modules to two xdist workers in this order, and the short ones then fill the end evenly.
 LONGEST_FIRST = (
     "tasks/test_detection.py",
+    "datasets/test_shards.py",
     "distributed/test_ddp.py",
     "cluster/test_slurm.py",
     "test_cli_errors.py",
@@ -90,6 +91,9 @@ LONGEST_FIRST = (
     "models/test_export_predict.py",
     "search/test_studies.py",
     "search/test_parallel.py",
+    "models/test_onnx.py",
+    "training/test_batch_size.py",
+    "serve/test_serve.py",
 )
 
 
