@@ -20,6 +20,33 @@ SUBCOMMANDS = {
 }
 
 
+def positive(kind):
+    """An argparse type: a number of `kind` (int, float) above 0, or argparse's usage error."""
+    import argparse
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+        return value
+
+    return parse
+
+
+def need_extra(what: str, modules: dict[str, str], extra: str) -> None:
+    """`what` needs `modules` ({import name: package}) installed: said before anything heavy loads."""
+    from importlib.util import find_spec
+
+    from dlrun.errors import DlrunError
+
+    missing = [package for name, package in modules.items() if find_spec(name) is None]
+    if missing:
+        raise DlrunError(f"{what} needs {', '.join(missing)}, not installed: pip install 'dlrun[{extra}]'.")
+
+
 def add_trust_option(parser) -> None:
     """--trust PREFIX: the commands that build a saved run's pieces from their import paths."""
     parser.add_argument(

@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from dlrun.commands import positive
 from dlrun.errors import DlrunError
 
 HELP = "turn a data set into shards: dlrun data convert dataset=image_folder dataset.root=imgs --output shards/"
@@ -14,9 +15,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("action", choices=["convert"], help="convert: write the data as shards")
     parser.add_argument("overrides", nargs="*", help="the data, as for training: dataset=image_folder dataset.root=...")
     parser.add_argument("--output", "-o", required=True, help="the folder for the shards and manifest.json")
-    parser.add_argument("--samples-per-shard", type=int, default=1000, help="samples in each shard (default 1000)")
     parser.add_argument(
-        "--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="processes writing shards"
+        "--samples-per-shard", type=positive(int), default=1000, help="samples in each shard (default 1000)"
+    )
+    parser.add_argument(
+        "--workers", type=positive(int), default=max(1, (os.cpu_count() or 2) - 1), help="processes writing shards"
     )
 
 
@@ -24,8 +27,6 @@ def main(args) -> int:
     from dlrun.checks import validate
     from dlrun.config.choices import check_group_choices, compose
 
-    if args.samples_per_shard < 1 or args.workers < 1:
-        raise DlrunError("--samples-per-shard and --workers take whole numbers >= 1.")
     output = Path(args.output).expanduser()
     if (output / "manifest.json").exists():
         raise DlrunError(f"{output} holds shards already (manifest.json): choose an empty folder or remove them.")

@@ -20,7 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from dlrun.commands import add_trust_option
+from dlrun.commands import add_trust_option, need_extra
 
 HELP = "export a run's model: safetensors (weights), exported (torch.export .pt2), torchscript or onnx"
 FORMATS = ("safetensors", "exported", "torchscript", "onnx")
@@ -61,8 +61,8 @@ def main(args) -> int:
 
     boxes = tasks.get(run.info.task).boxes  # detection: scripted, not exported (see formats_for)
     formats = formats_for(args.format, boxes)  # a format the model cannot take: said before it is built
-    if "onnx" in formats:
-        need_onnx()
+    if "onnx" in formats:  # onnxscript for torch's exporter, onnxruntime for the check
+        need_extra("--format onnx", {"onnx": "onnx", "onnxscript": "onnxscript", "onnxruntime": "onnxruntime"}, "onnx")
 
     import torch
 
@@ -157,20 +157,6 @@ def parser() -> argparse.ArgumentParser:
     made = argparse.ArgumentParser(prog="dlrun export")
     add_arguments(made)
     return made
-
-
-def need_onnx() -> None:
-    """--format onnx needs onnxscript (torch's exporter) and onnxruntime (the check): said before torch loads."""
-    from importlib.util import find_spec
-
-    from dlrun.errors import DlrunError
-
-    missing = [name for name in ("onnx", "onnxscript", "onnxruntime") if find_spec(name) is None]
-    if missing:
-        raise DlrunError(
-            f"--format onnx needs {', '.join(missing)}, not installed: pip install 'dlrun[onnx]' "
-            "(onnx, onnxscript for torch's exporter, onnxruntime for the check)."
-        )
 
 
 def check_onnx(path, program, run, padded_to, text: bool, dynamic: bool) -> None:

@@ -5,24 +5,11 @@ import argparse
 import os
 import sys
 
-from dlrun.commands import add_trust_option
+from dlrun.commands import add_trust_option, need_extra, positive
 from dlrun.errors import DlrunError
 
 HELP = "serve a run's best checkpoint over HTTP: POST /predict, GET /metadata, a page at /"
 ENVIRONMENT = "DLRUN_SERVE_ARGS"  # the arguments, for each worker process (--workers > 1)
-
-
-def positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be more than 0")
-        return value
-
-    return parse
 
 
 def add_arguments(parser) -> None:
@@ -56,11 +43,7 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from importlib.util import find_spec
-
-    missing = [name for name in ("fastapi", "uvicorn", "multipart") if find_spec(name) is None]
-    if missing:
-        raise DlrunError("dlrun serve needs fastapi, uvicorn and python-multipart: pip install 'dlrun[serve]'.")
+    need_extra("dlrun serve", {"fastapi": "fastapi", "uvicorn": "uvicorn", "multipart": "python-multipart"}, "serve")
     if args.port > 65535:
         raise DlrunError(f"--port {args.port}: give 1 to 65535.")
     if args.batch_timeout_ms < 0:

@@ -162,7 +162,7 @@ def make_loader(
         )
     sampler = None
     if train and hasattr(dataset, "training_order"):  # shards: a few at a time (dlrun.datasets.shards)
-        sampler = dataset.training_order(options["shuffle"], seed, shard, dataset.window)
+        sampler = dataset.training_order(options["shuffle"], seed, shard)
         shuffle = False
     elif shard is not None:
         rank, world = shard

@@ -21,6 +21,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from dlrun.engine.throughput import TIMING_COLUMNS
+
 LINE_EVERY_S = 30  # non-terminal output: a progress line at most this often (and one per epoch)
 
 
@@ -149,8 +151,9 @@ class RunConsole:
             yield update
 
     def epoch_end(self, row: dict, improved: bool) -> None:
-        timing = ("samples_per_s", "step_ms", "data_wait", "peak_memory_mb")  # dlrun.engine.throughput's
-        parts = [f"epoch {row['epoch']}"] + [f"{k} {_fmt(v)}" for k, v in row.items() if k not in ("epoch", *timing)]
+        parts = [f"epoch {row['epoch']}"] + [
+            f"{k} {_fmt(v)}" for k, v in row.items() if k not in ("epoch", *TIMING_COLUMNS)
+        ]  # the figures of where the epoch's time went: in words, after the metrics
         if "samples_per_s" in row:
             parts.append(
                 f"{row['samples_per_s']:,.0f} samples/s, step {_ms(row['step_ms'])} ms, data wait "

@@ -9,6 +9,7 @@ def model_card(run, checkpoint: str = "best", padded_to: int | None = None) -> d
     """`padded_to`: the text length an exported text model takes, when it cannot take any."""
     from dlrun import tasks
     from dlrun.metrics import thresholds
+    from dlrun.runs.run_record import versions
 
     info = run.info
     boxes = tasks.get(info.task).boxes
@@ -30,23 +31,7 @@ def model_card(run, checkpoint: str = "best", padded_to: int | None = None) -> d
             "epoch": run.checkpoint["epoch"],
             "metrics": run.checkpoint["metrics"],
         },
-        "versions": versions(),
-    }
-
-
-def versions() -> dict:
-    """What made the model: dlrun, torch, torchvision and Python."""
-    import platform
-    from importlib.metadata import version
-
-    import torch
-    import torchvision
-
-    return {
-        "dlrun": version("dlrun"),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "python": platform.python_version(),
+        "versions": versions(),  # of the software that exports or serves it (summary.json has the training's)
     }
 
 

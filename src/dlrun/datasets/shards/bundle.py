@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from dlrun.datasets.info import DataBundle, DataInfo
 from dlrun.datasets.shards.manifest import read_manifest
 from dlrun.datasets.shards.samples import ShardImages, ShardSplit
-from dlrun.datasets.transforms import Transformed, build_transforms
+from dlrun.datasets.transforms import Transformed, build_transforms, normalisation
 from dlrun.errors import DlrunError
 
 log = logging.getLogger("dlrun")
@@ -23,17 +23,15 @@ def shards(cfg) -> DataBundle:
         return tensor_shards(cfg, manifest)
     transforms = OmegaConf.merge(OmegaConf.create(manifest["transforms"]), own_transforms(cfg))
     how = manifest["preprocess"]
-    stats = (tuple(how["mean"]), tuple(how["std"])) if transforms.normalize == "dataset" and how.get("mean") else None
-    if transforms.normalize != "dataset":
-        from dlrun.datasets.transforms import normalisation
-
+    if transforms.normalize == "dataset":  # the training split's, as the converted run computed them
+        stats = (tuple(how["mean"]), tuple(how["std"])) if how.get("mean") else None
+    else:  # none, imagenet's or given ones: nothing to compute
         stats = normalisation(transforms, [], 0)
     train_pipeline = build_transforms(transforms, train=True, stats=stats)
     eval_pipeline = build_transforms(transforms, train=False, stats=stats)
     cache = int(cfg.get("cache_shards") or 8)
     parts = {name: ShardImages(str(cfg.url), splits[name]["samples"], cache) for name in ("train", "val", "test")}
-    train = ShardSplit(parts["train"], None, train_pipeline)
-    train.window = int(cfg.get("shuffle_window") or 4)
+    train = ShardSplit(parts["train"], train_pipeline, int(cfg.get("shuffle_window") or 4))
     val, test = Transformed(parts["val"], None, eval_pipeline), Transformed(parts["test"], None, eval_pipeline)
     classes = tuple(manifest["classes"])
     log.info(
@@ -71,8 +69,7 @@ def tensor_shards(cfg, manifest: dict) -> DataBundle:
         name: ShardTensors(str(cfg.url), manifest["splits"][name]["samples"], cache)
         for name in ("train", "val", "test")
     }
-    train = ShardSplit(parts["train"])
-    train.window = int(cfg.get("shuffle_window") or 4)
+    train = ShardSplit(parts["train"], None, int(cfg.get("shuffle_window") or 4))
     collate = None
     if (info.preprocess or {}).get("kind") == "text":  # token ids of any length: padded per batch
         from dlrun.datasets.text.samples import PadBatch

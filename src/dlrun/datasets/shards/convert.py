@@ -151,14 +151,16 @@ def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> d
             if progress is not None:
                 progress(count, sum(counts.values()))
     _SPLITS.clear()
-    described = (
-        {"kind": "image_folder"} if cfg.name == "image_folder" else {"kind": "tensors", "info": asdict(bundle.info)}
-    )
     if cfg.name == "image_folder":
-        described["transforms"] = {  # resize as resolved (auto: the images' size, as the run found it)
-            **OmegaConf.to_container(cfg.transforms, resolve=True),
-            "resize": bundle.info.preprocess.get("resize"),
+        described = {
+            "kind": "image_folder",
+            "transforms": {  # resize as resolved (auto: the images' size, as the run found it)
+                **OmegaConf.to_container(cfg.transforms, resolve=True),
+                "resize": bundle.info.preprocess.get("resize"),
+            },
         }
+    else:
+        described = {"kind": "tensors", "info": asdict(bundle.info)}
     manifest = {
         "format": FORMAT,
         **described,

@@ -12,18 +12,25 @@ from dlrun.datasets.transforms import Transformed
 from dlrun.errors import DlrunError
 
 
-class ShardImages(Dataset):
-    """(RGB PIL image, class index) per sample, as torchvision's ImageFolder gives them."""
+class ShardRows(Dataset):
+    """The samples of a split, by the manifest's index rows ([shard name, ...] each); `shard_of`:
+    each sample's shard, numbered (ShardWindows reads by it)."""
 
     def __init__(self, url: str, rows: list, cache: int):
         self.rows, self.reader = rows, ShardReader(url, cache)
-        names = sorted({row[0] for row in rows})
-        number = {name: i for i, name in enumerate(names)}
+        number = {name: i for i, name in enumerate(sorted({row[0] for row in rows}))}
         self.shard_of = [number[row[0]] for row in rows]
-        self.targets = [int(row[4]) for row in rows]
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+class ShardImages(ShardRows):
+    """(RGB PIL image, class index) per sample, as torchvision's ImageFolder gives them."""
+
+    def __init__(self, url: str, rows: list, cache: int):
+        super().__init__(url, rows, cache)
+        self.targets = [int(row[4]) for row in rows]
 
     def __getitem__(self, i: int):
         from PIL import Image
@@ -37,17 +44,8 @@ class ShardImages(Dataset):
             raise DlrunError(f"sample {i} of shard {shard} is not an image that can be read ({err}).") from err
 
 
-class ShardTensors(Dataset):
+class ShardTensors(ShardRows):
     """(input, target) tensors per sample, as the converted data set held them (x.npy, y.npy)."""
-
-    def __init__(self, url: str, rows: list, cache: int):
-        self.rows, self.reader = rows, ShardReader(url, cache)
-        names = sorted({row[0] for row in rows})
-        number = {name: i for i, name in enumerate(names)}
-        self.shard_of = [number[row[0]] for row in rows]
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def __getitem__(self, i: int):
         import numpy as np
@@ -61,10 +59,15 @@ class ShardTensors(Dataset):
 
 
 class ShardSplit(Transformed):
-    """A training split of shards: Transformed, and the order it is read in (ShardWindows)."""
+    """A training split of shards: Transformed, and the order it is read in (ShardWindows of
+    `window` shards at a time)."""
 
-    def training_order(self, shuffle: bool, seed: int, shard, window: int):
-        order = ShardWindows(self.base.shard_of, window, seed, shuffle, shard)
+    def __init__(self, base: ShardRows, transform=None, window: int = 4):
+        super().__init__(base, None, transform)
+        self.window = window
+
+    def training_order(self, shuffle: bool, seed: int, shard):
+        order = ShardWindows(self.base.shard_of, self.window, seed, shuffle, shard)
         if order.padded and order.rank == 0:
             logging.getLogger("dlrun").info(
                 "shards: %d training samples over %d processes: %d repeated each epoch to even the shares "
