@@ -572,9 +572,9 @@ CASES = [
     ("data-convert-no-output", "data convert dataset=digits", ["the following arguments are required: --output"]),
     ("data-unknown-action", "data shuffle --output sh", ["invalid choice: 'shuffle'"]),
     (
-        "data-convert-audio",
-        "data convert dataset=audio_folder dataset.root={clips} --output sh",
-        ["training samples change every epoch"],
+        "data-convert-shards",
+        "data convert dataset=shards dataset.url=sh --output sh2",
+        ["dataset=shards is shards already"],
     ),
     ("shards-no-url", "dataset=shards", ["dataset.url is required"]),
     ("shards-nowhere", "dataset=shards dataset.url=nowhere", ["dataset.url=nowhere: no readable manifest.json"]),

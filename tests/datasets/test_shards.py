@@ -47,14 +47,14 @@ def test_the_shards_hold_the_files_bytes_and_convert_is_deterministic(digits_fol
     manifest = json.loads((root / "shards" / "manifest.json").read_text())
     assert manifest["counts"] == {"train": 1297, "val": 230, "test": 270}  # as dataset=image_folder splits them
     assert manifest["classes"] == [str(d) for d in range(10)] and manifest["task"] == "classification"
-    shard, offset, size, ext, target = manifest["splits"]["train"]["samples"][5]
+    shard, (ext, offset, size), (cls, cls_at, cls_size) = manifest["splits"]["train"]["samples"][5]
+    data = (root / "shards" / shard).read_bytes()
+    target = int(data[cls_at : cls_at + cls_size])
+    assert ext == "png" and cls == "cls" and manifest["kind"] == "image"
     with tarfile.open(root / "shards" / shard) as tar:  # plain tar, WebDataset's layout: key.png, key.cls
         names = tar.getnames()
         member = tar.getmember(names[10])
-        assert (
-            member.name == f"{5:09d}.png"
-            and tar.extractfile(member).read() == ((root / "shards" / shard).read_bytes()[offset : offset + size])
-        )
+        assert member.name == f"{5:09d}.png" and tar.extractfile(member).read() == data[offset : offset + size]
         assert tar.extractfile(names[11]).read() == str(target).encode()
     import webdataset
 

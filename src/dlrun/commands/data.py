@@ -32,6 +32,8 @@ def main(args) -> int:
         raise DlrunError(f"{output} holds shards already (manifest.json): choose an empty folder or remove them.")
     check_group_choices(args.overrides)
     cfg = compose(args.overrides)
+    if cfg.dataset.name == "shards":
+        raise DlrunError("dataset=shards is shards already: convert the data they were made from (its dataset=...).")
     validate(cfg, only_data=True)  # the data's keys: no model trains here
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -51,7 +53,8 @@ def main(args) -> int:
     shards = sum(len(s["shards"]) for s in manifest["splits"].values())
     print(
         f"wrote {shards} shards to {output}: {counts['train']}/{counts['val']}/{counts['test']} train/val/test "
-        f"samples, {len(manifest['classes'])} classes",
+        f"samples ({', '.join(dict.fromkeys([manifest['kind'], manifest['task']]))}"
+        + (f", {len(manifest['classes'])} classes)" if manifest["classes"] else ")"),
         file=sys.stderr,
     )
     print(f"train from them: dlrun dataset=shards dataset.url={output}", file=sys.stderr)

@@ -69,7 +69,7 @@ DATASETS = {
     ),
     "custom": DatasetEntry("any", "yours", "yours", "class_path", "your torch.utils.data.Dataset class"),
     "shards": DatasetEntry(
-        TABLE_TASKS, "yours", "yours", "dataset.url", "shards by dlrun data convert: a folder or an http(s) address"
+        "any", "yours", "yours", "dataset.url", "shards by dlrun data convert: a folder or an http(s) address"
     ),
 }
 

@@ -64,7 +64,7 @@ def custom(cfg) -> DataBundle:
         for split in (bundle.train, bundle.val, bundle.test):
             split.target_transform = target
         if task == REGRESSION:
-            bundle.info = _regression_info(bundle.train, bundle.info.input_shape)
+            bundle.info = _regression_info(bundle.train, bundle.info.input_shape, bundle.info.preprocess)
         return bundle
     train_idx, val_idx, test_idx = configured_split(cfg, len(train_base), labels, has_test=test_base is not None)
     train = Transformed(train_base, train_idx, _as_float, target)
@@ -165,7 +165,7 @@ def _classes(cfg, dataset, labels) -> list[str]:
     return [str(c) for c in range(count)]
 
 
-def _regression_info(train: Dataset, input_shape) -> DataInfo:
+def _regression_info(train: Dataset, input_shape, preprocess: dict | None = None) -> DataInfo:
     picks = range(min(len(train), TARGET_STATS_SAMPLE))
     values = torch.stack([train[i][1] for i in picks])  # (N, K)
     std = values.std(dim=0) if len(values) > 1 else torch.ones(values.shape[1])
@@ -175,6 +175,7 @@ def _regression_info(train: Dataset, input_shape) -> DataInfo:
         tuple(input_shape),
         target_mean=tuple(values.mean(dim=0).tolist()),
         target_std=tuple(s if s > 0 else 1.0 for s in std.tolist()),
+        preprocess=preprocess,  # images: how predict and export make an input of a file
     )
 
 

@@ -8,6 +8,7 @@ so the transforms after it see exactly what they would see reading the file ever
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -24,17 +25,31 @@ SMALL_SIDE = 64  # decoded images no larger than this train without DataLoader w
 SKIP_HINT = "Replace or delete it, or set dataset.skip_bad_files=true to leave damaged files out with a warning."
 
 
-def read_image(path: str) -> Image.Image:
-    """The file as an RGB PIL image (as torchvision's ImageFolder reads it); a file that
-    cannot be decoded is a DlrunError naming it."""
+def read_image(path, name: str | None = None) -> Image.Image:
+    """The file (a path, or a binary file object called `name` in messages) as an RGB PIL image
+    (as torchvision's ImageFolder reads it); a file that cannot be decoded is a DlrunError naming it."""
     try:
+        if hasattr(path, "read"):
+            return Image.open(path).convert("RGB")
         with open(path, "rb") as f:
             image = Image.open(f)
             return image.convert("RGB")
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise DlrunError(
-            f"{path} is not an image that can be read ({type(err).__name__}: {err}). " + SKIP_HINT
+            f"{name or path} is not an image that can be read ({type(err).__name__}: {err}). " + SKIP_HINT
         ) from err
+
+
+@contextmanager
+def kept_on_disk():
+    """Data sets built inside read their files at each access, none decoded into memory
+    however small: what `dlrun data convert` takes each sample's file from."""
+    global DECODE_LIMIT
+    saved, DECODE_LIMIT = DECODE_LIMIT, -1
+    try:
+        yield
+    finally:
+        DECODE_LIMIT = saved
 
 
 def _decode(path: str) -> torch.Tensor:

@@ -32,18 +32,20 @@ IGNORED = -100  # what an ignored pixel is in the targets (torch's ignore_index;
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def read_mask(path: str) -> np.ndarray:
-    """A mask file as (H, W) class indices: grey levels, or a palette PNG's indices."""
+def read_mask(path, name: str | None = None) -> np.ndarray:
+    """A mask file (a path, or a binary file object called `name` in messages) as (H, W) class
+    indices: grey levels, or a palette PNG's indices."""
+    name = name or path
     try:
         with Image.open(path) as mask:
             if mask.mode not in ("L", "P", "I", "I;16", "1"):
                 raise DlrunError(
-                    f"{path} is a {mask.mode} image: a mask holds a class index per pixel (a grey-level or "
+                    f"{name} is a {mask.mode} image: a mask holds a class index per pixel (a grey-level or "
                     "palette PNG), not colours. Convert colour-coded masks to indices first."
                 )
             return np.array(mask, dtype=np.int64)
     except (OSError, ValueError, SyntaxError) as err:
-        raise DlrunError(f"{path} is not a mask that can be read ({type(err).__name__}: {err}).") from err
+        raise DlrunError(f"{name} is not a mask that can be read ({type(err).__name__}: {err}).") from err
 
 
 class MaskedFiles(Dataset):

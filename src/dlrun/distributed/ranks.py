@@ -90,6 +90,15 @@ def broadcast_from_main(value):
     return box[0]
 
 
+def every_rank(value) -> list:
+    """Every rank's value (a plain Python object), in rank order; [value] in a single process."""
+    if not distributed():
+        return [value]
+    values = [None] * world_size()
+    dist.all_gather_object(values, value)
+    return values
+
+
 def barrier() -> None:
     if distributed():
         dist.barrier()

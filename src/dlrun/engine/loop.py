@@ -41,6 +41,18 @@ from dlrun.errors import DlrunError
 from dlrun.metrics.builtin import RunningMean, prepare
 
 
+def own_loss_sums(state) -> tuple[float, int, dict]:
+    """This rank's training-loss sums of the epoch so far, from a mid-epoch checkpoint: its own
+    when the checkpoint has one per rank of this world; otherwise (another number of processes)
+    the run's sums, on rank 0 alone, so the epoch's mean over every rank counts them once."""
+    if len(state.loss_ranks) == ranks.world_size():
+        total, count, parts = state.loss_ranks[ranks.rank()]
+        return total, count, parts
+    if ranks.is_main():
+        return state.loss_total, state.loss_count, state.loss_parts
+    return 0.0, 0, {}
+
+
 @dataclass
 class FitResult:
     state: TrainState
@@ -174,8 +186,9 @@ class Fit:
         for sampler in (loader.sampler, getattr(loader, "batch_sampler", None)):  # several processes: each
             if hasattr(sampler, "set_epoch"):  # its share, reshuffled per epoch (texts bucketed by length too)
                 sampler.set_epoch(epoch)
-        self.loss_sum = RunningMean(device, state.loss_total, state.loss_count)
-        self.part_sums = {name: RunningMean(device, *sums) for name, sums in state.loss_parts.items()}
+        total, count, loss_parts = own_loss_sums(state)
+        self.loss_sum = RunningMean(device, total, count)
+        self.part_sums = {name: RunningMean(device, *sums) for name, sums in loss_parts.items()}
         self.first_bad_step = torch.full((), -1, device=device)  # first step with a non-finite loss, on the device
         self.step_on_device = torch.full((), state.step, device=device)
         self.started, seen = time.perf_counter(), 0
@@ -264,8 +277,13 @@ class Fit:
             stopping = bool(self.stop)
         if stopping or (plan.checkpoint_every_n_steps and state.step % plan.checkpoint_every_n_steps == 0):
             self.check_finite(epoch)
-            state.loss_total, state.loss_count = self.loss_sum.state()
-            state.loss_parts = {name: list(sums.state()) for name, sums in self.part_sums.items()}
+            own = [*self.loss_sum.state(), {name: list(sums.state()) for name, sums in self.part_sums.items()}]
+            state.loss_ranks = ranks.every_rank(own)  # each rank resumes its own sums: the epoch's mean exact
+            state.loss_total = sum(r[0] for r in state.loss_ranks)
+            state.loss_count = sum(r[1] for r in state.loss_ranks)
+            state.loss_parts = {
+                name: [sum(r[2][name][k] for r in state.loss_ranks if name in r[2]) for k in (0, 1)] for name in own[2]
+            }
             with self.profiler.phase("checkpoint"):
                 self.checkpoints.save("last.pt", state, self.row)
             if stopping:
@@ -308,6 +326,7 @@ class Fit:
             state.stopped = self.pruning.check(epoch, monitor.metric, row[monitor.metric])
             state.pruned_epoch = epoch if state.stopped else None
         state.epoch, state.batch, state.loss_total, state.loss_count, state.loss_parts = epoch + 1, 0, 0.0, 0, {}
+        state.loss_ranks = []
         with self.profiler.phase("checkpoint"):
             self.checkpoints.save("last.pt", state, row)
             if improved:

@@ -16,6 +16,7 @@ class TrainState:
     loss_total: float = 0.0  # this epoch's sample-weighted training-loss sum so far
     loss_count: int = 0
     loss_parts: dict = field(default_factory=dict)  # a detector's loss components: {name: [sum, count]}
+    loss_ranks: list = field(default_factory=list)  # several processes: each rank's [sum, count, parts], by rank
     best_value: float | None = None
     best_epoch: int | None = None
     best_metrics: dict = field(default_factory=dict)

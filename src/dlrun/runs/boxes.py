@@ -37,8 +37,9 @@ def eval_pipeline(run):
     from omegaconf import OmegaConf
 
     from dlrun.datasets.detection.samples import transforms
+    from dlrun.runs.inference import run_transforms
 
-    settings = OmegaConf.create(OmegaConf.to_container(run.cfg.dataset.transforms))
+    settings = OmegaConf.create(OmegaConf.to_container(run_transforms(run)))  # dataset=shards: the shards' own
     return transforms(settings, train=False, boxes=False)
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dlrun.datasets import image_files
 from dlrun.datasets.audio.clips import ClipFeatures, Clips
 from dlrun.datasets.audio.decoding import AUDIO_SUFFIXES, duration, read_clip
 from dlrun.datasets.audio.features import feature_shape
-from dlrun.datasets.image_files import DECODE_LIMIT, decode_threads
+from dlrun.datasets.image_files import decode_threads
 from dlrun.datasets.info import CLASSIFICATION, DataBundle
 from dlrun.datasets.splits import configured_split
 from dlrun.datasets.tables import class_ids, frame_targets, read_table, target_columns
@@ -106,10 +107,10 @@ def readable(files: list, y: np.ndarray, skip: bool) -> tuple[list, np.ndarray, 
 
 
 def decode_all(files: list, headers: list, sample_rate: int) -> list:
-    """The clips as waveforms in memory when they fit in DECODE_LIMIT (from `headers`, each file's
+    """The clips as waveforms in memory when they fit in image_files.DECODE_LIMIT (from `headers`, each file's
     (frames, sample rate)), else their paths."""
     size = sum(int(frames * sample_rate / rate) * 4 for frames, rate in headers)
-    if size > DECODE_LIMIT:
+    if size > image_files.DECODE_LIMIT:
         log.info("audio files decoded at each access (%.0f MB decoded would not fit)", size / 1e6)
         return [str(f) for f in files]
     with ThreadPoolExecutor(decode_threads()) as pool:

@@ -1,13 +1,15 @@
-"""dataset=shards: a DataBundle from the shards `dlrun data convert` wrote, with the transforms
-and normalisation the converted run had (dataset.transforms may change them)."""
+"""dataset=shards: a DataBundle from the shards `dlrun data convert` wrote: the converted run's
+DataInfo, and each split through the pipeline that run had (its transforms and normalisation;
+dataset.transforms may change them), the training split in ShardWindows order."""
 
 import logging
+from dataclasses import replace
 
 from omegaconf import OmegaConf
 
 from dlrun.datasets.info import DataBundle, DataInfo
 from dlrun.datasets.shards.manifest import read_manifest
-from dlrun.datasets.shards.samples import ShardImages, ShardSplit
+from dlrun.datasets.shards.samples import ShardClips, ShardSamples, ShardSplit
 from dlrun.datasets.transforms import Transformed, build_transforms, normalisation
 from dlrun.errors import DlrunError
 
@@ -19,69 +21,105 @@ def shards(cfg) -> DataBundle:
     splits = manifest["splits"]
     if not splits.get("train", {}).get("samples"):
         raise DlrunError(f"{cfg.url}: the shards hold no training samples.")
-    if manifest["kind"] == "tensors":
-        return tensor_shards(cfg, manifest)
-    transforms = OmegaConf.merge(OmegaConf.create(manifest["transforms"]), own_transforms(cfg))
-    how = manifest["preprocess"]
-    if transforms.normalize == "dataset":  # the training split's, as the converted run computed them
-        stats = (tuple(how["mean"]), tuple(how["std"])) if how.get("mean") else None
-    else:  # none, imagenet's or given ones: nothing to compute
-        stats = normalisation(transforms, [], 0)
-    train_pipeline = build_transforms(transforms, train=True, stats=stats)
-    eval_pipeline = build_transforms(transforms, train=False, stats=stats)
+    info = DataInfo.from_dict(manifest["info"])
+    check_task(cfg.get("task"), manifest)
+    how = info.preprocess or {}
     cache = int(cfg.get("cache_shards") or 8)
-    parts = {name: ShardImages(str(cfg.url), splits[name]["samples"], cache) for name in ("train", "val", "test")}
-    train = ShardSplit(parts["train"], train_pipeline, int(cfg.get("shuffle_window") or 4))
-    val, test = Transformed(parts["val"], None, eval_pipeline), Transformed(parts["test"], None, eval_pipeline)
-    classes = tuple(manifest["classes"])
+    parts = {
+        name: ShardSamples(str(cfg.url), splits[name]["samples"], cache, how.get("sample_rate"))
+        for name in ("train", "val", "test")
+    }
+    kind, collate = manifest["kind"], None
+    if kind in ("image", "segmentation", "detection"):
+        transforms = OmegaConf.merge(OmegaConf.create(manifest["transforms"]), own_transforms(cfg))
+        train, val, test = image_splits(kind, parts, transforms, manifest, info)
+        if kind == "detection":
+            from dlrun.datasets.detection.samples import collate
+        else:  # the input shape and preprocessing as these transforms make them (predict and export read them)
+            how = {**how, "resize": OmegaConf.to_container(transforms).get("resize")}
+            info = replace(info, input_shape=tuple((val if len(val) else train)[0][0].shape))
+        info = replace(info, preprocess={**how, "transforms": OmegaConf.to_container(transforms, resolve=True)})
+    elif kind == "audio":
+        from dlrun.datasets.audio.clips import ClipFeatures
+
+        augment = manifest.get("spec_augment")
+        train, val, test = (
+            ShardClips(parts[name], ClipFeatures(how, augment if name == "train" else None), name == "train")
+            for name in ("train", "val", "test")
+        )
+    else:  # tensors as the converted data set held them
+        train, val, test = (Transformed(parts[name]) for name in ("train", "val", "test"))
+        if how.get("kind") == "text":  # token ids of any length: padded per batch
+            from dlrun.datasets.text.samples import PadBatch
+
+            collate = PadBatch(how["pad_id"])
     log.info(
-        "shards: %d classes, %s train/val/test samples in %d shards at %s",
-        len(classes),
+        "shards: %s (%s, %s), %s train/val/test samples in %d shards at %s",
+        manifest.get("dataset"),
+        info.task,
+        kind,
         "/".join(str(len(p)) for p in parts.values()),
         sum(len(splits[n]["shards"]) for n in splits),
         cfg.url,
     )
-    input_shape = tuple(val[0][0].shape) if len(val) else tuple(train[0][0].shape)
-    preprocess = {
-        "kind": "image",
-        "mean": list(stats[0]) if stats else None,
-        "std": list(stats[1]) if stats else None,
-        "resize": OmegaConf.to_container(transforms).get("resize"),
-        "transforms": OmegaConf.to_container(transforms, resolve=True),  # predict and export: the config has none
-    }
-    info = DataInfo(manifest["task"], len(classes), input_shape, classes, preprocess=preprocess)
-    return DataBundle(train, val, test, info=info, in_memory=False)
+    train = ShardSplit(train, parts["train"].shard_of, int(cfg.get("shuffle_window") or 4))
+    return DataBundle(train, val, test, info=info, in_memory=False, collate=collate)
+
+
+def image_splits(kind: str, parts: dict, transforms, manifest: dict, info):
+    """The three splits of images (with class targets, masks or boxes) through the pipelines the
+    converted run built from `transforms`: its statistics when normalize=dataset."""
+    how = info.preprocess or {}
+    if kind == "detection":
+        from dlrun.datasets.detection.samples import Boxed
+        from dlrun.datasets.detection.samples import transforms as box_transforms
+        from dlrun.datasets.transforms import _extra
+
+        pipelines = {
+            train: box_transforms(transforms, train=train, extra=_extra(key, transforms.get(key)))
+            for train, key in ((True, "train_extra"), (False, "eval_extra"))
+        }
+        return (Boxed(parts[name], None, pipelines[name == "train"]) for name in ("train", "val", "test"))
+    if transforms.get("normalize") == "dataset":  # the training split's, as the converted run computed them
+        stats = (tuple(how["mean"]), tuple(how["std"])) if how.get("mean") else None
+    else:  # none, imagenet's or given ones: nothing to compute
+        stats = normalisation(transforms, [], 0)
+    if kind == "segmentation":
+        from dlrun.datasets.segmentation import JointTransformed
+
+        ignore = manifest.get("ignore_index")
+        fill = 255 if ignore is None else int(ignore)
+        return (
+            JointTransformed(
+                parts[name],
+                None,
+                build_transforms(transforms, train=name == "train", stats=stats, mask_fill=fill),
+                ignore,
+            )
+            for name in ("train", "val", "test")
+        )
+    return (
+        Transformed(parts[name], None, build_transforms(transforms, train=name == "train", stats=stats))
+        for name in ("train", "val", "test")
+    )
+
+
+def check_task(asked, manifest: dict) -> None:
+    """task=... fits the shards' data (the task they were converted for); detection needs it said."""
+    held, source = manifest["task"], manifest.get("dataset")
+    if asked not in (None, "auto", held):
+        raise DlrunError(
+            f"task={asked} does not fit these shards: they hold {held} data (dlrun data convert of "
+            f"dataset={source}). Use task=auto or task={held}."
+        )
+    if asked == "auto" and held == "detection":  # as dataset=coco and yolo: the task group sets the detector's loss
+        raise DlrunError(
+            f"these shards hold detection data (dataset={source}): add task=detection (it trains on the "
+            "detector's own losses, loss=detection)."
+        )
 
 
 def own_transforms(cfg):
     """The keys of dataset.transforms this run sets (not the group's defaults, which the manifest's replace)."""
     given = cfg.get("transforms")
     return OmegaConf.create({}) if given is None else given
-
-
-def tensor_shards(cfg, manifest: dict) -> DataBundle:
-    """Shards of fixed tensors (a table, arrays, texts as token ids) with the converted data set's DataInfo."""
-    from dlrun.datasets.shards.samples import ShardTensors
-
-    info = DataInfo.from_dict(manifest["info"])
-    cache = int(cfg.get("cache_shards") or 8)
-    parts = {
-        name: ShardTensors(str(cfg.url), manifest["splits"][name]["samples"], cache)
-        for name in ("train", "val", "test")
-    }
-    train = ShardSplit(parts["train"], None, int(cfg.get("shuffle_window") or 4))
-    collate = None
-    if (info.preprocess or {}).get("kind") == "text":  # token ids of any length: padded per batch
-        from dlrun.datasets.text.samples import PadBatch
-
-        collate = PadBatch(info.preprocess["pad_id"])
-    log.info(
-        "shards: %s (%s) as tensors, %s train/val/test samples at %s",
-        manifest.get("dataset"),
-        info.task,
-        "/".join(str(len(p)) for p in parts.values()),
-        cfg.url,
-    )
-    return DataBundle(
-        train, Transformed(parts["val"]), Transformed(parts["test"]), info=info, in_memory=False, collate=collate
-    )

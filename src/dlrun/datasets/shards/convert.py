@@ -1,11 +1,8 @@
-"""A data set as shards. An image folder (class folders, or train/val/test folders of them): the
-files' own bytes (no re-encoding: the same pixels), split exactly as a run of
-dataset=image_folder splits them (the same seed), with the normalisation statistics and resolved
-resize that run computes. Any other data set whose samples are fixed tensors (tables, arrays,
-texts as token ids): each split's samples as that run's data set holds them (standardised,
-tokenised), and its DataInfo. Each split's samples in order, `per_shard` to a shard, written by
-worker processes; the same data and seed give the same shards, byte for byte (tar headers
-without times or owners)."""
+"""A data set as shards: the bundle a run of it builds (the same split by the same seed, the same
+classes, statistics, resolved resize, tokenizer, label ids), its files kept on disk, each split's
+samples in order, `per_shard` to a shard (dlrun.datasets.shards.records says what a sample
+becomes), written by worker processes. The same data and seed give the same shards, byte for
+byte (tar headers without times or owners)."""
 
 import io
 import os
@@ -15,47 +12,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from dlrun.datasets.shards.manifest import FORMAT, NAME
-from dlrun.errors import DlrunError
+from dlrun.datasets.shards.records import kind_of, sample_members
 
 SPLITS = ("train", "val", "test")
-
-
-def image_folder_samples(cfg) -> dict[str, list[tuple[str, int]]]:
-    """{split: [(file, class index), ...]} as dataset=image_folder splits the folder."""
-    from dlrun.datasets import vision
-    from dlrun.datasets.splits import configured_split
-
-    if cfg.get("labels_file"):
-        raise DlrunError("dlrun data convert takes class folders so far, not a multi-label labels file.")
-    root = Path(str(cfg.root)).expanduser()
-    parts = {split: root / split for split in SPLITS if (root / split).is_dir()}
-    skip_bad = cfg.get("skip_bad_files", False)
-    train_base = vision._folder(parts.get("train", root), skip_bad)
-    others = {split: vision._folder(path, skip_bad) for split, path in parts.items() if split != "train"}
-    indices = configured_split(
-        cfg, len(train_base), train_base.targets, has_val="val" in others, has_test="test" in others
-    )
-    found = {}
-    for split, chosen in zip(SPLITS, indices):
-        base = others.get(split)
-        found[split] = list(base.samples) if base is not None else [train_base.samples[int(i)] for i in chosen]
-    return found
-
-
-def write_shard(path: Path, items: list[tuple[str, int]], first: int) -> list[list]:
-    """One tar shard of `items` (file, class); keys numbered from `first`. Its index rows."""
-    rows = []
-    tmp = path.with_name(f".tmp-{path.name}")
-    with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
-        for number, (file, target) in enumerate(items, first):
-            ext = Path(file).suffix.lower().lstrip(".") or "bin"
-            key = f"{number:09d}"
-            data = Path(file).read_bytes()
-            offset = add(tar, f"{key}.{ext}", data)  # the image file's own bytes
-            add(tar, f"{key}.cls", str(target).encode())  # its class index, as WebDataset's .cls
-            rows.append([path.name, offset, len(data), ext, int(target)])
-    os.replace(tmp, path)
-    return rows
+_MEMBERS: dict = {}  # split -> fn(j) -> members, inherited by the forked writers
 
 
 def add(tar: tarfile.TarFile, name: str, payload: bytes) -> int:
@@ -67,115 +27,87 @@ def add(tar: tarfile.TarFile, name: str, payload: bytes) -> int:
     return header + tarfile.BLOCKSIZE
 
 
-_SPLITS: dict = {}  # the tensor splits being converted, inherited by the forked writers
-
-
-def write_tensor_shard(path: Path, split: str, start: int, count: int) -> list[list]:
-    """One tar shard of samples start .. start+count of a split of tensors: key.x.npy, key.y.npy
-    (NumPy's format, read back without pickle). Its index rows."""
-    import numpy as np
-    import torch
-
+def write_shard(path: Path, split: str, start: int, count: int) -> list[list]:
+    """One tar shard of samples start .. start+count of a split, keys numbered from `start`. Its
+    index rows: [shard, [suffix, offset, size], ...] per sample."""
     rows = []
     tmp = path.with_name(f".tmp-{path.name}")
     with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
         for number in range(start, start + count):
-            x, y = _SPLITS[split][number]
-            offsets = []
-            for part, value in (("x", x), ("y", y)):
-                buffer = io.BytesIO()
-                np.save(buffer, torch.as_tensor(value).numpy(), allow_pickle=False)
-                offsets += [add(tar, f"{number:09d}.{part}.npy", buffer.getvalue()), buffer.tell()]
-            rows.append([path.name, *offsets])
+            row = [path.name]
+            for suffix, payload in _MEMBERS[split](number):
+                row.append([suffix, add(tar, f"{number:09d}.{suffix}", payload), len(payload)])
+            rows.append(row)
     os.replace(tmp, path)
     return rows
 
 
-def tensor_splits(bundle, name: str) -> dict:
-    """The splits of a data set whose samples are tensors fixed before training (tables, arrays,
-    texts as token ids): what a shard can hold as they are."""
-    from torch.utils.data import TensorDataset
+def described(cfg, bundle, kind: str) -> dict:
+    """What dataset=shards needs beyond the samples: the transforms of the image kinds (resize as
+    resolved: auto became the images' size), segmentation's ignored value, audio's SpecAugment."""
+    from omegaconf import OmegaConf
 
-    from dlrun.datasets.text.samples import TokenIds
-
-    splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
-    if all(isinstance(s, (TensorDataset, TokenIds)) for s in splits.values()):
-        return splits
-    raise DlrunError(
-        f"dlrun data convert takes image folders (class folders) and data sets of fixed tensors (tables, arrays, "
-        f"text) so far; dataset={name}'s training samples change every epoch (random crops, clip windows ...), "
-        "which shards of fixed tensors would freeze."
-    )
+    extra = {}
+    if kind in ("image", "segmentation", "detection"):
+        transforms = OmegaConf.to_container(cfg.transforms, resolve=True)
+        if kind != "detection":
+            transforms["resize"] = bundle.info.preprocess.get("resize")
+        extra["transforms"] = transforms
+    if kind == "segmentation":
+        extra["ignore_index"] = cfg.get("ignore_index")
+    if kind == "audio":
+        extra["spec_augment"] = OmegaConf.to_container(cfg.spec_augment) if cfg.get("spec_augment") else None
+    return extra
 
 
 def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> dict:
-    """Shards and manifest.json of dataset config `cfg` in `output`: an image folder as its files,
-    any other data set of fixed tensors as those tensors."""
+    """Shards and manifest.json of dataset config `cfg` in `output`."""
     from dataclasses import asdict
 
-    from omegaconf import OmegaConf
-
     from dlrun import datasets
+    from dlrun.datasets.image_files import kept_on_disk
+    from dlrun.engine.checkpoint import write_json
 
-    bundle = datasets.build_bundle(cfg)  # the classes, statistics, resize, tokenizer a run computes
+    with kept_on_disk():  # each split reads its files: their own bytes go into the shards
+        bundle = datasets.build_bundle(cfg)
+    kind = kind_of(bundle)
+    splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
     output.mkdir(parents=True, exist_ok=True)
-    jobs = []
-    if cfg.name == "image_folder":
-        samples = image_folder_samples(cfg)
-        counts = {split: len(items) for split, items in samples.items()}
-        for split, items in samples.items():
-            for start in range(0, len(items), per_shard):
-                path = output / f"{split}-{start // per_shard:06d}.tar"
-                jobs.append(
-                    (
-                        split,
-                        len(items[start : start + per_shard]),
-                        write_shard,
-                        (path, items[start : start + per_shard], start),
-                    )
-                )
-    else:
-        _SPLITS.clear()
-        _SPLITS.update(tensor_splits(bundle, cfg.name))
-        counts = {split: len(data) for split, data in _SPLITS.items()}
-        for split, total in counts.items():
-            for start in range(0, total, per_shard):
-                count = min(per_shard, total - start)
-                path = output / f"{split}-{start // per_shard:06d}.tar"
-                jobs.append((split, count, write_tensor_shard, (path, split, start, count)))
+    _MEMBERS.clear()
+    _MEMBERS.update({split: sample_members(kind, data) for split, data in splits.items()})
+    counts = {split: len(data) for split, data in splits.items()}
+    jobs = [
+        (split, output / f"{split}-{start // per_shard:06d}.tar", start, min(per_shard, total - start))
+        for split, total in counts.items()
+        for start in range(0, total, per_shard)
+    ]
     rows = {split: [] for split in counts}
-    with ProcessPoolExecutor(max(1, workers), mp_context=get_context("fork")) as pool:
-        futures = [(split, count, pool.submit(write, *args)) for split, count, write, args in jobs]
-        for split, count, future in futures:
-            rows[split] += future.result()
-            if progress is not None:
-                progress(count, sum(counts.values()))
-    _SPLITS.clear()
-    if cfg.name == "image_folder":
-        described = {
-            "kind": "image_folder",
-            "transforms": {  # resize as resolved (auto: the images' size, as the run found it)
-                **OmegaConf.to_container(cfg.transforms, resolve=True),
-                "resize": bundle.info.preprocess.get("resize"),
-            },
-        }
-    else:
-        described = {"kind": "tensors", "info": asdict(bundle.info)}
+    try:
+        with ProcessPoolExecutor(max(1, workers), mp_context=get_context("fork")) as pool:
+            futures = [
+                (split, count, pool.submit(write_shard, path, split, start, count))
+                for split, path, start, count in jobs
+            ]
+            for split, count, future in futures:
+                rows[split] += future.result()
+                if progress is not None:
+                    progress(count, sum(counts.values()))
+    finally:
+        _MEMBERS.clear()
     manifest = {
         "format": FORMAT,
-        **described,
+        "kind": kind,
         "dataset": cfg.name,
         "task": bundle.info.task,
         "classes": list(bundle.info.class_names or []),
-        "preprocess": bundle.info.preprocess,
+        "info": asdict(bundle.info),
+        **described(cfg, bundle, kind),
         "split_seed": cfg.get("split_seed"),
-        "counts": {split: len(r) for split, r in rows.items()},
+        "counts": counts,
         "splits": {
             split: {"shards": sorted({r[0] for r in split_rows}), "samples": split_rows}
             for split, split_rows in rows.items()
         },
     }
-    from dlrun.engine.checkpoint import write_json
-
     write_json(manifest, output / NAME)
     return manifest

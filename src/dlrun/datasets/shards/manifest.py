@@ -1,9 +1,12 @@
 """manifest.json beside the shards: what the data is and where each sample lies.
 
-{"format": "dlrun-shards/1", "kind": "image_folder", "task": "classification",
- "classes": [...], "preprocess": {"mean", "std", "resize"}, "transforms": {...},
+{"format": "dlrun-shards/2", "kind": "image" | "segmentation" | "detection" | "audio" | "tensors",
+ "dataset": "image_folder", "task": "classification", "classes": [...],
+ "info": {the converted run's DataInfo: input shape, classes, preprocessing, label ids ...},
+ "transforms": {...} (image kinds), "ignore_index" (segmentation), "spec_augment" (audio),
+ "counts": {"train": N, ...},
  "splits": {"train": {"shards": ["train-000000.tar", ...],
-                      "samples": [[shard, offset, size, ext, target], ...]}, "val": ..., "test": ...}}
+                      "samples": [[shard, [suffix, offset, size], ...], ...]}, "val": ..., "test": ...}}
 """
 
 import json
@@ -11,7 +14,7 @@ import json
 from dlrun.datasets.shards.reading import join, read_text
 from dlrun.errors import DlrunError
 
-FORMAT = "dlrun-shards/1"
+FORMAT = "dlrun-shards/2"
 NAME = "manifest.json"
 
 
@@ -26,5 +29,8 @@ def read_manifest(url: str) -> dict:
             "--output DIR` and point dataset.url at DIR (or the address serving it)."
         ) from err
     if manifest.get("format") != FORMAT:
-        raise DlrunError(f"{where} is not a dlrun shard manifest (format {manifest.get('format')!r}, not {FORMAT}).")
+        raise DlrunError(
+            f"{where} is not a dlrun shard manifest of this version (format {manifest.get('format')!r}, not "
+            f"{FORMAT}): convert the data again with `dlrun data convert`."
+        )
     return manifest

@@ -2,77 +2,125 @@
 the training order that reads a few shards at a time."""
 
 import io
+import json
 import logging
 
+import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset, Sampler
+from torchvision import tv_tensors
 
+from dlrun.datasets.file_formats import AUDIO_SUFFIXES
 from dlrun.datasets.shards.reading import ShardReader
-from dlrun.datasets.transforms import Transformed
-from dlrun.errors import DlrunError
 
 
-class ShardRows(Dataset):
-    """The samples of a split, by the manifest's index rows ([shard name, ...] each); `shard_of`:
-    each sample's shard, numbered (ShardWindows reads by it)."""
+class ShardSamples(Dataset):
+    """The samples of a split, by the manifest's index rows ([shard name, [suffix, offset, size],
+    ...] each), decoded as the data set they came from gives them: (input, target), the input an
+    RGB PIL image from an image file (as ImageFolder reads it), your Dataset's own PIL image,
+    array or tensor, a waveform at `sample_rate` from an audio file, or a tensor; the target a
+    class index, a tensor, a tv_tensors.Mask (segmentation) or {"boxes", "labels"} with the image
+    a tv_tensors.Image (detection). `shard_of`: each sample's shard, numbered (ShardWindows reads by it)."""
 
-    def __init__(self, url: str, rows: list, cache: int):
-        self.rows, self.reader = rows, ShardReader(url, cache)
+    def __init__(self, url: str, rows: list, cache: int, sample_rate: int | None = None):
+        self.rows, self.reader, self.sample_rate = rows, ShardReader(url, cache), sample_rate
         number = {name: i for i, name in enumerate(sorted({row[0] for row in rows}))}
         self.shard_of = [number[row[0]] for row in rows]
 
     def __len__(self) -> int:
         return len(self.rows)
 
-
-class ShardImages(ShardRows):
-    """(RGB PIL image, class index) per sample, as torchvision's ImageFolder gives them."""
-
-    def __init__(self, url: str, rows: list, cache: int):
-        super().__init__(url, rows, cache)
-        self.targets = [int(row[4]) for row in rows]
-
     def __getitem__(self, i: int):
-        from PIL import Image
-
-        shard, offset, size, ext, target = self.rows[i]
-        data = self.reader.read(shard, offset, size)
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                return image.convert("RGB"), int(target)
-        except (OSError, ValueError, SyntaxError) as err:
-            raise DlrunError(f"sample {i} of shard {shard} is not an image that can be read ({err}).") from err
-
-
-class ShardTensors(ShardRows):
-    """(input, target) tensors per sample, as the converted data set held them (x.npy, y.npy)."""
-
-    def __getitem__(self, i: int):
-        import numpy as np
-
-        shard, x_at, x_size, y_at, y_size = self.rows[i]
-        x, y = (
-            torch.from_numpy(np.load(io.BytesIO(self.reader.read(shard, at, size)), allow_pickle=False))
-            for at, size in ((x_at, x_size), (y_at, y_size))
-        )
+        shard, *parts = self.rows[i]
+        members = {suffix: self.reader.read(shard, offset, size) for suffix, offset, size in parts}
+        where = f"sample {i} of shard {shard}"
+        x = y = None
+        for suffix, data in members.items():
+            if suffix == "cls":
+                y = int(data)
+            elif suffix == "json":
+                y = json.loads(data)
+            elif suffix.startswith("mask."):
+                y = tv_tensors.Mask(torch.from_numpy(np.asarray(mask_of(suffix, data, where), np.int64)))
+            elif suffix == "y.npy":
+                y = torch.from_numpy(np.load(io.BytesIO(data), allow_pickle=False))
+            else:
+                x = self.input(suffix, data, where)
+        if isinstance(y, dict):  # boxes: on the image, as BoxedImages gives them
+            x = tv_tensors.Image(x if torch.is_tensor(x) else pil_to_tensor(x))
+            boxes = torch.tensor(y["boxes"], dtype=torch.float32).reshape(-1, 4)
+            y = {
+                "boxes": tv_tensors.BoundingBoxes(boxes, format="XYXY", canvas_size=tuple(x.shape[-2:])),
+                "labels": torch.tensor(y["labels"], dtype=torch.int64),
+            }
         return x, y
 
+    def input(self, suffix: str, data: bytes, where: str):
+        if suffix in ("x.npy", "tensor.npy", "wave.npy"):
+            return torch.from_numpy(np.load(io.BytesIO(data), allow_pickle=False))
+        if suffix == "array.npy":
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        if suffix == "pil.png":  # your Dataset's image, its mode kept
+            image = Image.open(io.BytesIO(data))
+            image.load()
+            return image
+        if "." + suffix in AUDIO_SUFFIXES:
+            from dlrun.datasets.audio.decoding import read_clip
 
-class ShardSplit(Transformed):
-    """A training split of shards: Transformed, and the order it is read in (ShardWindows of
-    `window` shards at a time)."""
+            return torch.from_numpy(read_clip(io.BytesIO(data), self.sample_rate))
+        from dlrun.datasets.image_files import read_image
 
-    def __init__(self, base: ShardRows, transform=None, window: int = 4):
-        super().__init__(base, None, transform)
-        self.window = window
+        return read_image(io.BytesIO(data), where)  # an image file's bytes
+
+
+def mask_of(suffix: str, data: bytes, where: str) -> np.ndarray:
+    if suffix == "mask.npy":
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    from dlrun.datasets.segmentation import read_mask
+
+    return read_mask(io.BytesIO(data), where)
+
+
+def pil_to_tensor(image) -> torch.Tensor:
+    """An RGB PIL image as the uint8 (C, H, W) tensor image_files._decode makes of a file."""
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+
+
+class ShardClips(Dataset):
+    """Audio shards' (waveform, target) samples as Clips gives them: a window's features."""
+
+    def __init__(self, base: ShardSamples, make, train: bool):
+        self.base, self.make, self.train = base, make, train
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i):
+        wave, target = self.base[i]
+        return self.make(wave, self.train), target
+
+
+class ShardSplit(Dataset):
+    """A training split read from shards (`split`, any Dataset over `shard_of`'s samples) and the
+    order it is read in: ShardWindows of `window` shards at a time."""
+
+    def __init__(self, split: Dataset, shard_of: list[int], window: int = 4):
+        self.split, self.shard_of, self.window = split, shard_of, window
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i):
+        return self.split[i]
 
     def training_order(self, shuffle: bool, seed: int, shard):
-        order = ShardWindows(self.base.shard_of, self.window, seed, shuffle, shard)
+        order = ShardWindows(self.shard_of, self.window, seed, shuffle, shard)
         if order.padded and order.rank == 0:
             logging.getLogger("dlrun").info(
                 "shards: %d training samples over %d processes: %d repeated each epoch to even the shares "
                 "(as DistributedSampler does)",
-                len(self.base),
+                len(self),
                 order.world,
                 order.padded,
             )
