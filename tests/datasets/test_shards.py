@@ -19,7 +19,7 @@ from dlrun.datasets.shards.samples import ShardWindows
 from tests.engine.test_resume import metrics
 from tests.processes import QUIET, dlrun
 from tests.serve.server import free_port
-from tests.tasks.same_runs import killed_and_resumed, two_processes_and_one
+from tests.tasks.same_runs import evaluated, killed_and_resumed
 
 pytestmark = pytest.mark.slow  # conversions and runs in processes of their own
 
@@ -72,7 +72,7 @@ def test_the_shards_hold_the_files_bytes_and_convert_is_deterministic(digits_fol
 
 def test_shards_train_to_the_folders_accuracy_and_over_http_the_same(digits_folder):
     root = digits_folder
-    common = (*QUIET, "epochs=8", "lr=3e-3")
+    common = (*QUIET, "epochs=5", "lr=3e-3")
     folder = dlrun(*common, "dataset=image_folder", "dataset.root=digits", "hydra.run.dir=folder", cwd=root)
     local = dlrun(*common, "dataset=shards", f"dataset.url={root / 'shards'}", "loader.num_workers=2",
                   "hydra.run.dir=local", cwd=root)  # fmt: skip
@@ -133,17 +133,66 @@ def test_every_sample_once_an_epoch_over_two_processes_of_two_workers(samples):
     assert len({shard_of[i] for i in first[:200]}) <= 3  # the first 200 samples come from one window of 3 shards
 
 
-@pytest.mark.parametrize("workers", [2, 0])
-def test_a_killed_shard_run_resumes_to_the_same_weights(digits_folder, tmp_path, workers):
-    args = (*QUIET, "epochs=3", "batch_size=8", "dataset=shards", f"dataset.url={digits_folder / 'shards'}",
-            f"loader.num_workers={workers}")  # fmt: skip
-    killed_and_resumed(args, tmp_path, every_n_steps=10)  # 163 batches an epoch: time to stop it mid-epoch
+NUMBERED = """
+import os
+import torch
+
+class Numbered(torch.utils.data.Dataset):  # sample i holds its own number
+    def __len__(self):
+        return {n}
+
+    def __getitem__(self, i):
+        return torch.tensor([float(i), 1.0]), i % 2
+
+class Recorder(torch.nn.Module):  # writes down the numbers it trains on, a file per process
+    def __init__(self, num_classes):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, num_classes)
+
+    def forward(self, x):
+        if self.training:
+            with open(f"seen-{{os.getpid()}}.txt", "a") as f:
+                f.write("".join(f"{{int(v)}}\\n" for v in x[:, 0].tolist()))
+        return self.layer(x)
+"""
 
 
-def test_two_processes_score_the_shards_test_split_as_one(digits_folder, tmp_path):
-    args = (*QUIET, "epochs=2", "dataset=shards", f"dataset.url={digits_folder / 'shards'}", "loader.num_workers=2")
-    ddp, single = two_processes_and_one(args, tmp_path)
-    assert ddp == pytest.approx(single, abs=1e-6)
+def test_two_training_processes_of_two_workers_see_every_sample_once_an_epoch(tmp_path, samples=1002):
+    """The real thing: shards of numbered samples, `trainer.devices=2 loader.num_workers=2`, a model
+    that writes down the numbers each process trains on (an odd number of them: one is repeated, as
+    DistributedSampler repeats one, and said)."""
+    (tmp_path / "numbered.py").write_text(NUMBERED.format(n=samples))
+    made = dlrun("data", "convert", "task=classification", "dataset=custom", "dataset.class_path=numbered.Numbered",
+                 "dataset.val_fraction=0.01", "dataset.test_fraction=0.01", "--output", "shards",
+                 "--samples-per-shard", "64", cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr[-3000:]
+    train = json.loads((tmp_path / "shards" / "manifest.json").read_text())["counts"]["train"]
+    run = dlrun(*QUIET, "epochs=1", "batch_size=16", "dataset=shards", "dataset.url=shards", "model=custom",
+                "model.class_path=numbered.Recorder", "trainer.devices=2", "loader.num_workers=2",
+                "hydra.run.dir=run", cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    files = sorted(tmp_path.glob("seen-*.txt"))
+    assert len(files) == 2  # two training processes (the workers only read)
+    seen = [int(line) for file in files for line in file.read_text().split()]
+    counts = np.bincount(seen)
+    trained = np.flatnonzero(counts)
+    assert len(trained) == train and counts.sum() == train + train % 2, (len(trained), train, counts.sum())
+    assert counts.max() == 1 + train % 2 and (counts[trained] == 1).sum() >= train - train % 2
+    assert train % 2 and "1 repeated each epoch" in (tmp_path / "run" / "train.log").read_text()
+
+
+@pytest.mark.parametrize("workers, processes", [(0, 1), (1, 2)])
+def test_a_killed_shard_run_resumes_to_the_same_weights(digits_folder, tmp_path, workers, processes):
+    """Without loader workers in one process, and with a worker in each of two processes (whose
+    test metrics are also `dlrun eval`'s in one process: every test sample scored once)."""
+    args = (*QUIET, "epochs=2", "batch_size=8", "dataset=shards", f"dataset.url={digits_folder / 'shards'}",
+            f"loader.num_workers={workers}", f"trainer.devices={processes}")  # fmt: skip
+    reference, _ = killed_and_resumed(args, tmp_path, every_n_steps=10)  # 163 batches an epoch (82 a process)
+    if processes == 2:
+        summary = json.loads((reference / "summary.json").read_text())
+        assert summary["distributed"]["world_size"] == 2
+        single = evaluated(reference, tmp_path / "eval.json")["metrics"]
+        assert summary["test"] == pytest.approx(single, abs=1e-6)
 
 
 def test_tables_and_texts_convert_as_their_tensors(tmp_path):
@@ -187,3 +236,49 @@ def test_an_image_shards_run_predicts_and_exports(digits_folder, tmp_path):
     assert exported.returncode == 0 and "onnx check" in exported.stderr, exported.stderr
     card = json.loads((tmp_path / "run" / "export" / "model.json").read_text())
     assert card["input"]["kind"] == "image" and card["input"]["mode"] == "RGB"
+
+
+def test_masks_boxes_and_clips_train_from_their_shards_search_and_predict(tmp_path):
+    """Segmentation folders (an Optuna search of two trials), COCO boxes and audio clips: each
+    converted by the CLI, trained from its shards, and its run predicts a file of the source data."""
+    from tests.inputs.audio_data import clip_folder
+    from tests.tasks import detection_data, segmentation_data
+
+    segmentation_data.shapes(tmp_path / "seg", n=40, size=32)
+    detection_data.shapes(tmp_path / "det", n=12, sizes=(48, 48), objects=(1, 2), sides=(0.3, 0.5))
+    clip_folder(tmp_path / "clips", per_class=6, seconds=1.2)
+    for name, args in (("seg", ("dataset=segmentation_folder", "dataset.root=seg")),
+                       ("det", ("task=detection", "dataset=coco", "dataset.root=det")),
+                       ("clips", ("dataset=audio_folder", "dataset.root=clips"))):  # fmt: skip
+        made = dlrun("data", "convert", *args, "--output", f"{name}_shards", "--samples-per-shard", "8", cwd=tmp_path)
+        assert made.returncode == 0, made.stderr[-3000:]
+    kinds = {
+        n: json.loads((tmp_path / f"{n}_shards" / "manifest.json").read_text())["kind"] for n in ("seg", "det", "clips")
+    }
+    assert kinds == {"seg": "segmentation", "det": "detection", "clips": "audio"}
+
+    search = dlrun("-m", "hydra/sweeper=optuna", "task=segmentation", "lr=tag(log, interval(1e-4, 1e-2))", "hydra.sweeper.n_trials=2",
+                   *QUIET, "dataset=shards", "dataset.url=seg_shards", "model=unet", "epochs=1", "batch_size=8",
+                   "hydra.sweep.dir=search", cwd=tmp_path)  # fmt: skip
+    assert search.returncode == 0, search.stderr[-3000:]
+    for trial in ("0", "1"):
+        assert "test/miou" in json.loads((tmp_path / "search" / trial / "summary.json").read_text())["test"]
+    masks = dlrun("predict", "search/0", str(sorted((tmp_path / "seg" / "images").iterdir())[0]), cwd=tmp_path)
+    assert masks.returncode == 0 and "wrote 1 mask" in masks.stderr + masks.stdout, masks.stderr
+
+    boxes = dlrun(*QUIET, "task=detection", "dataset=shards", "dataset.url=det_shards",
+                  "model=fasterrcnn_mobilenet_v3_large_320_fpn", "model.kwargs={min_size:64,max_size:64}",
+                  "optimizer=sgd", "lr=0.01", "batch_size=4", "epochs=1", "hydra.run.dir=det_run", cwd=tmp_path)  # fmt: skip
+    assert boxes.returncode == 0, boxes.stderr[-3000:]
+    assert "test/map" in json.loads((tmp_path / "det_run" / "summary.json").read_text())["test"]
+    drawn = dlrun("predict", "det_run", str(tmp_path / "det" / "images" / "0000.png"), cwd=tmp_path)
+    assert drawn.returncode == 0 and "with their boxes drawn" in drawn.stderr + drawn.stdout, drawn.stderr
+
+    clips = dlrun(*QUIET, "dataset=shards", "dataset.url=clips_shards", "epochs=1", "hydra.run.dir=clips_run",
+                  cwd=tmp_path)  # fmt: skip
+    assert clips.returncode == 0, clips.stderr[-3000:]
+    clip = sorted((tmp_path / "clips" / "chirp").iterdir())[0]
+    heard = dlrun("predict", "clips_run", str(clip), "--output", "heard.csv", cwd=tmp_path)
+    assert heard.returncode == 0, heard.stderr
+    row = (tmp_path / "heard.csv").read_text().splitlines()[1].split(",")
+    assert row[0] == clip.name and row[1] in {"chirp", "high_tone", "low_tone", "noise_burst"}, row

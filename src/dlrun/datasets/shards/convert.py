@@ -1,6 +1,6 @@
 """A data set as shards: the bundle a run of it builds (the same split by the same seed, the same
 classes, statistics, resolved resize, tokenizer, label ids), its files kept on disk, each split's
-samples in order, `per_shard` to a shard (dlrun.datasets.shards.records says what a sample
+samples (the training split's in a seeded random order), `per_shard` to a shard (dlrun.datasets.shards.records says what a sample
 becomes), written by worker processes. The same data and seed give the same shards, byte for
 byte (tar headers without times or owners)."""
 
@@ -10,6 +10,8 @@ import tarfile
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+
+import torch
 
 from dlrun.datasets.shards.manifest import FORMAT, NAME
 from dlrun.datasets.shards.records import kind_of, sample_members
@@ -35,7 +37,8 @@ def write_shard(path: Path, split: str, start: int, count: int) -> list[list]:
     with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
         for number in range(start, start + count):
             row = [path.name]
-            for suffix, payload in _MEMBERS[split](number):
+            members, order = _MEMBERS[split]
+            for suffix, payload in members(order[number]):
                 row.append([suffix, add(tar, f"{number:09d}.{suffix}", payload), len(payload)])
             rows.append(row)
     os.replace(tmp, path)
@@ -73,9 +76,14 @@ def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> d
     kind = kind_of(bundle)
     splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
     output.mkdir(parents=True, exist_ok=True)
-    _MEMBERS.clear()
-    _MEMBERS.update({split: sample_members(kind, data) for split, data in splits.items()})
     counts = {split: len(data) for split, data in splits.items()}
+    orders = {split: list(range(count)) for split, count in counts.items()}
+    # the training samples in a seeded random order: a shard of class folders' files would hold one class,
+    # and a training order that reads a few shards at a time (ShardWindows) would batch few classes together
+    seed = int(cfg.get("split_seed") or 0)
+    orders["train"] = torch.randperm(counts["train"], generator=torch.Generator().manual_seed(seed)).tolist()
+    _MEMBERS.clear()
+    _MEMBERS.update({split: (sample_members(kind, data), orders[split]) for split, data in splits.items()})
     jobs = [
         (split, output / f"{split}-{start // per_shard:06d}.tar", start, min(per_shard, total - start))
         for split, total in counts.items()
@@ -104,8 +112,8 @@ def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> d
         **described(cfg, bundle, kind),
         "split_seed": cfg.get("split_seed"),
         "counts": counts,
-        "splits": {
-            split: {"shards": sorted({r[0] for r in split_rows}), "samples": split_rows}
+        "splits": {  # source: each sample's place in the split the data set's own run has (train: shuffled)
+            split: {"shards": sorted({r[0] for r in split_rows}), "samples": split_rows, "source": orders[split]}
             for split, split_rows in rows.items()
         },
     }
