@@ -578,6 +578,7 @@ CASES = [
     ),
     ("shards-no-url", "dataset=shards", ["dataset.url is required"]),
     ("shards-nowhere", "dataset=shards dataset.url=nowhere", ["dataset.url=nowhere: no readable manifest.json"]),
+    ("shards-s3-no-bucket", "dataset=shards dataset.url=s3:///shards", ["names no bucket: s3://BUCKET/PREFIX"]),
     ("serve-no-run", "serve nowhere", ["nowhere: no such run directory"]),
     ("serve-port-not-a-number", "serve {run} --port abc", ["--port: 'abc' is not a number"]),
     ("serve-port-out-of-range", "serve {run} --port 70000", ["--port 70000: give 1 to 65535"]),

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from dlrun.datasets.shards.samples import ShardWindows
 from tests.engine.test_resume import metrics
-from tests.processes import QUIET, dlrun
+from tests.processes import QUIET, cli_env, dlrun
 from tests.serve.server import free_port
 from tests.tasks.same_runs import evaluated, killed_and_resumed
 
@@ -70,7 +71,7 @@ def test_the_shards_hold_the_files_bytes_and_convert_is_deterministic(digits_fol
     assert refused.returncode == 2 and "holds shards already" in refused.stderr
 
 
-def test_shards_train_to_the_folders_accuracy_and_over_http_the_same(digits_folder):
+def test_shards_train_to_the_folders_accuracy_and_over_http_and_s3_the_same(digits_folder):
     root = digits_folder
     common = (*QUIET, "epochs=5", "lr=3e-3")
     folder = dlrun(*common, "dataset=image_folder", "dataset.root=digits", "hydra.run.dir=folder", cwd=root)
@@ -99,6 +100,41 @@ def test_shards_train_to_the_folders_accuracy_and_over_http_the_same(digits_fold
         server.wait(10)
     assert remote.returncode == 0, remote.stderr[-3000:]
     assert metrics(root / "remote") == metrics(root / "local")  # the same bytes, the same order: the same run
+
+    with s3_bucket(root / "shards", "digits") as env:  # moto's S3 server on 127.0.0.1, boto3's own settings
+        bucket = dlrun(*common, "dataset=shards", "dataset.url=s3://data/digits", "loader.num_workers=2",
+                       "hydra.run.dir=bucket", cwd=root, env=env)  # fmt: skip
+        missing = dlrun(*common, "dataset=shards", "dataset.url=s3://data/nothing", cwd=root, env=env)
+    assert bucket.returncode == 0, bucket.stderr[-3000:]
+    assert metrics(root / "bucket") == metrics(root / "local")
+    assert missing.returncode == 2 and "dataset.url=s3://data/nothing: no readable manifest.json" in missing.stderr
+
+
+@contextmanager
+def s3_bucket(folder, prefix: str):
+    """The files of `folder` under s3://data/<prefix>/ in moto's S3 server; the environment that reaches it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    keys = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    try:
+        client = boto3.client(
+            "s3",
+            endpoint_url=keys["AWS_ENDPOINT_URL"],
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket="data")
+        for path in sorted(folder.iterdir()):
+            client.upload_file(str(path), "data", f"{prefix}/{path.name}")
+        yield {**cli_env(), **keys}
+    finally:
+        server.stop()
 
 
 class Ids(Dataset):

@@ -48,7 +48,11 @@ def thresholds_ok(v) -> bool:
 
 
 RULES = [
-    ("dataset.url", lambda v: isinstance(v, str) and bool(v.strip()), "a folder or an http(s) address of shards"),
+    (
+        "dataset.url",
+        lambda v: isinstance(v, str) and bool(v.strip()),
+        "a folder, or an http(s) or s3:// address of shards",
+    ),
     ("dataset.shuffle_window", whole(1), "a whole number of shards >= 1"),
     ("dataset.cache_shards", whole(1), "a whole number of shards >= 1"),
     (
@@ -246,8 +250,21 @@ def data_problems(cfg, files: bool = True) -> list[str]:
         )
     if files:
         found += named_paths(cfg)
-    found += loader_problems(cfg)
+    found += loader_problems(cfg) + shard_address_problems(cfg)
     return found
+
+
+def shard_address_problems(cfg) -> list[str]:
+    """dataset.url=s3://... needs boto3 (extra dlrun[s3]), said before anything is read."""
+    url = lookup(cfg, "dataset.url") if lookup(cfg, "dataset.name") == "shards" else None
+    if isinstance(url, str) and url.startswith("s3://"):
+        from importlib.util import find_spec
+
+        if not url.removeprefix("s3://").split("/")[0]:
+            return [f"dataset.url={url} names no bucket: s3://BUCKET/PREFIX."]
+        if find_spec("boto3") is None:
+            return [f"dataset.url={url}: reading s3:// addresses needs boto3, not installed: pip install 'dlrun[s3]'."]
+    return []
 
 
 def loader_problems(cfg) -> list[str]:

@@ -19,7 +19,7 @@ NAME = "manifest.json"
 
 
 def read_manifest(url: str) -> dict:
-    """The manifest at URL/manifest.json (a folder or an http(s) address)."""
+    """The manifest at URL/manifest.json (a folder, an http(s) or an s3:// address)."""
     where = join(url, NAME)
     try:
         manifest = json.loads(read_text(where))
