@@ -16,6 +16,7 @@ from dlrun.datasets.image_files import kept_on_disk
 from dlrun.datasets.shards.convert import convert
 from tests.inputs.audio_data import clip_folder
 from tests.tasks import detection_data, segmentation_data
+from tests.tasks.detection_data import BLOCKS
 from tests.tasks.multilabel_data import digit_canvases
 
 BLOBS = (  # your Dataset of (uint8 image, mask) pairs
@@ -26,16 +27,6 @@ BLOBS = (  # your Dataset of (uint8 image, mask) pairs
     "    def __getitem__(self, i):\n"
     "        mask = torch.zeros(16, 16, dtype=torch.int64); mask[i % 8 : i % 8 + 6, 4:10] = 1\n"
     "        return (mask.float() * 200).expand(3, 16, 16).to(torch.uint8), mask\n"
-)
-BLOCKS = (  # your Dataset of images with boxes
-    "import torch\n"
-    "class Blocks(torch.utils.data.Dataset):\n"
-    "    classes = ['block']\n"
-    "    def __len__(self): return 20\n"
-    "    def __getitem__(self, i):\n"
-    "        image = torch.zeros(3, 40, 48, dtype=torch.uint8); image[:, 5:20, i:i + 10] = 200\n"
-    "        boxes = torch.tensor([[i, 5, i + 10, 20]]) if i % 5 else torch.zeros(0, 4)\n"
-    "        return image, {'boxes': boxes, 'labels': torch.zeros(len(boxes), dtype=torch.int64)}\n"
 )
 PICTURES = (  # your Dataset of PIL images (grey) with values to regress
     "import numpy as np\n"

@@ -17,6 +17,17 @@ from PIL import Image, ImageDraw
 
 CLASSES = ["circle", "square", "triangle"]
 
+BLOCKS = (  # your own Dataset of images with boxes (dataset=custom task=detection)
+    "import torch\n"
+    "class Blocks(torch.utils.data.Dataset):\n"
+    "    classes = ['block']\n"
+    "    def __len__(self): return 20\n"
+    "    def __getitem__(self, i):\n"
+    "        image = torch.zeros(3, 40, 48, dtype=torch.uint8); image[:, 5:20, i:i + 10] = 200\n"
+    "        boxes = torch.tensor([[i, 5, i + 10, 20]]) if i % 5 else torch.zeros(0, 4)\n"
+    "        return image, {'boxes': boxes, 'labels': torch.zeros(len(boxes), dtype=torch.int64)}\n"
+)
+
 
 def draw_image(rng, width: int, height: int, objects: tuple[int, int], sides: tuple[float, float]):
     """(PIL image, [(class index, x, y, w, h)]): shapes at integer pixel boxes, overlapping allowed."""

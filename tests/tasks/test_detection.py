@@ -15,7 +15,7 @@ import torch
 from dlrun.datasets import build_bundle
 from tests.engine.test_resume import metrics
 from tests.processes import dlrun
-from tests.tasks.detection_data import CLASSES, shapes
+from tests.tasks.detection_data import BLOCKS, CLASSES, shapes
 from tests.tasks.same_runs import evaluated, killed_and_resumed, two_processes_and_one
 
 QUIET = ("logger=none", "trainer.progress=none", "trainer.device=cpu")
@@ -265,16 +265,7 @@ def test_predict_draws_boxes_and_writes_coco_results_eval_and_export(coco_run, f
 
 
 def test_your_own_dataset_of_images_with_boxes(make_cfg, tmp_path):
-    (tmp_path / "blocks.py").write_text(
-        "import torch\n"
-        "class Blocks(torch.utils.data.Dataset):\n"
-        "    classes = ['block']\n"
-        "    def __len__(self): return 20\n"
-        "    def __getitem__(self, i):\n"
-        "        image = torch.zeros(3, 40, 48, dtype=torch.uint8); image[:, 5:20, i:i + 10] = 200\n"
-        "        boxes = torch.tensor([[i, 5, i + 10, 20]]) if i % 5 else torch.zeros(0, 4)\n"
-        "        return image, {'boxes': boxes, 'labels': torch.zeros(len(boxes), dtype=torch.int64)}\n"
-    )
+    (tmp_path / "blocks.py").write_text(BLOCKS)
     sys.path.insert(0, str(tmp_path))
     try:
         cfg = make_cfg(
