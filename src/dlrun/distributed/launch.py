@@ -9,6 +9,7 @@ Under a user's own `torchrun ... -m dlrun ...` the workers already exist:
 """
 
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -164,6 +165,10 @@ def worker(train, config: dict, run_dir: str, job: dict, resume_from: str | None
 
     die_with_parent()
     os.environ[WORKER_MARK] = "1"
+    # a spawned process inherits "spawn" as its start method, so its DataLoader workers would each start a
+    # fresh interpreter (torch, dlrun and the dataset imported and unpickled anew: seconds per loader); the
+    # platform's default (fork on Linux) is what a rank started by torchrun has
+    multiprocessing.set_start_method(None, force=True)
     dist.init_process_group(backend_for(config["trainer"]["device"]), timeout=TIMEOUT)
     try:
         return train(OmegaConf.create(config), Path(run_dir), job, Path(resume_from) if resume_from else None, search)
