@@ -4,6 +4,7 @@ bytes for the same data), `dataset=shards` trains from them (locally or over HTT
 and a run killed mid-epoch resumes to the uninterrupted run's weights."""
 
 import json
+import multiprocessing
 import subprocess
 import sys
 import tarfile
@@ -170,6 +171,7 @@ def test_every_sample_once_an_epoch_over_two_processes_of_two_workers(samples):
 
 
 NUMBERED = """
+import multiprocessing
 import os
 import torch
 
@@ -183,6 +185,8 @@ class Numbered(torch.utils.data.Dataset):  # sample i holds its own number
 class Recorder(torch.nn.Module):  # writes down the numbers it trains on, a file per process
     def __init__(self, num_classes):
         super().__init__()
+        with open(f"start-{{os.getpid()}}.txt", "w") as f:  # how this rank's loader workers will start
+            f.write(multiprocessing.get_start_method())
         self.layer = torch.nn.Linear(2, num_classes)
 
     def forward(self, x):
@@ -209,6 +213,8 @@ def test_two_training_processes_of_two_workers_see_every_sample_once_an_epoch(tm
     assert run.returncode == 0, run.stderr[-3000:]
     files = sorted(tmp_path.glob("seen-*.txt"))
     assert len(files) == 2  # two training processes (the workers only read)
+    starts = {path.read_text() for path in tmp_path.glob("start-*.txt")}
+    assert starts == {multiprocessing.get_start_method()}  # as in one process: not spawn, a fresh interpreter each
     seen = [int(line) for file in files for line in file.read_text().split()]
     counts = np.bincount(seen)
     trained = np.flatnonzero(counts)
