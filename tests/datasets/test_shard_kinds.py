@@ -14,6 +14,7 @@ import torch
 from dlrun.datasets import build_bundle
 from dlrun.datasets.image_files import kept_on_disk
 from dlrun.datasets.shards.convert import convert
+from dlrun.datasets.shards.manifest import members, read_index
 from tests.inputs.audio_data import clip_folder
 from tests.tasks import detection_data, segmentation_data
 from tests.tasks.detection_data import BLOCKS
@@ -134,7 +135,7 @@ def test_shards_give_every_split_as_the_source_data_does(name, make_cfg, tmp_pat
     for split in ("train", "val", "test"):
         ours, theirs = getattr(shards, split), getattr(source, split)
         assert len(ours) == len(theirs) == manifest["counts"][split] > 0, split
-        place = manifest["splits"][split]["source"]  # the training samples shuffled once, when written
+        place = read_index(str(tmp_path / "shards"), manifest, split)["source"].tolist()  # train: shuffled once
         assert sorted(place) == list(range(len(theirs))) and (split == "train") == (place != sorted(place))
         for i in range(len(theirs)):
             assert_same(sample(ours, i), sample(theirs, place[i]), f"{name} {split}[{i}]")
@@ -153,10 +154,12 @@ def test_file_samples_keep_their_files_bytes_and_webdataset_reads_them(make_cfg,
     with kept_on_disk():
         train = build_bundle(cfg).train
     pairs, indices = train.base.samples, train.indices
-    shard, image, mask = manifest["splits"]["train"]["samples"][6]
+    index = read_index(str(tmp_path / "shards"), manifest, "train")
+    shard = manifest["splits"]["train"]["shards"][index["shard"][6]]
+    image, mask = members(index, 6, manifest["suffixes"])
     data = (tmp_path / "shards" / shard).read_bytes()
     assert image[0] == "png" and mask[0] == "mask.png"
-    image_file, mask_file = pairs[indices[manifest["splits"]["train"]["source"][6]]]
+    image_file, mask_file = pairs[indices[index["source"][6]]]
     assert data[image[1] : image[1] + image[2]] == open(image_file, "rb").read()
     assert data[mask[1] : mask[1] + mask[2]] == open(mask_file, "rb").read()
     read = list(webdataset.WebDataset(str(tmp_path / "shards" / shard), shardshuffle=False))

@@ -17,6 +17,7 @@ import requests
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from dlrun.datasets.shards.manifest import members, read_index
 from dlrun.datasets.shards.samples import ShardWindows
 from tests.engine.test_resume import metrics
 from tests.processes import QUIET, cli_env, dlrun
@@ -49,7 +50,9 @@ def test_the_shards_hold_the_files_bytes_and_convert_is_deterministic(digits_fol
     manifest = json.loads((root / "shards" / "manifest.json").read_text())
     assert manifest["counts"] == {"train": 1297, "val": 230, "test": 270}  # as dataset=image_folder splits them
     assert manifest["classes"] == [str(d) for d in range(10)] and manifest["task"] == "classification"
-    shard, (ext, offset, size), (cls, cls_at, cls_size) = manifest["splits"]["train"]["samples"][5]
+    index = read_index(str(root / "shards"), manifest, "train")
+    shard = manifest["splits"]["train"]["shards"][index["shard"][5]]
+    (ext, offset, size), (cls, cls_at, cls_size) = members(index, 5, manifest["suffixes"])
     data = (root / "shards" / shard).read_bytes()
     target = int(data[cls_at : cls_at + cls_size])
     assert ext == "png" and cls == "cls" and manifest["kind"] == "image"

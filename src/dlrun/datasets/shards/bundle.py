@@ -8,7 +8,7 @@ from dataclasses import replace
 from omegaconf import OmegaConf
 
 from dlrun.datasets.info import DataBundle, DataInfo
-from dlrun.datasets.shards.manifest import read_manifest
+from dlrun.datasets.shards.manifest import read_index, read_manifest
 from dlrun.datasets.shards.samples import ShardClips, ShardSamples, ShardSplit
 from dlrun.datasets.transforms import Transformed, build_transforms, normalisation
 from dlrun.errors import DlrunError
@@ -19,14 +19,21 @@ log = logging.getLogger("dlrun")
 def shards(cfg) -> DataBundle:
     manifest = read_manifest(cfg.url)
     splits = manifest["splits"]
-    if not splits.get("train", {}).get("samples"):
+    if not manifest["counts"].get("train"):
         raise DlrunError(f"{cfg.url}: the shards hold no training samples.")
     info = DataInfo.from_dict(manifest["info"])
     check_task(cfg.get("task"), manifest)
     how = info.preprocess or {}
     cache = int(cfg.get("cache_shards") or 8)
     parts = {
-        name: ShardSamples(str(cfg.url), splits[name]["samples"], cache, how.get("sample_rate"))
+        name: ShardSamples(
+            str(cfg.url),
+            splits[name]["shards"],
+            read_index(cfg.url, manifest, name),
+            manifest["suffixes"],
+            cache,
+            how.get("sample_rate"),
+        )
         for name in ("train", "val", "test")
     }
     kind, collate = manifest["kind"], None

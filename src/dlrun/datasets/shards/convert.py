@@ -11,9 +11,10 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from dlrun.datasets.shards.manifest import FORMAT, NAME
+from dlrun.datasets.shards.manifest import FORMAT, NAME, index_dtype
 from dlrun.datasets.shards.records import kind_of, sample_members
 
 SPLITS = ("train", "val", "test")
@@ -31,18 +32,35 @@ def add(tar: tarfile.TarFile, name: str, payload: bytes) -> int:
 
 def write_shard(path: Path, split: str, start: int, count: int) -> list[list]:
     """One tar shard of samples start .. start+count of a split, keys numbered from `start`. Its
-    index rows: [shard, [suffix, offset, size], ...] per sample."""
-    rows = []
+    samples' members: [(suffix, offset, size), ...] each."""
+    found = []
     tmp = path.with_name(f".tmp-{path.name}")
     with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
         for number in range(start, start + count):
-            row = [path.name]
             members, order = _MEMBERS[split]
-            for suffix, payload in members(order[number]):
-                row.append([suffix, add(tar, f"{number:09d}.{suffix}", payload), len(payload)])
-            rows.append(row)
+            found.append(
+                [
+                    (suffix, add(tar, f"{number:09d}.{suffix}", payload), len(payload))
+                    for suffix, payload in members(order[number])
+                ]
+            )
     os.replace(tmp, path)
-    return rows
+    return found
+
+
+def index_of(shard_members: list[tuple[int, list]], order: list[int], suffixes: dict) -> np.ndarray:
+    """A split's index (dlrun.datasets.shards.manifest) from each shard's place and its samples'
+    members; `suffixes` gains the suffixes it meets."""
+    rows = [(place, sample) for place, samples in shard_members for sample in samples]
+    most = max((len(sample) for _, sample in rows), default=0)
+    index = np.zeros(len(rows), dtype=index_dtype(most))
+    index["shard"] = [place for place, _ in rows]
+    index["source"] = order
+    for k in range(most):
+        index[f"suffix{k}"] = [suffixes.setdefault(s[k][0], len(suffixes)) if k < len(s) else -1 for _, s in rows]
+        index[f"offset{k}"] = [s[k][1] if k < len(s) else 0 for _, s in rows]
+        index[f"size{k}"] = [s[k][2] if k < len(s) else 0 for _, s in rows]
+    return index
 
 
 def described(cfg, bundle, kind: str) -> dict:
@@ -89,7 +107,7 @@ def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> d
         for split, total in counts.items()
         for start in range(0, total, per_shard)
     ]
-    rows = {split: [] for split in counts}
+    written = {split: [] for split in counts}  # (the shard's place in its split, its samples' members)
     try:
         with ProcessPoolExecutor(max(1, workers), mp_context=get_context("fork")) as pool:
             futures = [
@@ -97,11 +115,21 @@ def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> d
                 for split, path, start, count in jobs
             ]
             for split, count, future in futures:
-                rows[split] += future.result()
+                written[split].append((len(written[split]), future.result()))
                 if progress is not None:
                     progress(count, sum(counts.values()))
     finally:
         _MEMBERS.clear()
+    suffixes: dict[str, int] = {}
+    described_splits = {}
+    for split, shard_members in written.items():
+        index = index_of(shard_members, orders[split], suffixes)
+        name = f"index-{split}.npy"
+        with open(output / f".tmp-{name}", "wb") as f:
+            np.save(f, index, allow_pickle=False)
+        os.replace(output / f".tmp-{name}", output / name)
+        shards = [path.name for s, path, _, _ in jobs if s == split]
+        described_splits[split] = {"shards": shards, "index": name, "members": (len(index.dtype.names) - 2) // 3}
     manifest = {
         "format": FORMAT,
         "kind": kind,
@@ -112,10 +140,8 @@ def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> d
         **described(cfg, bundle, kind),
         "split_seed": cfg.get("split_seed"),
         "counts": counts,
-        "splits": {  # source: each sample's place in the split the data set's own run has (train: shuffled)
-            split: {"shards": sorted({r[0] for r in split_rows}), "samples": split_rows, "source": orders[split]}
-            for split, split_rows in rows.items()
-        },
+        "suffixes": list(suffixes),
+        "splits": described_splits,
     }
     write_json(manifest, output / NAME)
     return manifest
