@@ -11,8 +11,8 @@ manifest.json: {"format": "dlrun-shards/2", "kind": "image" | "segmentation" | "
 index-<split>.npy: a structured array (no pickle), a row per sample in shard order: `shard` (its
 shard's place in the split's list), `source` (its place in the split of the data set it came from),
 and per member k `suffix<k>` (a place in `suffixes`; -1: none), `offset<k>` and `size<k>` (bytes of
-its data in the tar file). Compact (~40 bytes a sample) and memory-mapped from a local folder, so
-loader workers share one copy: 10 million samples are 400 MB on disk, not gigabytes of Python
+its data in the tar file). Compact (48 bytes a sample of two members) and memory-mapped from a local folder, so
+loader workers share one copy: 10 million samples are 480 MB on disk, not gigabytes of Python
 objects in every process.
 """
 
