@@ -186,7 +186,8 @@ def test_same_seed_same_batches_with_workers(make_cfg, tmp_path, workers):
             "dataset.transforms.random_crop=12",
             "dataset.transforms.resize=16",
             f"loader.num_workers={workers}",
-        )
+            "loader.persistent_workers=false",  # workers that stop with their epoch: under pytest, persistent ones
+        )  # left to the garbage collector waited out torch's 5 s join timeout each (not so in a dlrun process)
         loaders, _ = datasets.build(cfg.dataset, cfg.loader, seed=cfg.seed, batch_size=4)
         return [(x.clone(), y.clone()) for x, y in loaders["train"]]
 

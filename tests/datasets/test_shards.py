@@ -106,13 +106,13 @@ def test_shards_train_to_the_folders_accuracy_and_over_http_and_s3_the_same(digi
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        remote = dlrun(*common, "dataset=shards", f"dataset.url=http://127.0.0.1:{port}/shards",
+        remote = dlrun(*common, "epochs=2", "dataset=shards", f"dataset.url=http://127.0.0.1:{port}/shards",
                        "loader.num_workers=2", "hydra.run.dir=remote", cwd=root)  # fmt: skip
     finally:
         server.terminate()
         server.wait(10)
     assert remote.returncode == 0, remote.stderr[-3000:]
-    assert metrics(root / "remote") == metrics(root / "local")  # the same bytes, the same order: the same run
+    assert metrics(root / "remote") == metrics(root / "local")[:2]  # the same bytes and order: the same epochs
 
     with s3_bucket(root / "shards", "digits") as env:  # moto's S3 server on 127.0.0.1, boto3's own settings
         bucket = dlrun(*common, "epochs=2", "dataset=shards", "dataset.url=s3://data/digits", "loader.num_workers=2",
@@ -250,8 +250,9 @@ def test_a_killed_shard_run_resumes_to_the_same_weights(digits_folder, tmp_path,
 
 
 def test_tables_and_texts_convert_as_their_tensors(tmp_path):
-    """A table (standardised features) and texts (token ids, the run's tokenizer) as shards of
-    tensors: a shard run of the table is the table run's data, and a text run trains and predicts."""
+    """A table (standardised features) and texts (token ids, the run's tokenizer) converted by the CLI
+    as shards of tensors (test_shard_kinds compares the table's samples with the table run's), and a
+    text run from them trains and predicts with the converted data's tokenizer."""
     from tests.inputs.text_data import topic_table
 
     for args in (("dataset=wine",), ("dataset=text", "dataset.text=sentence", "dataset.target=topic",
@@ -259,15 +260,6 @@ def test_tables_and_texts_convert_as_their_tensors(tmp_path):
         name = args[0].split("=")[1]
         made = dlrun("data", "convert", *args, "--output", f"{name}_shards", "--samples-per-shard", "64", cwd=tmp_path)
         assert made.returncode == 0, made.stderr[-3000:]
-    wine = dlrun(*QUIET, "dataset=wine", "model=mlp", "epochs=5", "hydra.run.dir=wine", cwd=tmp_path)
-    sharded = dlrun(*QUIET, "dataset=shards", f"dataset.url={tmp_path / 'wine_shards'}", "model=mlp", "epochs=5",
-                    "hydra.run.dir=wine_from_shards", cwd=tmp_path)  # fmt: skip
-    assert wine.returncode == 0 and sharded.returncode == 0, wine.stderr[-2000:] + sharded.stderr[-2000:]
-    accuracy = [
-        json.loads((tmp_path / r / "summary.json").read_text())["test"]["test/acc"]
-        for r in ("wine", "wine_from_shards")
-    ]
-    assert accuracy[1] == pytest.approx(accuracy[0], abs=0.03)  # the same samples, in another order
     manifest = json.loads((tmp_path / "wine_shards" / "manifest.json").read_text())
     assert manifest["kind"] == "tensors" and manifest["info"]["preprocess"]["kind"] == "table"
 
