@@ -262,8 +262,10 @@ def shard_address_problems(cfg) -> list[str]:
 
         if not url.removeprefix("s3://").split("/")[0]:
             return [f"dataset.url={url} names no bucket: s3://BUCKET/PREFIX."]
+        from dlrun.datasets.shards.reading import S3_NEEDS  # os, urllib: nothing heavy
+
         if find_spec("boto3") is None:
-            return [f"dataset.url={url}: reading s3:// addresses needs boto3, not installed: pip install 'dlrun[s3]'."]
+            return [f"dataset.url={url}: {S3_NEEDS}"]
     return []
 
 

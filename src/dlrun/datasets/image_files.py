@@ -53,7 +53,12 @@ def kept_on_disk():
 
 
 def _decode(path: str) -> torch.Tensor:
-    return torch.from_numpy(np.array(read_image(path), dtype=np.uint8)).permute(2, 0, 1).contiguous()
+    return image_tensor(read_image(path))
+
+
+def image_tensor(image: Image.Image) -> torch.Tensor:
+    """An RGB PIL image as a uint8 (C, H, W) tensor: what a decoded file is held as."""
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def decoded_bytes(samples: list, seed: int) -> int:

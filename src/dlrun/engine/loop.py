@@ -46,8 +46,7 @@ def own_loss_sums(state) -> tuple[float, int, dict]:
     when the checkpoint has one per rank of this world; otherwise (another number of processes)
     the run's sums, on rank 0 alone, so the epoch's mean over every rank counts them once."""
     if len(state.loss_ranks) == ranks.world_size():
-        total, count, parts = state.loss_ranks[ranks.rank()]
-        return total, count, parts
+        return tuple(state.loss_ranks[ranks.rank()])
     if ranks.is_main():
         return state.loss_total, state.loss_count, state.loss_parts
     return 0.0, 0, {}

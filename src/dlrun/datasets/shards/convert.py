@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dlrun.datasets.shards.manifest import FORMAT, NAME, index_dtype
+from dlrun.datasets.shards.manifest import FORMAT, NAME, index_dtype, member_count
 from dlrun.datasets.shards.records import kind_of, sample_members
 
-SPLITS = ("train", "val", "test")
 _MEMBERS: dict = {}  # split -> fn(j) -> members, inherited by the forked writers
 
 
@@ -36,8 +35,8 @@ def write_shard(path: Path, split: str, start: int, count: int) -> list[list]:
     found = []
     tmp = path.with_name(f".tmp-{path.name}")
     with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
+        members, order = _MEMBERS[split]
         for number in range(start, start + count):
-            members, order = _MEMBERS[split]
             found.append(
                 [
                     (suffix, add(tar, f"{number:09d}.{suffix}", payload), len(payload))
@@ -129,7 +128,7 @@ def convert(cfg, output: Path, per_shard: int, workers: int, progress=None) -> d
             np.save(f, index, allow_pickle=False)
         os.replace(output / f".tmp-{name}", output / name)
         shards = [path.name for s, path, _, _ in jobs if s == split]
-        described_splits[split] = {"shards": shards, "index": name, "members": (len(index.dtype.names) - 2) // 3}
+        described_splits[split] = {"shards": shards, "index": name, "members": member_count(index)}
     manifest = {
         "format": FORMAT,
         "kind": kind,

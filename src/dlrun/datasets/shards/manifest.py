@@ -68,12 +68,16 @@ def read_index(url: str, manifest: dict, split: str) -> np.ndarray:
     return index
 
 
+def member_count(index: np.ndarray) -> int:
+    """The members a row of `index` has room for (index_dtype's three fields each)."""
+    return (len(index.dtype.names) - 2) // 3
+
+
 def members(index: np.ndarray, i: int, suffixes: list[str]) -> list[tuple[str, int, int]]:
     """Sample i's members: (suffix, offset, size) each."""
     row = index[i]
-    count = (len(index.dtype.names) - 2) // 3
     return [
         (suffixes[int(row[f"suffix{k}"])], int(row[f"offset{k}"]), int(row[f"size{k}"]))
-        for k in range(count)
+        for k in range(member_count(index))
         if row[f"suffix{k}"] >= 0
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from dlrun.errors import DlrunError, first_line
 
 TIMEOUT = 60
+S3_NEEDS = "reading s3:// addresses needs boto3, not installed: pip install 'dlrun[s3]'."
 _S3 = {}  # {process id: its boto3 client}: made at first use, as a client is not to be shared by forked workers
 
 
@@ -38,14 +39,8 @@ def fetch(where: str) -> bytes:
     try:
         return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
     except ImportError as err:
-        raise DlrunError(
-            f"{where}: reading s3:// addresses needs boto3, not installed: pip install 'dlrun[s3]'."
-        ) from err
-    except (
-        Exception
-    ) as err:  # botocore's ClientError (NoSuchKey, AccessDenied ...), NoCredentialsError, connection errors
-        if isinstance(err, DlrunError):
-            raise
+        raise DlrunError(f"{where}: {S3_NEEDS}") from err
+    except Exception as err:  # botocore's ClientError (NoSuchKey, AccessDenied ...), NoCredentialsError, connection
         raise OSError(first_line(err)) from err
 
 

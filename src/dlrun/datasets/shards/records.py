@@ -18,8 +18,6 @@ import torch
 from dlrun.datasets.info import DETECTION, SEGMENTATION
 from dlrun.errors import DlrunError
 
-KINDS = ("image", "segmentation", "detection", "audio", "tensors")
-
 
 def kind_of(bundle) -> str:
     """The shards' kind for a data set's bundle: its task, or what its inputs are."""

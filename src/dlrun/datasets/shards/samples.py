@@ -12,6 +12,7 @@ from torch.utils.data import Dataset, Sampler
 from torchvision import tv_tensors
 
 from dlrun.datasets.file_formats import AUDIO_SUFFIXES
+from dlrun.datasets.image_files import image_tensor
 from dlrun.datasets.shards.manifest import members as members_of
 from dlrun.datasets.shards.reading import ShardReader
 
@@ -48,11 +49,11 @@ class ShardSamples(Dataset):
             elif suffix.startswith("mask."):
                 y = tv_tensors.Mask(torch.from_numpy(np.asarray(mask_of(suffix, data, where), np.int64)))
             elif suffix == "y.npy":
-                y = torch.from_numpy(np.load(io.BytesIO(data), allow_pickle=False))
+                y = torch.from_numpy(load_npy(data))
             else:
                 x = self.input(suffix, data, where)
         if isinstance(y, dict):  # boxes: on the image, as BoxedImages gives them
-            x = tv_tensors.Image(x if torch.is_tensor(x) else pil_to_tensor(x))
+            x = tv_tensors.Image(x if torch.is_tensor(x) else image_tensor(x))  # as BoxedImages decodes a file
             boxes = torch.tensor(y["boxes"], dtype=torch.float32).reshape(-1, 4)
             y = {
                 "boxes": tv_tensors.BoundingBoxes(boxes, format="XYXY", canvas_size=tuple(x.shape[-2:])),
@@ -62,9 +63,9 @@ class ShardSamples(Dataset):
 
     def input(self, suffix: str, data: bytes, where: str):
         if suffix in ("x.npy", "tensor.npy", "wave.npy"):
-            return torch.from_numpy(np.load(io.BytesIO(data), allow_pickle=False))
+            return torch.from_numpy(load_npy(data))
         if suffix == "array.npy":
-            return np.load(io.BytesIO(data), allow_pickle=False)
+            return load_npy(data)
         if suffix == "pil.png":  # your Dataset's image, its mode kept
             image = Image.open(io.BytesIO(data))
             image.load()
@@ -78,17 +79,17 @@ class ShardSamples(Dataset):
         return read_image(io.BytesIO(data), where)  # an image file's bytes
 
 
+def load_npy(data: bytes) -> np.ndarray:
+    """A member in NumPy's format (records.npy wrote it), read without pickle."""
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
 def mask_of(suffix: str, data: bytes, where: str) -> np.ndarray:
     if suffix == "mask.npy":
-        return np.load(io.BytesIO(data), allow_pickle=False)
+        return load_npy(data)
     from dlrun.datasets.segmentation import read_mask
 
     return read_mask(io.BytesIO(data), where)
-
-
-def pil_to_tensor(image) -> torch.Tensor:
-    """An RGB PIL image as the uint8 (C, H, W) tensor image_files._decode makes of a file."""
-    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 class ShardClips(Dataset):
